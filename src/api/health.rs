@@ -1,0 +1,349 @@
+//! `GET /health` and `HEAD /health`: the report monitors read, in two media types.
+//!
+//! The default body keeps the prototype's five fields (`nama`, `nrp`, `status`, `timestamp`,
+//! `uptime`) with their names and meanings, because existing monitors parse them. A client that
+//! asks for `application/health+json` gets the IETF "Health Check Response Format for HTTP APIs"
+//! (draft-inadarei-api-health-check-06) instead.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{SecondsFormat, Utc};
+use poem::http::HeaderMap;
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi, ResponseContent, types::Example};
+
+use super::{ApiTags, no_store};
+use crate::config::{DEFAULT_NAMA, DEFAULT_NRP, Identity};
+use crate::lifecycle::Lifecycle;
+
+/// The media type of the IETF health check response format.
+pub const HEALTH_JSON: &str = "application/health+json";
+
+/// Whether the service is serving (`UP`) or shutting down (`DOWN`).
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[oai(rename_all = "UPPERCASE")]
+pub enum Status {
+    /// Serving normally.
+    Up,
+    /// A shutdown signal arrived; the service is draining and will stop soon.
+    Down,
+}
+
+/// The service's health in the prototype's shape, plus machine-readable extras.
+#[derive(Object, Debug, Clone, PartialEq)]
+#[oai(example)]
+pub struct Health {
+    /// Name of the person this deployment belongs to (`HEALTH_NAMA`). Example: `Faiz Muhammad Kautsar`.
+    pub nama: String,
+    /// Student number of that person (`HEALTH_NRP`). Example: `5054231013`.
+    pub nrp: String,
+    /// `UP` while serving, `DOWN` once shutting down (then the status code is 503). Example: `UP`.
+    pub status: Status,
+    /// Time of this response, RFC 3339 in UTC with milliseconds. Example: `2026-11-28T04:37:31.429Z`.
+    #[oai(validator(pattern = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$"))]
+    pub timestamp: String,
+    /// Time since the process started, in humantime's format, whole seconds. Example: `1h 2m 3s`.
+    pub uptime: String,
+    /// Whole seconds since the process started: the machine-readable twin of `uptime`. Example: `3723`.
+    pub uptime_seconds: u64,
+    /// Version of the running build (the crate version). Example: `0.1.0`.
+    pub version: String,
+}
+
+impl Example for Health {
+    fn example() -> Self {
+        Self {
+            nama: DEFAULT_NAMA.to_owned(),
+            nrp: DEFAULT_NRP.to_owned(),
+            status: Status::Up,
+            timestamp: "2026-11-28T04:37:31.429Z".to_owned(),
+            uptime: "1h 2m 3s".to_owned(),
+            uptime_seconds: 3723,
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+        }
+    }
+}
+
+/// `pass` or `fail`, as the IETF draft spells health.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[oai(rename_all = "lowercase")]
+pub enum CheckStatus {
+    /// Healthy.
+    Pass,
+    /// Unhealthy; the response status is 503.
+    Fail,
+}
+
+/// The service's health in the IETF draft's format (`application/health+json`).
+#[derive(Object, Debug, Clone, PartialEq)]
+#[oai(rename_all = "camelCase", example)]
+pub struct HealthCheck {
+    /// Overall health. Example: `pass`.
+    pub status: CheckStatus,
+    /// Public version of the service: the major version, which changes only on breaking changes. Example: `0`.
+    pub version: String,
+    /// The exact release running (the crate version). Example: `0.1.0`.
+    pub release_id: String,
+    /// Which deployment answered (its `HEALTH_NRP`). Example: `5054231013`.
+    pub service_id: String,
+    /// What this service is. Example: `health-service of Faiz Muhammad Kautsar`.
+    pub description: String,
+    /// Measurements behind the overall status.
+    pub checks: Checks,
+}
+
+/// The draft's `checks` map; each key holds the results of one measurement.
+#[derive(Object, Debug, Clone, PartialEq)]
+pub struct Checks {
+    /// Time since the process started.
+    pub uptime: Vec<CheckResult>,
+}
+
+/// One measurement, as the draft's `checks` entries are shaped.
+#[derive(Object, Debug, Clone, PartialEq)]
+#[oai(rename_all = "camelCase")]
+pub struct CheckResult {
+    /// What was measured. Example: `system`.
+    pub component_type: String,
+    /// The measured value. Example: `3723`.
+    pub observed_value: u64,
+    /// Unit of `observedValue`. Example: `s`.
+    pub observed_unit: String,
+    /// Health of this component. Example: `pass`.
+    pub status: CheckStatus,
+    /// When it was measured, RFC 3339. Example: `2026-11-28T04:37:31.429Z`.
+    pub time: String,
+}
+
+impl Example for HealthCheck {
+    fn example() -> Self {
+        let health = Health::example();
+        Self {
+            status: CheckStatus::Pass,
+            version: env!("CARGO_PKG_VERSION_MAJOR").to_owned(),
+            release_id: health.version,
+            service_id: health.nrp,
+            description: format!("health-service of {}", health.nama),
+            checks: Checks {
+                uptime: vec![CheckResult {
+                    component_type: "system".to_owned(),
+                    observed_value: health.uptime_seconds,
+                    observed_unit: "s".to_owned(),
+                    status: CheckStatus::Pass,
+                    time: health.timestamp,
+                }],
+            },
+        }
+    }
+}
+
+/// The body of a health response in the media type the client asked for.
+#[derive(ResponseContent)]
+pub enum HealthBody {
+    /// The prototype-compatible report (the default).
+    Json(Json<Health>),
+    /// The IETF draft's format, chosen with `Accept: application/health+json`.
+    #[oai(content_type = "application/health+json")]
+    HealthJson(Json<HealthCheck>),
+}
+
+/// Every outcome of a health request.
+#[derive(ApiResponse)]
+#[oai(header(
+    name = "Cache-Control",
+    ty = "String",
+    description = "Always `no-store`: a cached health answer is a wrong one."
+))]
+pub enum HealthResponse {
+    /// The service is serving: `status` is `UP` (or `pass`).
+    #[oai(status = 200)]
+    Up(HealthBody),
+    /// The service is shutting down: `status` is `DOWN` (or `fail`); take it out of rotation.
+    #[oai(status = 503)]
+    Down(HealthBody),
+}
+
+/// Serves the health report; holds what the report is made of.
+pub struct HealthApi {
+    /// Who this deployment belongs to.
+    pub identity: Arc<Identity>,
+    /// Uptime and whether the process is stopping.
+    pub lifecycle: Arc<Lifecycle>,
+}
+
+#[OpenApi(tag = "ApiTags::Health")]
+impl HealthApi {
+    /// Report the service's health
+    ///
+    /// Answers 200 with `status: UP` while serving and 503 with `status: DOWN` from the moment a
+    /// shutdown signal arrives. Send `Accept: application/health+json` for the IETF health check
+    /// format (draft-inadarei-api-health-check-06); any other `Accept` gets `application/json`.
+    #[oai(
+        path = "/health",
+        method = "get",
+        operation_id = "getHealth",
+        transform = "no_store"
+    )]
+    async fn get_health(&self, headers: &HeaderMap) -> HealthResponse {
+        self.report(headers)
+    }
+
+    /// Check the service's health without a body
+    ///
+    /// The same status code and headers as `GET /health`, with no body: for uptime monitors that
+    /// send `HEAD`.
+    #[oai(
+        path = "/health",
+        method = "head",
+        operation_id = "headHealth",
+        transform = "no_store"
+    )]
+    async fn head_health(&self, headers: &HeaderMap) -> HealthResponse {
+        // hyper drops the body of a HEAD response but keeps its Content-Type and Content-Length,
+        // so building the GET response keeps the two methods' headers identical.
+        self.report(headers)
+    }
+}
+
+impl HealthApi {
+    fn report(&self, headers: &HeaderMap) -> HealthResponse {
+        let up = !self.lifecycle.is_stopping();
+        let uptime = self.lifecycle.uptime();
+        let now = Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true);
+        let body = if prefers_health_json(headers) {
+            HealthBody::HealthJson(Json(self.health_check(up, uptime, now)))
+        } else {
+            HealthBody::Json(Json(self.health(up, uptime, now)))
+        };
+        if up {
+            HealthResponse::Up(body)
+        } else {
+            HealthResponse::Down(body)
+        }
+    }
+
+    fn health(&self, up: bool, uptime: Duration, timestamp: String) -> Health {
+        Health {
+            nama: self.identity.nama.clone(),
+            nrp: self.identity.nrp.clone(),
+            status: if up { Status::Up } else { Status::Down },
+            timestamp,
+            uptime: format_uptime(uptime),
+            uptime_seconds: uptime.as_secs(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+        }
+    }
+
+    fn health_check(&self, up: bool, uptime: Duration, time: String) -> HealthCheck {
+        let status = if up {
+            CheckStatus::Pass
+        } else {
+            CheckStatus::Fail
+        };
+        HealthCheck {
+            status,
+            version: env!("CARGO_PKG_VERSION_MAJOR").to_owned(),
+            release_id: env!("CARGO_PKG_VERSION").to_owned(),
+            service_id: self.identity.nrp.clone(),
+            description: format!("health-service of {}", self.identity.nama),
+            checks: Checks {
+                uptime: vec![CheckResult {
+                    component_type: "system".to_owned(),
+                    observed_value: uptime.as_secs(),
+                    observed_unit: "s".to_owned(),
+                    status,
+                    time,
+                }],
+            },
+        }
+    }
+}
+
+/// Uptime in humantime's format, cut to whole seconds ("1h 2m 3s", not "... 429ms 12us").
+#[must_use]
+pub fn format_uptime(uptime: Duration) -> String {
+    humantime::format_duration(Duration::from_secs(uptime.as_secs())).to_string()
+}
+
+/// Whether `Accept` ranks `application/health+json` above `application/json`.
+///
+/// Ties, absent headers and unparsable values all go to `application/json`, the prototype's
+/// format, so that no monitor is ever refused a health answer over its `Accept` header.
+#[must_use]
+pub fn prefers_health_json(headers: &HeaderMap) -> bool {
+    let mut health_json = 0.0_f32;
+    let mut json = 0.0_f32;
+    for value in headers.get_all(poem::http::header::ACCEPT) {
+        let Ok(value) = value.to_str() else { continue };
+        for range in value.split(',') {
+            let mut parts = range.split(';');
+            let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+            let q = parts
+                .filter_map(|p| p.trim().strip_prefix("q="))
+                .find_map(|q| q.trim().parse::<f32>().ok())
+                .filter(|q| (0.0..=1.0).contains(q))
+                .unwrap_or(1.0);
+            match media.as_str() {
+                HEALTH_JSON => health_json = health_json.max(q),
+                "application/json" => json = json.max(q),
+                _ => {}
+            }
+        }
+    }
+    health_json > 0.0 && health_json > json
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use poem::http::HeaderValue;
+
+    fn accept(values: &[&str]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for v in values {
+            headers.append(
+                poem::http::header::ACCEPT,
+                HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        headers
+    }
+
+    #[test]
+    fn negotiation_picks_health_json_only_when_ranked_above_json() {
+        assert!(!prefers_health_json(&accept(&[])));
+        assert!(!prefers_health_json(&accept(&["*/*"])));
+        assert!(!prefers_health_json(&accept(&["application/json"])));
+        assert!(prefers_health_json(&accept(&["application/health+json"])));
+        assert!(prefers_health_json(&accept(&[
+            "Application/Health+JSON; charset=utf-8"
+        ])));
+        assert!(prefers_health_json(&accept(&[
+            "application/json;q=0.5, application/health+json"
+        ])));
+        assert!(prefers_health_json(&accept(&[
+            "text/html",
+            "application/health+json"
+        ])));
+        assert!(!prefers_health_json(&accept(&[
+            "application/health+json;q=0.4, application/json"
+        ])));
+        assert!(!prefers_health_json(&accept(&[
+            "application/health+json;q=0"
+        ])));
+        assert!(!prefers_health_json(&accept(&[
+            "application/health+json, application/json"
+        ])));
+        // A q outside [0, 1] is malformed and counts as the default 1.
+        assert!(prefers_health_json(&accept(&[
+            "application/health+json;q=7"
+        ])));
+    }
+
+    #[test]
+    fn uptime_is_cut_to_whole_seconds() {
+        assert_eq!(format_uptime(Duration::from_millis(3_723_999)), "1h 2m 3s");
+        assert_eq!(format_uptime(Duration::from_millis(999)), "0s");
+    }
+}

@@ -1,0 +1,89 @@
+//! The public HTTP API, declared with poem-openapi so that the spec and the code cannot disagree.
+//!
+//! - [`health`]: `GET`/`HEAD /health`, the report monitors read.
+//! - [`probes`]: `GET /livez` and `GET /readyz` for orchestrators.
+//! - [`docs`]: `/`, `/docs`, `/openapi.json`, `/openapi.yaml`.
+
+pub mod docs;
+pub mod health;
+pub mod probes;
+
+use std::sync::Arc;
+
+use poem::http::header;
+use poem::middleware::SetHeader;
+use poem::{Endpoint, EndpointExt, IntoEndpoint};
+use poem_openapi::{ExtraHeader, OpenApiService, Tags};
+
+use crate::config::Identity;
+use crate::lifecycle::Lifecycle;
+use docs::{DocsApi, Documents};
+use health::HealthApi;
+use probes::ProbeApi;
+
+/// Groups of operations in the spec and in Swagger UI.
+#[derive(Tags)]
+pub enum ApiTags {
+    /// The health report that monitors poll.
+    Health,
+    /// Liveness and readiness probes for orchestrators and load balancers.
+    Probes,
+    /// The API's own documentation.
+    Docs,
+}
+
+/// Every API of the public listener, in the order the spec lists them.
+pub type Apis = (HealthApi, ProbeApi, DocsApi);
+
+/// The OpenAPI service for the public listener, its documents rendered.
+#[must_use]
+pub fn service(identity: Arc<Identity>, lifecycle: Arc<Lifecycle>) -> OpenApiService<Apis, ()> {
+    let build = |documents| {
+        let apis = (
+            HealthApi {
+                identity: identity.clone(),
+                lifecycle: lifecycle.clone(),
+            },
+            ProbeApi {
+                lifecycle: lifecycle.clone(),
+            },
+            DocsApi { documents },
+        );
+        OpenApiService::new(apis, "health-service", env!("CARGO_PKG_VERSION"))
+            .description(
+                "Reports the health of this deployment: its identity, status, time and uptime. \
+                 Every response carries `X-Request-Id` and `X-Content-Type-Options: nosniff`; \
+                 unknown paths answer 404 and known paths with another method 405 with `Allow`, \
+                 both with a JSON error body.",
+            )
+            .license("MIT")
+            .extra_response_header::<String, _>(ExtraHeader::new("X-Request-Id").description(
+                "The request's id: `Fly-Request-Id` or `X-Request-Id` when the client sent a \
+                 usable one, otherwise a new UUID. It is also in the request's log line.",
+            ))
+            .extra_response_header::<String, _>(
+                ExtraHeader::new("X-Content-Type-Options").description("Always `nosniff`."),
+            )
+    };
+    // The spec does not depend on the documents' contents, so a first build renders them.
+    let draft = build(Arc::default());
+    let documents = Documents {
+        json: serde_json::from_str(&draft.spec()).unwrap_or_default(),
+        yaml: draft.spec_yaml(),
+        swagger_ui: draft.swagger_ui_html(),
+    };
+    build(Arc::new(documents))
+}
+
+/// The complete public endpoint: the API wrapped in the request middleware.
+pub fn endpoint(identity: Arc<Identity>, lifecycle: Arc<Lifecycle>) -> impl Endpoint {
+    let service = service(identity, lifecycle);
+    let allow = crate::errors::AllowTable::from_meta::<Apis>();
+    crate::middleware::Observe::new(service.into_endpoint(), allow)
+}
+
+/// Marks an operation's responses `Cache-Control: no-store`: a cached health or probe answer is a
+/// wrong one. Used as `#[oai(transform = "no_store")]`.
+fn no_store<E: Endpoint>(ep: E) -> impl Endpoint {
+    ep.with(SetHeader::new().overriding(header::CACHE_CONTROL, "no-store"))
+}

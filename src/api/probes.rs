@@ -1,0 +1,98 @@
+//! `GET /livez` and `GET /readyz`: the probes an orchestrator polls.
+//!
+//! Liveness asks "should this process be restarted?" and stays 200 while the process serves at all,
+//! shutdown included. Readiness asks "should traffic come here?" and turns 503 the moment a shutdown
+//! signal arrives, so load balancers drain this instance during the drain delay.
+
+use std::sync::Arc;
+
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+
+use super::health::Status;
+use super::{ApiTags, no_store};
+use crate::lifecycle::Lifecycle;
+
+/// A probe's answer.
+#[derive(Object, Debug, Clone, PartialEq)]
+#[oai(example)]
+pub struct Probe {
+    /// `UP`, or `DOWN` once shutting down (readiness only). Example: `UP`.
+    pub status: Status,
+}
+
+impl poem_openapi::types::Example for Probe {
+    fn example() -> Self {
+        Self { status: Status::Up }
+    }
+}
+
+/// Outcome of the liveness probe.
+#[derive(ApiResponse)]
+#[oai(header(
+    name = "Cache-Control",
+    ty = "String",
+    description = "Always `no-store`."
+))]
+pub enum LivezResponse {
+    /// The process can serve requests.
+    #[oai(status = 200)]
+    Alive(Json<Probe>),
+}
+
+/// Outcome of the readiness probe.
+#[derive(ApiResponse)]
+#[oai(header(
+    name = "Cache-Control",
+    ty = "String",
+    description = "Always `no-store`."
+))]
+pub enum ReadyzResponse {
+    /// Ready for traffic.
+    #[oai(status = 200)]
+    Ready(Json<Probe>),
+    /// Shutting down: send no new traffic here.
+    #[oai(status = 503)]
+    Stopping(Json<Probe>),
+}
+
+/// Serves the probes.
+pub struct ProbeApi {
+    /// Whether the process is stopping.
+    pub lifecycle: Arc<Lifecycle>,
+}
+
+#[OpenApi(tag = "ApiTags::Probes")]
+impl ProbeApi {
+    /// Liveness probe
+    ///
+    /// 200 as long as the process can answer; a failure means "restart me".
+    #[oai(
+        path = "/livez",
+        method = "get",
+        operation_id = "getLivez",
+        transform = "no_store"
+    )]
+    async fn livez(&self) -> LivezResponse {
+        LivezResponse::Alive(Json(Probe { status: Status::Up }))
+    }
+
+    /// Readiness probe
+    ///
+    /// 200 while ready for traffic; 503 from the moment a shutdown signal arrives.
+    #[oai(
+        path = "/readyz",
+        method = "get",
+        operation_id = "getReadyz",
+        transform = "no_store"
+    )]
+    async fn readyz(&self) -> ReadyzResponse {
+        if self.lifecycle.is_stopping() {
+            ReadyzResponse::Stopping(Json(Probe {
+                status: Status::Down,
+            }))
+        } else {
+            ReadyzResponse::Ready(Json(Probe { status: Status::Up }))
+        }
+    }
+}

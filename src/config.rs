@@ -1,0 +1,194 @@
+//! Configuration: command-line flags, each with an environment-variable twin and a default.
+//!
+//! Flags win over the environment, the environment over the defaults. A bad value stops the
+//! process at start-up with one line naming the variable and the accepted form
+//! ([`describe_error`]).
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+
+/// The prototype's identity, kept as the default so that existing monitors see the same values.
+pub const DEFAULT_NAMA: &str = "Faiz Muhammad Kautsar";
+/// See [`DEFAULT_NAMA`].
+pub const DEFAULT_NRP: &str = "5054231013";
+/// The port Fly.io's `internal_port` points at.
+pub const DEFAULT_PORT: u16 = 8080;
+/// The private port Prometheus scrapes.
+pub const DEFAULT_METRICS_PORT: u16 = 9091;
+
+/// The command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "health-service",
+    version,
+    about = "An HTTP service that reports its own health."
+)]
+pub struct Cli {
+    /// What to do; serving is the default.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Settings shared by every command.
+    #[command(flatten)]
+    pub config: Config,
+}
+
+/// Commands other than serving.
+#[derive(Debug, Clone, Copy, Subcommand)]
+pub enum Command {
+    /// Request http://127.0.0.1:$PORT/health; exit 0 on 2xx, 1 otherwise (the image's HEALTHCHECK).
+    Healthcheck,
+}
+
+/// Whom a deployment belongs to: the first two fields of every health report.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct Identity {
+    /// Name reported as `nama` in /health.
+    #[arg(long, env = "HEALTH_NAMA", default_value = DEFAULT_NAMA)]
+    pub nama: String,
+    /// Number reported as `nrp` in /health.
+    #[arg(long, env = "HEALTH_NRP", default_value = DEFAULT_NRP)]
+    pub nrp: String,
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// One JSON object per line, for log shippers.
+    Json,
+    /// Human-readable lines, for a terminal.
+    Pretty,
+}
+
+/// Every setting of the service.
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// Address to listen on; 0.0.0.0 is what Fly.io's proxy reaches.
+    #[arg(long, env = "HOST", default_value_t = IpAddr::V4(Ipv4Addr::UNSPECIFIED), value_parser = parse_host)]
+    pub host: IpAddr,
+    /// Port of the public listener (0 picks a free one).
+    #[arg(long, env = "PORT", default_value_t = DEFAULT_PORT, value_parser = parse_port)]
+    pub port: u16,
+    /// Port of the private Prometheus listener; 0 turns it off.
+    #[arg(long, env = "METRICS_PORT", default_value_t = DEFAULT_METRICS_PORT, value_parser = parse_port)]
+    pub metrics_port: u16,
+    /// Whom this deployment belongs to.
+    #[command(flatten)]
+    pub identity: Identity,
+    /// Log format.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Json)]
+    pub log_format: LogFormat,
+    /// Which logs to keep, as a tracing filter (e.g. "info" or "health_service=debug,warn").
+    #[arg(long = "log-filter", env = "RUST_LOG", default_value = "info", value_parser = parse_filter)]
+    pub log_filter: String,
+    /// After a shutdown signal, keep accepting for this long (while /readyz says 503) so load
+    /// balancers notice before the listener closes.
+    #[arg(long, env = "DRAIN_DELAY", default_value = "0s", value_parser = parse_duration)]
+    pub drain_delay: Duration,
+    /// After the drain delay, how long in-flight requests get to finish.
+    #[arg(long, env = "SHUTDOWN_GRACE", default_value = "10s", value_parser = parse_duration)]
+    pub shutdown_grace: Duration,
+    /// A connection that has not sent a complete request head within this time is closed.
+    #[arg(long, env = "HEADER_TIMEOUT", default_value = "10s", value_parser = parse_positive_duration)]
+    pub header_timeout: Duration,
+}
+
+impl Config {
+    /// The public listener's address.
+    #[must_use]
+    pub fn addr(&self) -> SocketAddr {
+        SocketAddr::new(self.host, self.port)
+    }
+
+    /// The metrics listener's address, or `None` when it is turned off.
+    #[must_use]
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        (self.metrics_port != 0).then(|| SocketAddr::new(self.host, self.metrics_port))
+    }
+}
+
+fn parse_host(value: &str) -> Result<IpAddr, String> {
+    value
+        .parse()
+        .map_err(|_| "expected an IP address such as 0.0.0.0, 127.0.0.1 or ::".to_owned())
+}
+
+fn parse_port(value: &str) -> Result<u16, String> {
+    value
+        .parse()
+        .map_err(|_| "expected a port number from 0 to 65535".to_owned())
+}
+
+fn parse_duration(value: &str) -> Result<Duration, String> {
+    humantime::parse_duration(value)
+        .map_err(|_| "expected a duration such as 0s, 500ms, 5s or 1m 30s".to_owned())
+}
+
+fn parse_positive_duration(value: &str) -> Result<Duration, String> {
+    match parse_duration(value)? {
+        Duration::ZERO => Err("expected a duration above zero such as 500ms or 10s".to_owned()),
+        duration => Ok(duration),
+    }
+}
+
+fn parse_filter(value: &str) -> Result<String, String> {
+    tracing_subscriber::EnvFilter::builder()
+        .parse(value)
+        .map(|_| value.to_owned())
+        .map_err(|_| {
+            "expected a tracing filter such as info or health_service=debug,warn".to_owned()
+        })
+}
+
+/// One line for a command-line error: the variable and flag at fault, the value, the accepted form.
+///
+/// clap's own message spans several lines and names only the flag, while most settings arrive
+/// through the environment.
+#[must_use]
+pub fn describe_error(err: &clap::Error) -> String {
+    let arg = match err.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(arg)) => arg.clone(),
+        _ => String::new(),
+    };
+    let value = match err.get(ContextKind::InvalidValue) {
+        Some(ContextValue::String(value)) => value.clone(),
+        _ => String::new(),
+    };
+    let accepted = match (err.kind(), err.get(ContextKind::ValidValue)) {
+        (_, Some(ContextValue::Strings(valid))) => format!("expected one of: {}", valid.join(", ")),
+        (ErrorKind::ValueValidation, _) => std::error::Error::source(err)
+            .map(ToString::to_string)
+            .unwrap_or_default(),
+        _ => String::new(),
+    };
+    if arg.is_empty() || accepted.is_empty() {
+        // Not a bad value (an unknown flag, say): clap's first line says it well enough.
+        let rendered = err.render().to_string();
+        return rendered
+            .lines()
+            .next()
+            .unwrap_or("invalid command line")
+            .trim()
+            .to_owned();
+    }
+    format!(
+        "error: invalid {} value {value:?}: {accepted}",
+        setting_name(&arg)
+    )
+}
+
+/// "PORT (--port)" for clap's "--port <PORT>".
+fn setting_name(arg: &str) -> String {
+    let flag = arg.split_whitespace().next().unwrap_or(arg);
+    let long = flag.trim_start_matches('-');
+    let env = Cli::command()
+        .get_arguments()
+        .find(|a| a.get_long() == Some(long))
+        .and_then(|a| a.get_env().map(|e| e.to_string_lossy().into_owned()));
+    match env {
+        Some(env) => format!("{env} ({flag})"),
+        None => flag.to_owned(),
+    }
+}

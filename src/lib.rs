@@ -1,0 +1,24 @@
+//! health-service: an HTTP service that reports its own health.
+//!
+//! # Layout
+//! - [`config`]: flags and environment variables, with one-line errors.
+//! - [`telemetry`]: the tracing subscriber (JSON or human-readable lines).
+//! - [`startup`]: [`startup::Application`] binds the listeners and runs the shutdown sequence.
+//! - [`server`]: the HTTP/1.1 connection loop with its limits (header timeout, head size).
+//! - [`api`]: the routes, declared with poem-openapi: `health`, `probes`, `docs`.
+//! - [`middleware`]: per request: id, access log, common headers, JSON errors.
+//! - [`errors`]: the JSON error body and the `Allow` header.
+//! - [`lifecycle`]: uptime and the stopping flag that health and readiness report.
+//! - [`shutdown`]: the signals that start a shutdown.
+//! - [`healthcheck`]: the `healthcheck` subcommand, the container's HEALTHCHECK.
+
+pub mod api;
+pub mod config;
+pub mod errors;
+pub mod healthcheck;
+pub mod lifecycle;
+pub mod middleware;
+pub mod server;
+pub mod shutdown;
+pub mod startup;
+pub mod telemetry;

@@ -1,0 +1,47 @@
+//! The process's life as the endpoints report it: when it started and whether it is stopping.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// Shared by the API (which reports it) and the shutdown sequence (which flips it).
+#[derive(Debug)]
+pub struct Lifecycle {
+    /// Monotonic start, so uptime never jumps when the wall clock is corrected.
+    started: Instant,
+    /// Set once a shutdown signal arrives; never cleared, because a stopping process never recovers.
+    stopping: AtomicBool,
+}
+
+impl Lifecycle {
+    /// Starts counting uptime now.
+    #[must_use]
+    pub fn new() -> Self {
+        Self {
+            started: Instant::now(),
+            stopping: AtomicBool::new(false),
+        }
+    }
+
+    /// Time since [`Lifecycle::new`].
+    #[must_use]
+    pub fn uptime(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// Marks the process as stopping: readiness and health turn to 503 from this call on.
+    pub fn begin_stopping(&self) {
+        self.stopping.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether [`Lifecycle::begin_stopping`] has been called.
+    #[must_use]
+    pub fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::Relaxed)
+    }
+}
+
+impl Default for Lifecycle {
+    fn default() -> Self {
+        Self::new()
+    }
+}

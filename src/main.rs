@@ -1,0 +1,59 @@
+//! The `health-service` binary: parse the configuration, start logging, serve until a signal.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use clap::error::ErrorKind;
+use health_service::config::{Cli, Command, describe_error};
+use health_service::startup::Application;
+use health_service::{healthcheck, shutdown, telemetry};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err)
+            if matches!(
+                err.kind(),
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+            ) =>
+        {
+            err.exit()
+        }
+        Err(err) => return fail(describe_error(&err)),
+    };
+    let config = cli.config;
+
+    if let Some(Command::Healthcheck) = cli.command {
+        return match healthcheck::check(healthcheck::target(&config)).await {
+            Ok(_) => ExitCode::SUCCESS,
+            Err(reason) => fail(format!("unhealthy: {reason}")),
+        };
+    }
+
+    if let Err(err) = telemetry::init(config.log_format, &config.log_filter) {
+        return fail(format!("error: cannot start logging: {err}"));
+    }
+    let signals = match shutdown::Signals::install() {
+        Ok(signals) => signals,
+        Err(err) => return fail(format!("error: cannot install signal handlers: {err}")),
+    };
+    let app = match Application::build(config).await {
+        Ok(app) => app,
+        Err(err) => return fail(format!("error: {err}")),
+    };
+    if let Ok(addr) = app.local_addr() {
+        tracing::info!(%addr, version = env!("CARGO_PKG_VERSION"), "listening");
+    }
+    app.run_until(async {
+        let signal = signals.recv().await;
+        tracing::info!(signal, "shutdown signal received");
+    })
+    .await;
+    ExitCode::SUCCESS
+}
+
+fn fail(line: String) -> ExitCode {
+    eprintln!("{line}");
+    ExitCode::FAILURE
+}

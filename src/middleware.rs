@@ -1,0 +1,98 @@
+//! What happens around every public request: its id, its JSON error body, its common headers and
+//! its access-log line.
+
+use std::time::Instant;
+
+use poem::PathPattern;
+use poem::http::{HeaderMap, HeaderValue, header};
+use poem::{Endpoint, IntoResponse, Request, Response};
+
+use crate::errors::{self, AllowTable};
+
+/// Route value logged for requests that matched no route, so unknown paths share one value.
+pub const UNMATCHED_ROUTE: &str = "<unmatched>";
+
+const REQUEST_ID: &str = "x-request-id";
+/// Fly.io's edge proxy sets this on every request; reusing it ties our log line to Fly's.
+const FLY_REQUEST_ID: &str = "fly-request-id";
+/// Longest client-supplied request id we echo; longer ones are replaced, not truncated.
+const MAX_REQUEST_ID_LEN: usize = 128;
+
+/// Wraps the public endpoint: every request gets an id, a log line and the common headers, and
+/// every error becomes a JSON response.
+pub struct Observe<E> {
+    /// The routed API.
+    inner: E,
+    /// Methods per route, for the `Allow` header of a 405.
+    allow: AllowTable,
+}
+
+impl<E> Observe<E> {
+    /// Wraps `inner`.
+    pub fn new(inner: E, allow: AllowTable) -> Self {
+        Self { inner, allow }
+    }
+}
+
+impl<E: Endpoint> Endpoint for Observe<E> {
+    type Output = Response;
+
+    async fn call(&self, req: Request) -> poem::Result<Response> {
+        let started = Instant::now();
+        let method = req.method().clone();
+        let uri = req.uri().clone();
+        let request_id = request_id(req.headers());
+
+        let mut response = match self.inner.call(req).await {
+            Ok(output) => output.into_response(),
+            Err(err) => {
+                let route = err.data::<PathPattern>().cloned();
+                let route_str = route.as_ref().map(|p| &*p.0);
+                let mut response =
+                    errors::into_response(&err, &method, uri.path(), route_str, &self.allow);
+                if let Some(route) = route {
+                    response.set_data(route);
+                }
+                response
+            }
+        };
+
+        let headers = response.headers_mut();
+        headers.insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
+        headers.insert(REQUEST_ID, request_id.clone());
+
+        let route = response
+            .data::<PathPattern>()
+            .map_or(UNMATCHED_ROUTE, |p| &*p.0);
+        tracing::info!(
+            target: "health_service::access",
+            method = method.as_str(),
+            route,
+            status = response.status().as_u16(),
+            latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+            request_id = request_id.to_str().unwrap_or_default(),
+            "request"
+        );
+        Ok(response)
+    }
+}
+
+/// The client's request id when it is usable (visible ASCII, at most 128 bytes), else a new UUID.
+fn request_id(headers: &HeaderMap) -> HeaderValue {
+    [FLY_REQUEST_ID, REQUEST_ID]
+        .iter()
+        .filter_map(|name| headers.get(*name))
+        .find(|value| {
+            let bytes = value.as_bytes();
+            (1..=MAX_REQUEST_ID_LEN).contains(&bytes.len())
+                && bytes.iter().all(u8::is_ascii_graphic)
+        })
+        .cloned()
+        .unwrap_or_else(|| {
+            let id = uuid::Uuid::new_v4().hyphenated().to_string();
+            HeaderValue::from_str(&id).unwrap_or_else(|_| HeaderValue::from_static("-"))
+        })
+}

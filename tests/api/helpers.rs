@@ -1,0 +1,222 @@
+//! Shared test helpers: start the service, talk to it.
+
+use std::net::SocketAddr;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Parser;
+use health_service::config::Cli;
+use health_service::lifecycle::Lifecycle;
+use health_service::startup::Application;
+use http_body_util::{BodyExt, Empty};
+use hyper::body::Bytes;
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, ChildStdout, Command};
+use tokio::sync::oneshot;
+
+/// Longest any test waits for something that should happen at once; a guard against hangs, not a
+/// performance bound.
+pub const PATIENCE: Duration = Duration::from_secs(10);
+
+/// A service started in-process on 127.0.0.1 with a free port.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub lifecycle: Arc<Lifecycle>,
+    stop: Option<oneshot::Sender<()>>,
+    pub stopped: tokio::task::JoinHandle<()>,
+}
+
+impl TestApp {
+    /// `http://127.0.0.1:PORT` + `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Starts the shutdown sequence, as a signal would.
+    pub fn signal_shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Starts the service with the defaults plus `args` (flags, as on the command line).
+pub async fn spawn_app(args: &[&str]) -> TestApp {
+    let mut argv = vec![
+        "health-service",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--metrics-port",
+        "0",
+    ];
+    argv.extend_from_slice(args);
+    let cli = Cli::try_parse_from(argv).expect("test flags parse");
+    let app = Application::build(cli.config).await.expect("binds port 0");
+    let addr = app.local_addr().expect("bound");
+    let lifecycle = app.lifecycle();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let stopped = tokio::spawn(app.run_until(async move {
+        let _ = stopped.await;
+    }));
+    TestApp {
+        addr,
+        lifecycle,
+        stop: Some(stop),
+        stopped,
+    }
+}
+
+/// A client that keeps nothing between tests.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(PATIENCE)
+        .build()
+        .expect("client builds")
+}
+
+/// A response's body as JSON.
+pub async fn json(response: reqwest::Response) -> serde_json::Value {
+    let text = response.text().await.expect("body reads");
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("body is not JSON ({e}): {text}"))
+}
+
+/// One HTTP/1.1 connection, kept alive across requests.
+pub struct Connection {
+    sender: hyper::client::conn::http1::SendRequest<Empty<Bytes>>,
+}
+
+/// What a request on a [`Connection`] got back.
+pub struct Answer {
+    pub status: u16,
+    pub headers: hyper::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Answer {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).expect("body is JSON")
+    }
+}
+
+impl Connection {
+    pub async fn open(addr: SocketAddr) -> Self {
+        let stream = tokio::net::TcpStream::connect(addr)
+            .await
+            .expect("connects");
+        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .expect("handshake");
+        tokio::spawn(connection);
+        Self { sender }
+    }
+
+    pub async fn send(&mut self, method: &str, path: &str) -> Result<Answer, hyper::Error> {
+        self.sender.ready().await?;
+        let request = hyper::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", "localhost")
+            .body(Empty::new())
+            .expect("request builds");
+        let response = self.sender.send_request(request).await?;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response.into_body().collect().await?.to_bytes().to_vec();
+        Ok(Answer {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    /// Whether the server has closed this connection.
+    pub fn is_closed(&self) -> bool {
+        self.sender.is_closed()
+    }
+}
+
+/// The real binary, started with `env` and serving on a free port of 127.0.0.1.
+pub struct Binary {
+    pub child: Child,
+    pub addr: SocketAddr,
+    /// The log lines after the "listening" one.
+    pub logs: tokio::io::Lines<BufReader<ChildStdout>>,
+}
+
+/// A `Command` for the binary with a clean environment plus `env`.
+pub fn command(env: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_health-service"));
+    command
+        .env_clear()
+        .envs(env.iter().copied())
+        .kill_on_drop(true);
+    command
+}
+
+/// Starts the binary on 127.0.0.1:0 with JSON logs and reads its address from the first log line.
+pub async fn spawn_binary(env: &[(&str, &str)]) -> Binary {
+    let mut all = vec![
+        ("HOST", "127.0.0.1"),
+        ("PORT", "0"),
+        ("METRICS_PORT", "0"),
+        ("LOG_FORMAT", "json"),
+    ];
+    all.extend_from_slice(env);
+    let mut child = command(&all)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("binary starts");
+    let mut logs = BufReader::new(child.stdout.take().expect("stdout piped")).lines();
+    let addr = loop {
+        let line = tokio::time::timeout(PATIENCE, logs.next_line())
+            .await
+            .expect("the binary logs within PATIENCE")
+            .expect("stdout reads")
+            .expect("the binary logs 'listening' before exiting");
+        let entry: serde_json::Value = serde_json::from_str(&line).expect("log lines are JSON");
+        if entry["message"] == "listening" {
+            break entry["addr"]
+                .as_str()
+                .expect("addr is logged")
+                .parse()
+                .expect("addr parses");
+        }
+    };
+    Binary { child, addr, logs }
+}
+
+impl Binary {
+    /// Sends a signal by name (e.g. "TERM") to the process.
+    pub fn signal(&self, name: &str) {
+        let pid = self.child.id().expect("still running").to_string();
+        let status = std::process::Command::new("kill")
+            .args(["-s", name, &pid])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -s {name} {pid} failed");
+    }
+
+    /// Waits for the process to exit and returns its exit code.
+    pub async fn exit_code(&mut self) -> Option<i32> {
+        let status = tokio::time::timeout(PATIENCE, self.child.wait())
+            .await
+            .expect("the binary exits within PATIENCE")
+            .expect("wait works");
+        status.code()
+    }
+
+    /// The next log line as JSON.
+    pub async fn next_log(&mut self) -> Option<serde_json::Value> {
+        let line = tokio::time::timeout(PATIENCE, self.logs.next_line())
+            .await
+            .ok()?
+            .ok()??;
+        serde_json::from_str(&line).ok()
+    }
+}

@@ -1,0 +1,63 @@
+//! The access log, through the real binary's stdout.
+
+use crate::helpers::{client, spawn_binary};
+
+#[tokio::test]
+async fn each_request_logs_one_json_line_with_method_route_status_latency_and_id() {
+    let mut binary = spawn_binary(&[]).await;
+    let url = format!("http://{}", binary.addr);
+    let http = client();
+    http.get(format!("{url}/health"))
+        .header("x-request-id", "req-1")
+        .send()
+        .await
+        .unwrap();
+    http.post(format!("{url}/health"))
+        .header("fly-request-id", "fly-2")
+        .send()
+        .await
+        .unwrap();
+    http.get(format!("{url}/no/such/path"))
+        .header("x-request-id", "req-3")
+        .send()
+        .await
+        .unwrap();
+
+    let mut lines = Vec::new();
+    while lines.len() < 3 {
+        let entry = binary
+            .next_log()
+            .await
+            .expect("an access log line per request");
+        if entry["target"] == "health_service::access" {
+            lines.push(entry);
+        }
+    }
+    let summary: Vec<(String, String, u64, String)> = lines
+        .iter()
+        .map(|l| {
+            assert!(
+                l["latency_ms"].as_f64().is_some_and(|ms| ms >= 0.0),
+                "latency is a number: {l}"
+            );
+            assert_eq!(l["level"], "INFO");
+            assert!(l["timestamp"].is_string());
+            (
+                l["method"].as_str().unwrap().to_owned(),
+                l["route"].as_str().unwrap().to_owned(),
+                l["status"].as_u64().unwrap(),
+                l["request_id"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("GET", "/health", 200, "req-1"),
+        ("POST", "/health", 405, "fly-2"),
+        ("GET", "<unmatched>", 404, "req-3"),
+    ];
+    let expected: Vec<(String, String, u64, String)> = expected
+        .iter()
+        .map(|(m, r, s, i)| ((*m).to_owned(), (*r).to_owned(), *s, (*i).to_owned()))
+        .collect();
+    assert_eq!(summary, expected);
+}
