@@ -10,9 +10,11 @@ use std::time::Duration;
 
 use chrono::{SecondsFormat, Utc};
 use poem::http::HeaderMap;
-use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi, ResponseContent, types::Example};
 
+use serde::Serialize;
+
+use super::payload::SerdeJson;
 use super::{ApiTags, no_store};
 use crate::config::{DEFAULT_NAMA, DEFAULT_NRP, Identity};
 use crate::lifecycle::Lifecycle;
@@ -21,8 +23,9 @@ use crate::lifecycle::Lifecycle;
 pub const HEALTH_JSON: &str = "application/health+json";
 
 /// Whether the service is serving (`UP`) or shutting down (`DOWN`).
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Enum, Serialize, Debug, Clone, Copy, PartialEq, Eq)]
 #[oai(rename_all = "UPPERCASE")]
+#[serde(rename_all = "UPPERCASE")]
 pub enum Status {
     /// Serving normally.
     Up,
@@ -31,7 +34,7 @@ pub enum Status {
 }
 
 /// The service's health in the prototype's shape, plus machine-readable extras.
-#[derive(Object, Debug, Clone, PartialEq)]
+#[derive(Object, Serialize, Debug, Clone, PartialEq)]
 #[oai(example)]
 pub struct Health {
     /// Name of the person this deployment belongs to (`HEALTH_NAMA`). Example: `Faiz Muhammad Kautsar`.
@@ -66,8 +69,9 @@ impl Example for Health {
 }
 
 /// `pass` or `fail`, as the IETF draft spells health.
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Enum, Serialize, Debug, Clone, Copy, PartialEq, Eq)]
 #[oai(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase")]
 pub enum CheckStatus {
     /// Healthy.
     Pass,
@@ -76,8 +80,9 @@ pub enum CheckStatus {
 }
 
 /// The service's health in the IETF draft's format (`application/health+json`).
-#[derive(Object, Debug, Clone, PartialEq)]
+#[derive(Object, Serialize, Debug, Clone, PartialEq)]
 #[oai(rename_all = "camelCase", example)]
+#[serde(rename_all = "camelCase")]
 pub struct HealthCheck {
     /// Overall health. Example: `pass`.
     pub status: CheckStatus,
@@ -94,15 +99,16 @@ pub struct HealthCheck {
 }
 
 /// The draft's `checks` map; each key holds the results of one measurement.
-#[derive(Object, Debug, Clone, PartialEq)]
+#[derive(Object, Serialize, Debug, Clone, PartialEq)]
 pub struct Checks {
     /// Time since the process started.
     pub uptime: Vec<CheckResult>,
 }
 
 /// One measurement, as the draft's `checks` entries are shaped.
-#[derive(Object, Debug, Clone, PartialEq)]
+#[derive(Object, Serialize, Debug, Clone, PartialEq)]
 #[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub struct CheckResult {
     /// What was measured. Example: `system`.
     pub component_type: String,
@@ -142,10 +148,10 @@ impl Example for HealthCheck {
 #[derive(ResponseContent)]
 pub enum HealthBody {
     /// The prototype-compatible report (the default).
-    Json(Json<Health>),
+    Json(SerdeJson<Health>),
     /// The IETF draft's format, chosen with `Accept: application/health+json`.
     #[oai(content_type = "application/health+json")]
-    HealthJson(Json<HealthCheck>),
+    HealthJson(SerdeJson<HealthCheck>),
 }
 
 /// Every outcome of a health request.
@@ -212,9 +218,9 @@ impl HealthApi {
         let uptime = self.lifecycle.uptime();
         let now = Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true);
         let body = if prefers_health_json(headers) {
-            HealthBody::HealthJson(Json(self.health_check(up, uptime, now)))
+            HealthBody::HealthJson(SerdeJson(self.health_check(up, uptime, now)))
         } else {
-            HealthBody::Json(Json(self.health(up, uptime, now)))
+            HealthBody::Json(SerdeJson(self.health(up, uptime, now)))
         };
         if up {
             HealthResponse::Up(body)
@@ -339,6 +345,12 @@ mod tests {
         assert!(prefers_health_json(&accept(&[
             "application/health+json;q=7"
         ])));
+    }
+
+    #[test]
+    fn serde_and_the_schema_agree_on_field_names() {
+        crate::api::payload::tests::assert_serde_matches_schema::<Health>();
+        crate::api::payload::tests::assert_serde_matches_schema::<HealthCheck>();
     }
 
     #[test]

@@ -3,9 +3,11 @@
 //! - [`health`]: `GET`/`HEAD /health`, the report monitors read.
 //! - [`probes`]: `GET /livez` and `GET /readyz` for orchestrators.
 //! - [`docs`]: `/`, `/docs`, `/openapi.json`, `/openapi.yaml`.
+//! - [`payload`]: the JSON body type the health and probe responses use.
 
 pub mod docs;
 pub mod health;
+pub mod payload;
 pub mod probes;
 
 use std::sync::Arc;

@@ -6,15 +6,17 @@
 
 use std::sync::Arc;
 
-use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use super::health::Status;
+use serde::Serialize;
+
+use super::payload::SerdeJson;
 use super::{ApiTags, no_store};
 use crate::lifecycle::Lifecycle;
 
 /// A probe's answer.
-#[derive(Object, Debug, Clone, PartialEq)]
+#[derive(Object, Serialize, Debug, Clone, PartialEq)]
 #[oai(example)]
 pub struct Probe {
     /// `UP`, or `DOWN` once shutting down (readiness only). Example: `UP`.
@@ -37,7 +39,7 @@ impl poem_openapi::types::Example for Probe {
 pub enum LivezResponse {
     /// The process can serve requests.
     #[oai(status = 200)]
-    Alive(Json<Probe>),
+    Alive(SerdeJson<Probe>),
 }
 
 /// Outcome of the readiness probe.
@@ -50,10 +52,10 @@ pub enum LivezResponse {
 pub enum ReadyzResponse {
     /// Ready for traffic.
     #[oai(status = 200)]
-    Ready(Json<Probe>),
+    Ready(SerdeJson<Probe>),
     /// Shutting down: send no new traffic here.
     #[oai(status = 503)]
-    Stopping(Json<Probe>),
+    Stopping(SerdeJson<Probe>),
 }
 
 /// Serves the probes.
@@ -74,7 +76,7 @@ impl ProbeApi {
         transform = "no_store"
     )]
     async fn livez(&self) -> LivezResponse {
-        LivezResponse::Alive(Json(Probe { status: Status::Up }))
+        LivezResponse::Alive(SerdeJson(Probe { status: Status::Up }))
     }
 
     /// Readiness probe
@@ -88,11 +90,19 @@ impl ProbeApi {
     )]
     async fn readyz(&self) -> ReadyzResponse {
         if self.lifecycle.is_stopping() {
-            ReadyzResponse::Stopping(Json(Probe {
+            ReadyzResponse::Stopping(SerdeJson(Probe {
                 status: Status::Down,
             }))
         } else {
-            ReadyzResponse::Ready(Json(Probe { status: Status::Up }))
+            ReadyzResponse::Ready(SerdeJson(Probe { status: Status::Up }))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn serde_and_the_schema_agree_on_field_names() {
+        crate::api::payload::tests::assert_serde_matches_schema::<super::Probe>();
     }
 }

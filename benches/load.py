@@ -1,0 +1,182 @@
+#!/usr/bin/env python3
+"""Load benchmark: health-service against nginx serving the same JSON as a static string.
+
+    python3 benches/load.py                  # the README's table: 3 rounds of 10 s per server
+    python3 benches/load.py --rounds 1 --duration 2s   # a quick smoke run
+
+Every server is pinned to core 0 and wrk to core 1, 50 connections, loopback only. Servers take
+turns round by round and each figure is the median over the rounds, because a shared VM's speed
+drifts over a minute. health-service runs its production defaults: JSON request logs on, written
+to a file as nginx's access log is. Needs taskset, wrk and nginx (Debian: util-linux, wrk,
+nginx-light); the release build comes from `cargo build --release`.
+"""
+
+import argparse
+import json
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CONNECTIONS = 50
+SERVER_CORE, LOAD_CORE = "0", "1"
+BODY = json.dumps(
+    {
+        "nama": "Faiz Muhammad Kautsar",
+        "nrp": "5054231013",
+        "status": "UP",
+        "timestamp": "2026-11-28T04:37:31.429Z",
+        "uptime": "1h 2m 3s",
+        "uptime_seconds": 3723,
+        "version": "0.1.0",
+    },
+    separators=(",", ":"),
+)
+NGINX_CONF = """
+worker_processes 1;
+master_process off;
+daemon off;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log;
+events {{ worker_connections 1024; }}
+http {{
+  access_log {dir}/access.log;
+  client_body_temp_path {dir};
+  proxy_temp_path {dir};
+  fastcgi_temp_path {dir};
+  uwsgi_temp_path {dir};
+  scgi_temp_path {dir};
+  server {{
+    listen 127.0.0.1:{port};
+    location = /health {{
+      default_type application/json;
+      return 200 '{body}';
+    }}
+  }}
+}}
+"""
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(argv, env, log):
+    """Starts a server pinned to the server core; returns (process, ms from exec to first 200)."""
+    port = env["PORT"]
+    started = time.monotonic()
+    proc = subprocess.Popen(["taskset", "-c", SERVER_CORE, *argv], env=env, stdout=log, stderr=log)
+    url = f"http://127.0.0.1:{port}/health"
+    while time.monotonic() - started < 10:
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                if response.status == 200:
+                    return proc, (time.monotonic() - started) * 1000
+        except OSError:
+            time.sleep(0.0005)
+        if proc.poll() is not None:
+            sys.exit(f"{argv[0]} exited with {proc.returncode}")
+    proc.kill()
+    sys.exit(f"{url} not ready within 10 s")
+
+
+def to_ms(text):
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()
+    return float(number) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
+
+
+def load(port, duration):
+    """Runs wrk on the load core; returns (req/s, p50 ms, p99 ms)."""
+    out = subprocess.run(
+        ["taskset", "-c", LOAD_CORE, "wrk", "-t1", f"-c{CONNECTIONS}", f"-d{duration}", "--latency",
+         f"http://127.0.0.1:{port}/health"],
+        check=True, capture_output=True, text=True,
+    ).stdout
+    bad = re.search(r"Non-2xx or 3xx responses: \d+|Socket errors: .*", out)
+    if bad:
+        sys.exit(f"wrk saw errors: {bad.group(0)}\n{out}")
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p50 = to_ms(re.search(r"\s50%\s+(\S+)", out).group(1))
+    p99 = to_ms(re.search(r"\s99%\s+(\S+)", out).group(1))
+    return rps, p50, p99
+
+
+def peak_rss_mb(pid):
+    """VmHWM, the resident-memory high-water mark, so it covers the whole load."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def servers(work, binary):
+    """name -> function returning (argv, env) for a fresh run on a free port."""
+    def nginx():
+        port = free_port()
+        conf = work / "nginx.conf"
+        conf.write_text(NGINX_CONF.format(dir=work, port=port, body=BODY))
+        return ["nginx", "-c", str(conf), "-p", str(work)], {"PORT": str(port)}
+
+    def service(metrics_port):
+        def make():
+            env = {"HOST": "127.0.0.1", "PORT": str(free_port()), "METRICS_PORT": metrics_port}
+            return [str(binary)], env
+        return make
+
+    return {
+        "nginx (static string)": nginx,
+        "health-service": service("0"),
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--duration", default="10s", help="wrk's -d per server per round")
+    args = parser.parse_args()
+    if (os.cpu_count() or 1) < 2:
+        sys.exit("benches/load.py needs 2 cores: the server on one, wrk on the other")
+
+    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    binary = ROOT / "target" / "release" / "health-service"
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        runs = servers(work, binary)
+        results = {name: [] for name in runs}
+        for _ in range(args.rounds):
+            for name, make in runs.items():
+                argv, env = make()
+                with open(work / "server.log", "w") as log:
+                    proc, ready_ms = start(argv, {**os.environ, **env}, log)
+                    try:
+                        rps, p50, p99 = load(env["PORT"], args.duration)
+                        rss = peak_rss_mb(proc.pid)
+                    finally:
+                        proc.terminate()
+                        proc.wait(timeout=30)
+                results[name].append((rps, p50, p99, rss, ready_ms))
+
+    med = {name: [statistics.median(col) for col in zip(*rows)] for name, rows in results.items()}
+    print(f"wrk -t1 -c{CONNECTIONS} -d{args.duration}, {args.rounds} rounds, medians; "
+          f"server on core {SERVER_CORE}, wrk on core {LOAD_CORE}\n")
+    print("| server | req/s | p50 ms | p99 ms | peak RSS MB | exec to first 200 ms |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for name, (rps, p50, p99, rss, ready) in med.items():
+        print(f"| {name} | {rps:.0f} | {p50:.2f} | {p99:.2f} | {rss:.1f} | {ready:.1f} |")
+    nginx, svc = med["nginx (static string)"], med["health-service"]
+    print(f"\nhealth-service vs nginx: req/s {svc[0] / nginx[0]:.2f}x (target >= 0.8x), "
+          f"p99 {svc[2] / nginx[2]:.2f}x (target <= 2x); RSS {svc[3]:.1f} MB (target <= 16); "
+          f"first 200 after {svc[4]:.1f} ms (target <= 50)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,60 @@
+//! [`SerdeJson`]: a JSON response body serialized straight from serde.
+//!
+//! poem-openapi's `Json<T>` first builds a `serde_json::Value` tree from `T` and then serializes
+//! the tree; on `/health` that was a fifth of the CPU time per request. `SerdeJson<T>` documents
+//! itself with `T`'s poem-openapi schema and serializes `T` with serde in one pass. The price is
+//! that `T` derives both `Object` and `Serialize`, so their field names must agree: the tests
+//! compare the two serializations of each type's example.
+
+use poem::http::StatusCode;
+use poem::{IntoResponse, Response};
+use poem_openapi::payload::Payload;
+use poem_openapi::registry::{MetaSchemaRef, Registry};
+use poem_openapi::types::Type;
+use serde::Serialize;
+
+/// A JSON body serialized directly with serde, documented with `T`'s schema.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SerdeJson<T>(pub T);
+
+impl<T: Type> Payload for SerdeJson<T> {
+    const CONTENT_TYPE: &'static str = "application/json; charset=utf-8";
+
+    fn schema_ref() -> MetaSchemaRef {
+        T::schema_ref()
+    }
+
+    fn register(registry: &mut Registry) {
+        T::register(registry);
+    }
+}
+
+impl<T: Type + Serialize> IntoResponse for SerdeJson<T> {
+    fn into_response(self) -> Response {
+        match serde_json::to_vec(&self.0) {
+            Ok(body) => Response::builder()
+                .content_type(Self::CONTENT_TYPE)
+                .body(body),
+            // Only a map with non-string keys fails to serialize, and none of our types has one.
+            Err(err) => {
+                tracing::error!(error = %err, "cannot serialize a response body");
+                StatusCode::INTERNAL_SERVER_ERROR.into_response()
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use poem_openapi::types::{Example, ToJSON};
+    use serde::Serialize;
+
+    /// serde and poem-openapi turn `T`'s example into the same JSON.
+    pub(crate) fn assert_serde_matches_schema<T: Example + ToJSON + Serialize>() {
+        let example = T::example();
+        assert_eq!(
+            serde_json::to_value(&example).unwrap(),
+            example.to_json().unwrap()
+        );
+    }
+}
