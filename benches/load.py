@@ -6,8 +6,9 @@
 
 Every server is pinned to core 0 and wrk to core 1, 50 connections, loopback only. Servers take
 turns round by round and each figure is the median over the rounds, because a shared VM's speed
-drifts over a minute. health-service runs its production defaults: JSON request logs on, written
-to a file as nginx's access log is. Needs taskset, wrk and nginx (Debian: util-linux, wrk,
+drifts over a minute. health-service runs its production defaults (JSON request logs on, written
+to a file as nginx's access log is; metrics on), and once more with METRICS_PORT=0 to price the
+metrics. Needs taskset, wrk and nginx (Debian: util-linux, wrk,
 nginx-light); the release build comes from `cargo build --release`.
 """
 
@@ -126,15 +127,17 @@ def servers(work, binary):
         conf.write_text(NGINX_CONF.format(dir=work, port=port, body=BODY))
         return ["nginx", "-c", str(conf), "-p", str(work)], {"PORT": str(port)}
 
-    def service(metrics_port):
+    def service(metrics):
         def make():
+            metrics_port = str(free_port()) if metrics else "0"
             env = {"HOST": "127.0.0.1", "PORT": str(free_port()), "METRICS_PORT": metrics_port}
             return [str(binary)], env
         return make
 
     return {
         "nginx (static string)": nginx,
-        "health-service": service("0"),
+        "health-service": service(metrics=True),
+        "health-service, metrics off": service(metrics=False),
     }
 
 
@@ -173,9 +176,11 @@ def main():
     for name, (rps, p50, p99, rss, ready) in med.items():
         print(f"| {name} | {rps:.0f} | {p50:.2f} | {p99:.2f} | {rss:.1f} | {ready:.1f} |")
     nginx, svc = med["nginx (static string)"], med["health-service"]
+    bare = med["health-service, metrics off"]
     print(f"\nhealth-service vs nginx: req/s {svc[0] / nginx[0]:.2f}x (target >= 0.8x), "
           f"p99 {svc[2] / nginx[2]:.2f}x (target <= 2x); RSS {svc[3]:.1f} MB (target <= 16); "
           f"first 200 after {svc[4]:.1f} ms (target <= 50)")
+    print(f"metrics cost: req/s {1 - svc[0] / bare[0]:+.1%} with metrics on (target <= 5%)")
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@
 //! - [`api`]: the routes, declared with poem-openapi: `health`, `probes`, `docs`.
 //! - [`middleware`]: per request: id, access log, common headers, JSON errors.
 //! - [`errors`]: the JSON error body and the `Allow` header.
+//! - [`metrics`]: Prometheus counters and histograms, served on the private metrics listener.
 //! - [`lifecycle`]: uptime and the stopping flag that health and readiness report.
 //! - [`shutdown`]: the signals that start a shutdown.
 //! - [`healthcheck`]: the `healthcheck` subcommand, the container's HEALTHCHECK.
@@ -17,6 +18,7 @@ pub mod config;
 pub mod errors;
 pub mod healthcheck;
 pub mod lifecycle;
+pub mod metrics;
 pub mod middleware;
 pub mod server;
 pub mod shutdown;

@@ -1,13 +1,15 @@
 //! The process's life as the endpoints report it: when it started and whether it is stopping.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 /// Shared by the API (which reports it) and the shutdown sequence (which flips it).
 #[derive(Debug)]
 pub struct Lifecycle {
     /// Monotonic start, so uptime never jumps when the wall clock is corrected.
     started: Instant,
+    /// Wall-clock start, for `process_start_time_seconds`.
+    started_at: SystemTime,
     /// Set once a shutdown signal arrives; never cleared, because a stopping process never recovers.
     stopping: AtomicBool,
 }
@@ -18,6 +20,7 @@ impl Lifecycle {
     pub fn new() -> Self {
         Self {
             started: Instant::now(),
+            started_at: SystemTime::now(),
             stopping: AtomicBool::new(false),
         }
     }
@@ -26,6 +29,12 @@ impl Lifecycle {
     #[must_use]
     pub fn uptime(&self) -> Duration {
         self.started.elapsed()
+    }
+
+    /// Wall-clock time of [`Lifecycle::new`].
+    #[must_use]
+    pub fn started_at(&self) -> SystemTime {
+        self.started_at
     }
 
     /// Marks the process as stopping: readiness and health turn to 503 from this call on.

@@ -43,7 +43,8 @@ async fn main() -> ExitCode {
         Err(err) => return fail(format!("error: {err}")),
     };
     if let Ok(addr) = app.local_addr() {
-        tracing::info!(%addr, version = env!("CARGO_PKG_VERSION"), "listening");
+        let metrics = app.metrics_addr().map(|a| a.to_string());
+        tracing::info!(%addr, metrics, version = env!("CARGO_PKG_VERSION"), "listening");
     }
     app.run_until(async {
         let signal = signals.recv().await;

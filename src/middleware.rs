@@ -1,6 +1,7 @@
 //! What happens around every public request: its id, its JSON error body, its common headers and
 //! its access-log line.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use poem::PathPattern;
@@ -8,6 +9,7 @@ use poem::http::{HeaderMap, HeaderValue, header};
 use poem::{Endpoint, IntoResponse, Request, Response};
 
 use crate::errors::{self, AllowTable};
+use crate::metrics::Metrics;
 
 /// Route value logged for requests that matched no route, so unknown paths share one value.
 pub const UNMATCHED_ROUTE: &str = "<unmatched>";
@@ -25,12 +27,18 @@ pub struct Observe<E> {
     inner: E,
     /// Methods per route, for the `Allow` header of a 405.
     allow: AllowTable,
+    /// Where requests are counted, when the metrics listener is on.
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl<E> Observe<E> {
     /// Wraps `inner`.
-    pub fn new(inner: E, allow: AllowTable) -> Self {
-        Self { inner, allow }
+    pub fn new(inner: E, allow: AllowTable, metrics: Option<Arc<Metrics>>) -> Self {
+        Self {
+            inner,
+            allow,
+            metrics,
+        }
     }
 }
 
@@ -67,12 +75,16 @@ impl<E: Endpoint> Endpoint for Observe<E> {
         let route = response
             .data::<PathPattern>()
             .map_or(UNMATCHED_ROUTE, |p| &*p.0);
+        let elapsed = started.elapsed();
+        if let Some(metrics) = &self.metrics {
+            metrics.record(&method, route, response.status(), elapsed);
+        }
         tracing::info!(
             target: "health_service::access",
             method = method.as_str(),
             route,
             status = response.status().as_u16(),
-            latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+            latency_ms = elapsed.as_secs_f64() * 1000.0,
             request_id = request_id.to_str().unwrap_or_default(),
             "request"
         );

@@ -9,26 +9,34 @@ use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
 use crate::lifecycle::Lifecycle;
+use crate::metrics::Metrics;
 
 /// Why the service could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
-    /// The public address could not be bound (in use, not local, not permitted).
+    /// An address could not be bound (in use, not local, not permitted).
     #[error(
-        "cannot listen on {addr} (HOST, PORT): {source}; set PORT to a free port or HOST to a local address"
+        "cannot listen on {addr} (HOST, {setting}): {source}; set {setting} to a free port or HOST to a local address"
     )]
     Bind {
+        /// The variable that chose the port: `PORT` or `METRICS_PORT`.
+        setting: &'static str,
         /// The address that was asked for.
         addr: SocketAddr,
         /// What the operating system said.
         source: std::io::Error,
     },
+    /// The metrics registry refused a metric (a programming error).
+    #[error("cannot register metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
 }
 
 /// A bound, not yet serving, service.
 pub struct Application {
-    /// The public listener, bound in [`Application::build`] so that port 0 can be read back.
+    /// The public listener, bound before serving so that port 0 can be read back.
     listener: TcpListener,
+    /// The private Prometheus listener and what it serves, when `METRICS_PORT` is not 0.
+    metrics: Option<(TcpListener, Arc<Metrics>)>,
     /// Settings.
     config: Config,
     /// Start time and stopping flag, shared with the API.
@@ -36,19 +44,39 @@ pub struct Application {
 }
 
 impl Application {
-    /// Binds the listeners.
+    /// Binds the listeners `config` names.
     ///
     /// # Errors
     /// [`StartupError::Bind`] when an address cannot be bound.
     pub async fn build(config: Config) -> Result<Self, StartupError> {
-        let addr = config.addr();
-        let listener = TcpListener::bind(addr)
-            .await
-            .map_err(|source| StartupError::Bind { addr, source })?;
+        let listener = bind("PORT", config.addr()).await?;
+        let metrics_listener = match config.metrics_addr() {
+            Some(addr) => Some(bind("METRICS_PORT", addr).await?),
+            None => None,
+        };
+        Self::with_listeners(config, listener, metrics_listener)
+    }
+
+    /// Uses listeners bound by the caller (tests bind port 0 for both); `config`'s addresses are
+    /// ignored.
+    ///
+    /// # Errors
+    /// [`StartupError::Metrics`] when the metrics cannot be registered.
+    pub fn with_listeners(
+        config: Config,
+        listener: TcpListener,
+        metrics_listener: Option<TcpListener>,
+    ) -> Result<Self, StartupError> {
+        let lifecycle = Arc::new(Lifecycle::new());
+        let metrics = match metrics_listener {
+            Some(listener) => Some((listener, Arc::new(Metrics::new(lifecycle.started_at())?))),
+            None => None,
+        };
         Ok(Self {
             listener,
+            metrics,
             config,
-            lifecycle: Arc::new(Lifecycle::new()),
+            lifecycle,
         })
     }
 
@@ -60,6 +88,14 @@ impl Application {
         self.listener.local_addr()
     }
 
+    /// The address of the metrics listener, if it is on.
+    #[must_use]
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics
+            .as_ref()
+            .and_then(|(listener, _)| listener.local_addr().ok())
+    }
+
     /// Uptime and the stopping flag, as the endpoints report them.
     #[must_use]
     pub fn lifecycle(&self) -> Arc<Lifecycle> {
@@ -69,28 +105,37 @@ impl Application {
     /// Serves until `shutdown` resolves, then shuts down gracefully:
     ///
     /// 1. /readyz and /health turn 503 at once;
-    /// 2. for the drain delay the listener still accepts, so load balancers see the 503s;
-    /// 3. the listener closes, and each connection finishes its request in flight;
+    /// 2. for the drain delay the listeners still accept, so load balancers see the 503s;
+    /// 3. the listeners close, and each connection finishes its request in flight;
     /// 4. after the grace period, connections still open are dropped.
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) {
         let Self {
             listener,
+            metrics,
             config,
             lifecycle,
         } = self;
-        let endpoint = Arc::new(crate::api::endpoint(
-            Arc::new(config.identity.clone()),
-            lifecycle.clone(),
-        ));
+        let identity = Arc::new(config.identity.clone());
+        let recorder = metrics.as_ref().map(|(_, metrics)| metrics.clone());
+        let endpoint = Arc::new(crate::api::endpoint(identity, lifecycle.clone(), recorder));
         let stop = CancellationToken::new();
         let connections = TaskTracker::new();
-        let accepting = tokio::spawn(crate::server::serve(
+        let mut accepting = vec![tokio::spawn(crate::server::serve(
             listener,
             endpoint,
             config.header_timeout,
             stop.clone(),
             connections.clone(),
-        ));
+        ))];
+        if let Some((listener, metrics)) = metrics {
+            accepting.push(tokio::spawn(crate::server::serve(
+                listener,
+                Arc::new(crate::metrics::endpoint(metrics)),
+                config.header_timeout,
+                stop.clone(),
+                connections.clone(),
+            )));
+        }
 
         shutdown.await;
         lifecycle.begin_stopping();
@@ -98,9 +143,15 @@ impl Application {
         tokio::time::sleep(config.drain_delay).await;
 
         stop.cancel();
-        let _ = accepting.await;
+        for task in accepting {
+            let _ = task.await;
+        }
         connections.close();
-        tracing::info!(open = connections.len(), grace = ?config.shutdown_grace, "listener closed; finishing requests in flight");
+        tracing::info!(
+            open = connections.len(),
+            grace = ?config.shutdown_grace,
+            "listeners closed; finishing requests in flight"
+        );
         if tokio::time::timeout(config.shutdown_grace, connections.wait())
             .await
             .is_err()
@@ -112,4 +163,14 @@ impl Application {
         }
         tracing::info!("stopped");
     }
+}
+
+async fn bind(setting: &'static str, addr: SocketAddr) -> Result<TcpListener, StartupError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartupError::Bind {
+            setting,
+            addr,
+            source,
+        })
 }

@@ -19,6 +19,7 @@ use poem_openapi::{ExtraHeader, OpenApiService, Tags};
 
 use crate::config::Identity;
 use crate::lifecycle::Lifecycle;
+use crate::metrics::Metrics;
 use docs::{DocsApi, Documents};
 use health::HealthApi;
 use probes::ProbeApi;
@@ -78,10 +79,16 @@ pub fn service(identity: Arc<Identity>, lifecycle: Arc<Lifecycle>) -> OpenApiSer
 }
 
 /// The complete public endpoint: the API wrapped in the request middleware.
-pub fn endpoint(identity: Arc<Identity>, lifecycle: Arc<Lifecycle>) -> impl Endpoint {
+///
+/// Requests are counted in `metrics` when it is given.
+pub fn endpoint(
+    identity: Arc<Identity>,
+    lifecycle: Arc<Lifecycle>,
+    metrics: Option<Arc<Metrics>>,
+) -> impl Endpoint {
     let service = service(identity, lifecycle);
     let allow = crate::errors::AllowTable::from_meta::<Apis>();
-    crate::middleware::Observe::new(service.into_endpoint(), allow)
+    crate::middleware::Observe::new(service.into_endpoint(), allow, metrics)
 }
 
 /// Marks an operation's responses `Cache-Control: no-store`: a cached health or probe answer is a

@@ -13,6 +13,7 @@ use http_body_util::{BodyExt, Empty};
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::net::TcpListener;
 use tokio::process::{Child, ChildStdout, Command};
 use tokio::sync::oneshot;
 
@@ -23,6 +24,8 @@ pub const PATIENCE: Duration = Duration::from_secs(10);
 /// A service started in-process on 127.0.0.1 with a free port.
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// The private metrics listener.
+    pub metrics_addr: SocketAddr,
     pub lifecycle: Arc<Lifecycle>,
     stop: Option<oneshot::Sender<()>>,
     pub stopped: tokio::task::JoinHandle<()>,
@@ -42,21 +45,21 @@ impl TestApp {
     }
 }
 
-/// Starts the service with the defaults plus `args` (flags, as on the command line).
+/// Starts the service with the defaults plus `args` (flags, as on the command line), both
+/// listeners on free ports of 127.0.0.1.
 pub async fn spawn_app(args: &[&str]) -> TestApp {
-    let mut argv = vec![
-        "health-service",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        "0",
-        "--metrics-port",
-        "0",
-    ];
+    let mut argv = vec!["health-service"];
     argv.extend_from_slice(args);
     let cli = Cli::try_parse_from(argv).expect("test flags parse");
-    let app = Application::build(cli.config).await.expect("binds port 0");
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("binds port 0");
+    let metrics = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("binds port 0");
+    let app = Application::with_listeners(cli.config, listener, Some(metrics)).expect("builds");
     let addr = app.local_addr().expect("bound");
+    let metrics_addr = app.metrics_addr().expect("metrics listener is on");
     let lifecycle = app.lifecycle();
     let (stop, stopped) = oneshot::channel::<()>();
     let stopped = tokio::spawn(app.run_until(async move {
@@ -64,6 +67,7 @@ pub async fn spawn_app(args: &[&str]) -> TestApp {
     }));
     TestApp {
         addr,
+        metrics_addr,
         lifecycle,
         stop: Some(stop),
         stopped,

@@ -10,5 +10,6 @@ mod healthcheck;
 mod helpers;
 mod hostile;
 mod logging;
+mod metrics;
 mod probes;
 mod shutdown;
