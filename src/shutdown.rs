@@ -2,6 +2,9 @@
 
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
+/// The signals that start a graceful shutdown, by name (fly.toml's `kill_signal` must be one).
+pub const HANDLED: [&str; 2] = ["SIGTERM", "SIGINT"];
+
 /// Handlers for SIGTERM (what Fly.io and Docker send) and SIGINT (Ctrl-C).
 ///
 /// Install them before announcing readiness: a signal that arrives earlier would otherwise kill
@@ -26,8 +29,8 @@ impl Signals {
     /// Waits for the first of the signals and returns its name.
     pub async fn recv(mut self) -> &'static str {
         tokio::select! {
-            _ = self.terminate.recv() => "SIGTERM",
-            _ = self.interrupt.recv() => "SIGINT",
+            _ = self.terminate.recv() => HANDLED[0],
+            _ = self.interrupt.recv() => HANDLED[1],
         }
     }
 }

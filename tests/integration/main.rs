@@ -1,8 +1,10 @@
-//! Integration tests: the real server over real TCP, in one crate so it links once.
+//! Integration tests, in one crate so it links once: the real server over real TCP, and the
+//! deployment files (flake.lock, fly.toml) held against the code.
 //!
 //! `helpers` starts the service in-process (bound to port 0) or as the real binary.
 
 mod config;
+mod deploy;
 mod docs;
 mod errors;
 mod health;

@@ -2,6 +2,8 @@
 
 use std::time::{Duration, Instant};
 
+use nix::sys::signal::Signal;
+
 use crate::helpers::{Connection, PATIENCE, client, spawn_app, spawn_binary};
 
 #[tokio::test]
@@ -15,7 +17,7 @@ async fn sigterm_drains_then_exits_0_and_keep_alive_requests_complete() {
         (200, "UP".into())
     );
 
-    binary.signal("TERM");
+    binary.signal(Signal::SIGTERM);
     let signalled = Instant::now();
 
     // Readiness turns 503 at once, on new connections, while the listener still accepts.
@@ -61,7 +63,7 @@ async fn sigterm_drains_then_exits_0_and_keep_alive_requests_complete() {
 #[tokio::test]
 async fn sigint_also_shuts_down_gracefully() {
     let mut binary = spawn_binary(&[]).await;
-    binary.signal("INT");
+    binary.signal(Signal::SIGINT);
     assert_eq!(binary.exit_code().await, Some(0));
 }
 

@@ -12,6 +12,8 @@ use health_service::startup::Application;
 use http_body_util::{BodyExt, Empty};
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
+use nix::sys::signal::Signal;
+use nix::unistd::Pid;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::net::TcpListener;
 use tokio::process::{Child, ChildStdout, Command};
@@ -196,14 +198,11 @@ pub async fn spawn_binary(env: &[(&str, &str)]) -> Binary {
 }
 
 impl Binary {
-    /// Sends a signal by name (e.g. "TERM") to the process.
-    pub fn signal(&self, name: &str) {
-        let pid = self.child.id().expect("still running").to_string();
-        let status = std::process::Command::new("kill")
-            .args(["-s", name, &pid])
-            .status()
-            .expect("kill runs");
-        assert!(status.success(), "kill -s {name} {pid} failed");
+    /// Sends `signal` to the process.
+    pub fn signal(&self, signal: Signal) {
+        let pid = self.child.id().expect("still running");
+        let pid = Pid::from_raw(i32::try_from(pid).expect("pid fits i32"));
+        nix::sys::signal::kill(pid, signal).expect("signal sent");
     }
 
     /// Waits for the process to exit and returns its exit code.

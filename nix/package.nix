@@ -1,0 +1,72 @@
+# The crate, built with crane: its source, its dependencies and its binary.
+#
+# Everything is built for the musl target and linked statically, so the binary runs on any Linux
+# and the container image needs nothing beside it. The checks and the dev shell reuse `craneLib`,
+# `commonArgs` and `cargoArtifacts` from here, so dependencies are built once.
+{
+  # from nixpkgs
+  lib,
+  pkgs,
+  stdenv,
+  # from the flake
+  crane,
+  src,
+  revision,
+}:
+let
+  # e.g. x86_64-unknown-linux-musl on x86_64-linux, aarch64-unknown-linux-musl on aarch64-linux.
+  target = "${stdenv.hostPlatform.parsed.cpu.name}-unknown-linux-musl";
+
+  craneLib = (crane.mkLib pkgs).overrideToolchain (
+    p: p.rust-bin.stable.latest.default.override { targets = [ target ]; }
+  );
+
+  # Cargo's files plus every TOML file: deny.toml and .cargo/audit.toml configure the checks,
+  # and the tests read fly.toml.
+  cleanSrc = lib.fileset.toSource {
+    root = src;
+    fileset = craneLib.fileset.commonCargoSources src;
+  };
+
+  commonArgs = {
+    src = cleanSrc;
+    strictDeps = true;
+    CARGO_BUILD_TARGET = target;
+    CARGO_BUILD_RUSTFLAGS = "-C target-feature=+crt-static";
+  };
+
+  # The dependencies alone, so a change to our code rebuilds only our code.
+  cargoArtifacts = craneLib.buildDepsOnly commonArgs;
+
+  package = craneLib.buildPackage (
+    commonArgs
+    // {
+      inherit cargoArtifacts;
+      # The tests run once, in the nextest check.
+      doCheck = false;
+      # Reported as build_info{revision}; set here only, so the dependencies stay cached.
+      HEALTH_SERVICE_REVISION = revision;
+      # A static binary refers to nothing in the store: this keeps it so, and the image minimal.
+      allowedReferences = [ ];
+      meta = {
+        description = "A small HTTP service that reports its own health";
+        license = lib.licenses.mit;
+        mainProgram = "health-service";
+        platforms = lib.platforms.linux;
+      };
+    }
+  );
+  manifest = builtins.fromTOML (builtins.readFile (src + "/Cargo.toml"));
+in
+{
+  # Where the source lives, for the image's org.opencontainers.image.source label.
+  inherit (manifest.package) repository;
+  inherit
+    craneLib
+    commonArgs
+    cargoArtifacts
+    package
+    revision
+    ;
+  src = cleanSrc;
+}
