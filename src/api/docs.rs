@@ -2,9 +2,13 @@
 //!
 //! These are operations like any other, so the spec lists every route the service answers.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use poem_openapi::payload::{Html, Json, PlainText};
+use poem::{IntoResponse, Response};
+use poem_openapi::payload::{Html, Json, Payload};
+use poem_openapi::registry::{MetaSchemaRef, Registry};
+use poem_openapi::types::Type;
 use poem_openapi::{ApiResponse, OpenApi};
 
 use super::ApiTags;
@@ -20,6 +24,33 @@ pub struct Documents {
     pub swagger_ui: String,
 }
 
+/// How the spec documents itself: an object (the OpenAPI document), in either media type.
+type SpecDocument = BTreeMap<String, serde_json::Value>;
+
+/// A YAML rendering of the spec, documented as the object it is (plain text would be
+/// documented as a string, and clients that parse YAML would see a mismatch).
+pub struct Yaml(pub String);
+
+impl Payload for Yaml {
+    const CONTENT_TYPE: &'static str = "application/yaml";
+
+    fn schema_ref() -> MetaSchemaRef {
+        SpecDocument::schema_ref()
+    }
+
+    fn register(registry: &mut Registry) {
+        SpecDocument::register(registry);
+    }
+}
+
+impl IntoResponse for Yaml {
+    fn into_response(self) -> Response {
+        Response::builder()
+            .content_type(Self::CONTENT_TYPE)
+            .body(self.0)
+    }
+}
+
 /// Outcome of `GET /`.
 #[derive(ApiResponse)]
 pub enum RootResponse {
@@ -32,7 +63,7 @@ pub enum RootResponse {
 #[derive(ApiResponse)]
 pub enum SpecJsonResponse {
     /// The OpenAPI 3 document.
-    #[oai(status = 200)]
+    #[oai(status = 200, actual_type = "Json<SpecDocument>")]
     Spec(Json<serde_json::Value>),
 }
 
@@ -40,8 +71,8 @@ pub enum SpecJsonResponse {
 #[derive(ApiResponse)]
 pub enum SpecYamlResponse {
     /// The OpenAPI 3 document as YAML.
-    #[oai(status = 200, content_type = "application/yaml")]
-    Spec(PlainText<String>),
+    #[oai(status = 200)]
+    Spec(Yaml),
 }
 
 /// Outcome of `GET /docs`.
@@ -91,6 +122,6 @@ impl DocsApi {
         operation_id = "getOpenapiYaml"
     )]
     async fn spec_yaml(&self) -> SpecYamlResponse {
-        SpecYamlResponse::Spec(PlainText(self.documents.yaml.clone()))
+        SpecYamlResponse::Spec(Yaml(self.documents.yaml.clone()))
     }
 }

@@ -3,6 +3,7 @@
 //!
 //! `helpers` starts the service in-process (bound to port 0) or as the real binary.
 
+mod browser;
 mod config;
 mod deploy;
 mod docs;
