@@ -1,0 +1,84 @@
+#!/usr/bin/env python3
+"""CPU cost per request in instructions, counted by callgrind: repeatable to the instruction.
+
+    python3 benches/instructions.py
+
+Wall-clock figures on a shared VM drift by ±10% from minute to minute, which hides differences of
+a few percent (such as the cost of metrics). Valgrind's callgrind counts the instructions the
+server executes instead. Each configuration serves 1,000 and then 3,000 keep-alive `GET /health`
+requests in two runs; the difference divided by 2,000 is the cost of one request, start-up and
+shutdown cancelling out. Needs valgrind (Debian: valgrind).
+"""
+
+import http.client
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BINARY = ROOT / "target" / "release" / "health-service"
+CONFIGS = {
+    "production defaults (logs and metrics on)": {},
+    "metrics off (METRICS_PORT=0)": {"METRICS_PORT": "0"},
+    "logs off (RUST_LOG=off)": {"RUST_LOG": "off"},
+}
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def instructions(extra_env, requests, work):
+    """Total instructions of one server run that answers `requests` requests."""
+    port = free_port()
+    env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "METRICS_PORT": str(free_port()), **extra_env}
+    out = work / "callgrind.out"
+    server = subprocess.Popen(
+        ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", str(BINARY)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                conn.request("GET", "/livez")
+                conn.getresponse().read()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    sys.exit("the server did not start under valgrind within 60 s")
+                time.sleep(0.05)
+        for _ in range(requests):
+            conn.request("GET", "/health")
+            response = conn.getresponse()
+            response.read()
+            assert response.status == 200, response.status
+        conn.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+    totals = re.search(rb"^summary: (\d+)", out.read_bytes(), re.MULTILINE)
+    return int(totals.group(1))
+
+
+def main():
+    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    print("| configuration | instructions per GET /health |")
+    print("| --- | ---: |")
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, env in CONFIGS.items():
+            few = instructions(env, 1000, Path(tmp))
+            many = instructions(env, 3000, Path(tmp))
+            print(f"| {name} | {(many - few) // 2000:,} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
