@@ -39,6 +39,17 @@ impl TestApp {
         format!("http://{}{path}", self.addr)
     }
 
+    /// The status of `GET /health` on a new connection.
+    pub async fn health_status(&self) -> u16 {
+        client()
+            .get(self.url("/health"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
     /// Starts the shutdown sequence, as a signal would.
     pub fn signal_shutdown(&mut self) {
         if let Some(stop) = self.stop.take() {

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::helpers::{PATIENCE, client, spawn_app};
+use crate::helpers::{PATIENCE, spawn_app};
 
 /// The header timeout the tests configure: short, so the suite stays fast.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(1);
@@ -38,15 +38,7 @@ async fn a_silent_connection_is_closed_after_the_header_timeout_while_others_are
     let opened = Instant::now();
 
     // Served while the silent connection is open.
-    assert_eq!(
-        client()
-            .get(app.url("/health"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(app.health_status().await, 200);
 
     let mut buf = [0u8; 64];
     let read = tokio::time::timeout(PATIENCE, silent.read(&mut buf))
@@ -99,15 +91,7 @@ async fn dripped_headers_are_cut_off_at_the_header_timeout() {
     );
 
     // Everyone else is still served.
-    assert_eq!(
-        client()
-            .get(app.url("/health"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(app.health_status().await, 200);
 }
 
 #[tokio::test]
@@ -146,15 +130,7 @@ async fn a_malformed_request_gets_400() {
         "HTTP/1.1 400 Bad Request"
     );
     // The server is unharmed.
-    assert_eq!(
-        client()
-            .get(app.url("/health"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(app.health_status().await, 200);
 }
 
 #[tokio::test]
