@@ -7,7 +7,8 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use poem::http::{Method, StatusCode};
+use poem::http::{Method, StatusCode, header};
+use poem::middleware::SetHeader;
 use poem::{Endpoint, EndpointExt, Response, Route, get, handler, web::Data};
 use prometheus::{
     Encoder, Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry,
@@ -148,7 +149,10 @@ fn scrape(Data(metrics): Data<&Arc<Metrics>>) -> Response {
 
 /// The private listener's endpoint: `GET /metrics`, nothing else.
 pub fn endpoint(metrics: Arc<Metrics>) -> impl Endpoint {
-    Route::new().at("/metrics", get(scrape)).data(metrics)
+    Route::new()
+        .at("/metrics", get(scrape))
+        .data(metrics)
+        .with(SetHeader::new().overriding(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
 }
 
 #[cfg(test)]
