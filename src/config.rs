@@ -164,14 +164,15 @@ pub fn describe_error(err: &clap::Error) -> String {
         _ => String::new(),
     };
     if arg.is_empty() || accepted.is_empty() {
-        // Not a bad value (an unknown flag, say): clap's first line says it well enough.
+        // Not a bad value (an unknown flag, say): clap's first line names it; --help lists
+        // what is accepted.
         let rendered = err.render().to_string();
-        return rendered
+        let what = rendered
             .lines()
             .next()
-            .unwrap_or("invalid command line")
-            .trim()
-            .to_owned();
+            .unwrap_or("error: invalid command line")
+            .trim();
+        return format!("{what}; see --help for the accepted flags and variables");
     }
     format!(
         "error: invalid {} value {value:?}: {accepted}",

@@ -128,5 +128,8 @@ async fn unknown_flag_is_one_line() {
     let (code, _, stderr) = run(&[], &["--prot", "80"]).await;
     assert_eq!(code, Some(1));
     assert_eq!(stderr.lines().count(), 1, "{stderr:?}");
-    assert!(stderr.contains("--prot"), "{stderr:?}");
+    assert!(
+        stderr.contains("--prot") && stderr.contains("--help"),
+        "{stderr:?}"
+    );
 }
