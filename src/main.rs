@@ -8,8 +8,7 @@ use health_service::config::{Cli, Command, describe_error};
 use health_service::startup::Application;
 use health_service::{healthcheck, shutdown, telemetry};
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err)
@@ -22,6 +21,22 @@ async fn main() -> ExitCode {
         }
         Err(err) => return fail(describe_error(&err)),
     };
+    // Buffered access-log lines are written out whenever a worker goes idle, so they wait only
+    // while the server is busy, and once more at exit.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .on_thread_park(telemetry::flush)
+        .on_thread_stop(telemetry::flush)
+        .build();
+    let code = match runtime {
+        Ok(runtime) => runtime.block_on(run(cli)),
+        Err(err) => fail(format!("error: cannot start the async runtime: {err}")),
+    };
+    telemetry::flush();
+    code
+}
+
+async fn run(cli: Cli) -> ExitCode {
     let config = cli.config;
 
     if let Some(Command::Healthcheck) = cli.command {

@@ -80,7 +80,7 @@ impl<E: Endpoint> Endpoint for Observe<E> {
             metrics.record(&method, route, response.status(), elapsed);
         }
         tracing::info!(
-            target: "health_service::access",
+            target: crate::telemetry::ACCESS_TARGET,
             method = method.as_str(),
             route,
             status = response.status().as_u16(),
