@@ -84,6 +84,7 @@ pub enum DocsResponse {
 }
 
 /// Serves the documents.
+#[derive(Clone)]
 pub struct DocsApi {
     /// Rendered from a first build of the spec (see [`crate::api::endpoint`]).
     pub documents: Arc<Documents>,

@@ -171,6 +171,7 @@ pub enum HealthResponse {
 }
 
 /// Serves the health report; holds what the report is made of.
+#[derive(Clone)]
 pub struct HealthApi {
     /// Who this deployment belongs to.
     pub identity: Arc<Identity>,

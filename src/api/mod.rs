@@ -4,17 +4,19 @@
 //! - [`probes`]: `GET /livez` and `GET /readyz` for orchestrators.
 //! - [`docs`]: `/`, `/docs`, `/openapi.json`, `/openapi.yaml`.
 //! - [`payload`]: the JSON body type the health and probe responses use.
+//! - [`router`]: sends each request to its operation.
 
 pub mod docs;
 pub mod health;
 pub mod payload;
 pub mod probes;
+pub mod router;
 
 use std::sync::Arc;
 
 use poem::http::header;
 use poem::middleware::SetHeader;
-use poem::{Endpoint, EndpointExt, IntoEndpoint};
+use poem::{Endpoint, EndpointExt};
 use poem_openapi::{ExtraHeader, OpenApiService, Tags};
 
 use crate::config::Identity;
@@ -41,44 +43,11 @@ pub type Apis = (HealthApi, ProbeApi, DocsApi);
 /// The OpenAPI service for the public listener, its documents rendered.
 #[must_use]
 pub fn service(identity: Arc<Identity>, lifecycle: Arc<Lifecycle>) -> OpenApiService<Apis, ()> {
-    let build = |documents| {
-        let apis = (
-            HealthApi {
-                identity: identity.clone(),
-                lifecycle: lifecycle.clone(),
-            },
-            ProbeApi {
-                lifecycle: lifecycle.clone(),
-            },
-            DocsApi { documents },
-        );
-        OpenApiService::new(apis, "health-service", env!("CARGO_PKG_VERSION"))
-            .description(
-                "Reports the health of this deployment: its identity, status, time and uptime. \
-                 Every response carries `X-Request-Id` and `X-Content-Type-Options: nosniff`; \
-                 unknown paths answer 404 and known paths with another method 405 with `Allow`, \
-                 both with a JSON error body.",
-            )
-            .license("MIT")
-            .extra_response_header::<String, _>(ExtraHeader::new("X-Request-Id").description(
-                "The request's id: `Fly-Request-Id` or `X-Request-Id` when the client sent a \
-                 usable one, otherwise a new UUID. It is also in the request's log line.",
-            ))
-            .extra_response_header::<String, _>(
-                ExtraHeader::new("X-Content-Type-Options").description("Always `nosniff`."),
-            )
-    };
-    // The spec does not depend on the documents' contents, so a first build renders them.
-    let draft = build(Arc::default());
-    let documents = Documents {
-        json: serde_json::from_str(&draft.spec()).unwrap_or_default(),
-        yaml: draft.spec_yaml(),
-        swagger_ui: draft.swagger_ui_html(),
-    };
-    build(Arc::new(documents))
+    let documents = documents(&identity, &lifecycle);
+    describe(apis(&identity, &lifecycle, documents))
 }
 
-/// The complete public endpoint: the API wrapped in the request middleware.
+/// The complete public endpoint: the API, routed, wrapped in the request middleware.
 ///
 /// Requests are counted in `metrics` when it is given.
 pub fn endpoint(
@@ -86,9 +55,52 @@ pub fn endpoint(
     lifecycle: Arc<Lifecycle>,
     metrics: Option<Arc<Metrics>>,
 ) -> impl Endpoint {
-    let service = service(identity, lifecycle);
+    let apis = apis(&identity, &lifecycle, documents(&identity, &lifecycle));
+    let router = router::Router::new(apis.clone(), describe(apis));
     let allow = crate::errors::AllowTable::from_meta::<Apis>();
-    crate::middleware::Observe::new(service.into_endpoint(), allow, metrics)
+    crate::middleware::Observe::new(router, allow, metrics)
+}
+
+fn apis(identity: &Arc<Identity>, lifecycle: &Arc<Lifecycle>, documents: Arc<Documents>) -> Apis {
+    (
+        HealthApi {
+            identity: identity.clone(),
+            lifecycle: lifecycle.clone(),
+        },
+        ProbeApi {
+            lifecycle: lifecycle.clone(),
+        },
+        DocsApi { documents },
+    )
+}
+
+fn describe(apis: Apis) -> OpenApiService<Apis, ()> {
+    OpenApiService::new(apis, "health-service", env!("CARGO_PKG_VERSION"))
+        .description(
+            "Reports the health of this deployment: its identity, status, time and uptime. \
+             Every response carries `X-Request-Id` and `X-Content-Type-Options: nosniff`; \
+             unknown paths answer 404 and known paths with another method 405 with `Allow`, \
+             both with a JSON error body.",
+        )
+        .license("MIT")
+        .extra_response_header::<String, _>(ExtraHeader::new("X-Request-Id").description(
+            "The request's id: `Fly-Request-Id` or `X-Request-Id` when the client sent a \
+             usable one, otherwise a new UUID. It is also in the request's log line.",
+        ))
+        .extra_response_header::<String, _>(
+            ExtraHeader::new("X-Content-Type-Options").description("Always `nosniff`."),
+        )
+}
+
+/// The spec and Swagger UI, rendered once: the spec does not depend on the documents' contents,
+/// so a draft service renders them.
+fn documents(identity: &Arc<Identity>, lifecycle: &Arc<Lifecycle>) -> Arc<Documents> {
+    let draft = describe(apis(identity, lifecycle, Arc::default()));
+    Arc::new(Documents {
+        json: serde_json::from_str(&draft.spec()).unwrap_or_default(),
+        yaml: draft.spec_yaml(),
+        swagger_ui: draft.swagger_ui_html(),
+    })
 }
 
 /// Marks an operation's responses `Cache-Control: no-store`: a cached health or probe answer is a

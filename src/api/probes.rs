@@ -59,6 +59,7 @@ pub enum ReadyzResponse {
 }
 
 /// Serves the probes.
+#[derive(Clone)]
 pub struct ProbeApi {
     /// Whether the process is stopping.
     pub lifecycle: Arc<Lifecycle>,
