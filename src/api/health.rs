@@ -14,8 +14,9 @@ use poem_openapi::{ApiResponse, Enum, Object, OpenApi, ResponseContent, types::E
 
 use serde::Serialize;
 
+use super::ApiTags;
+use super::no_store::NoStore;
 use super::payload::SerdeJson;
-use super::{ApiTags, no_store};
 use crate::config::{DEFAULT_NAMA, DEFAULT_NRP, Identity};
 use crate::lifecycle::Lifecycle;
 
@@ -156,11 +157,6 @@ pub enum HealthBody {
 
 /// Every outcome of a health request.
 #[derive(ApiResponse)]
-#[oai(header(
-    name = "Cache-Control",
-    ty = "String",
-    description = "Always `no-store`: a cached health answer is a wrong one."
-))]
 pub enum HealthResponse {
     /// The service is serving: `status` is `UP` (or `pass`).
     #[oai(status = 200)]
@@ -186,30 +182,20 @@ impl HealthApi {
     /// Answers 200 with `status: UP` while serving and 503 with `status: DOWN` from the moment a
     /// shutdown signal arrives. Send `Accept: application/health+json` for the IETF health check
     /// format (draft-inadarei-api-health-check-06); any other `Accept` gets `application/json`.
-    #[oai(
-        path = "/health",
-        method = "get",
-        operation_id = "getHealth",
-        transform = "no_store"
-    )]
-    async fn get_health(&self, headers: &HeaderMap) -> HealthResponse {
-        self.report(headers)
+    #[oai(path = "/health", method = "get", operation_id = "getHealth")]
+    async fn get_health(&self, headers: &HeaderMap) -> NoStore<HealthResponse> {
+        NoStore(self.report(headers))
     }
 
     /// Check the service's health without a body
     ///
     /// The same status code and headers as `GET /health`, with no body: for uptime monitors that
     /// send `HEAD`.
-    #[oai(
-        path = "/health",
-        method = "head",
-        operation_id = "headHealth",
-        transform = "no_store"
-    )]
-    async fn head_health(&self, headers: &HeaderMap) -> HealthResponse {
+    #[oai(path = "/health", method = "head", operation_id = "headHealth")]
+    async fn head_health(&self, headers: &HeaderMap) -> NoStore<HealthResponse> {
         // hyper drops the body of a HEAD response but keeps its Content-Type and Content-Length,
         // so building the GET response keeps the two methods' headers identical.
-        self.report(headers)
+        NoStore(self.report(headers))
     }
 }
 

@@ -4,19 +4,19 @@
 //! - [`probes`]: `GET /livez` and `GET /readyz` for orchestrators.
 //! - [`docs`]: `/`, `/docs`, `/openapi.json`, `/openapi.yaml`.
 //! - [`payload`]: the JSON body type the health and probe responses use.
+//! - [`no_store`]: `Cache-Control: no-store` on health and probe responses.
 //! - [`router`]: sends each request to its operation.
 
 pub mod docs;
 pub mod health;
+pub mod no_store;
 pub mod payload;
 pub mod probes;
 pub mod router;
 
 use std::sync::Arc;
 
-use poem::http::header;
-use poem::middleware::SetHeader;
-use poem::{Endpoint, EndpointExt};
+use poem::Endpoint;
 use poem_openapi::{ExtraHeader, OpenApiService, Tags};
 
 use crate::config::Identity;
@@ -101,10 +101,4 @@ fn documents(identity: &Arc<Identity>, lifecycle: &Arc<Lifecycle>) -> Arc<Docume
         yaml: draft.spec_yaml(),
         swagger_ui: draft.swagger_ui_html(),
     })
-}
-
-/// Marks an operation's responses `Cache-Control: no-store`: a cached health or probe answer is a
-/// wrong one. Used as `#[oai(transform = "no_store")]`.
-fn no_store<E: Endpoint>(ep: E) -> impl Endpoint {
-    ep.with(SetHeader::new().overriding(header::CACHE_CONTROL, "no-store"))
 }

@@ -11,8 +11,9 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use super::health::Status;
 use serde::Serialize;
 
+use super::ApiTags;
+use super::no_store::NoStore;
 use super::payload::SerdeJson;
-use super::{ApiTags, no_store};
 use crate::lifecycle::Lifecycle;
 
 /// A probe's answer.
@@ -31,11 +32,6 @@ impl poem_openapi::types::Example for Probe {
 
 /// Outcome of the liveness probe.
 #[derive(ApiResponse)]
-#[oai(header(
-    name = "Cache-Control",
-    ty = "String",
-    description = "Always `no-store`."
-))]
 pub enum LivezResponse {
     /// The process can serve requests.
     #[oai(status = 200)]
@@ -44,11 +40,6 @@ pub enum LivezResponse {
 
 /// Outcome of the readiness probe.
 #[derive(ApiResponse)]
-#[oai(header(
-    name = "Cache-Control",
-    ty = "String",
-    description = "Always `no-store`."
-))]
 pub enum ReadyzResponse {
     /// Ready for traffic.
     #[oai(status = 200)]
@@ -70,33 +61,25 @@ impl ProbeApi {
     /// Liveness probe
     ///
     /// 200 as long as the process can answer; a failure means "restart me".
-    #[oai(
-        path = "/livez",
-        method = "get",
-        operation_id = "getLivez",
-        transform = "no_store"
-    )]
-    async fn livez(&self) -> LivezResponse {
-        LivezResponse::Alive(SerdeJson(Probe { status: Status::Up }))
+    #[oai(path = "/livez", method = "get", operation_id = "getLivez")]
+    async fn livez(&self) -> NoStore<LivezResponse> {
+        NoStore(LivezResponse::Alive(SerdeJson(Probe {
+            status: Status::Up,
+        })))
     }
 
     /// Readiness probe
     ///
     /// 200 while ready for traffic; 503 from the moment a shutdown signal arrives.
-    #[oai(
-        path = "/readyz",
-        method = "get",
-        operation_id = "getReadyz",
-        transform = "no_store"
-    )]
-    async fn readyz(&self) -> ReadyzResponse {
-        if self.lifecycle.is_stopping() {
+    #[oai(path = "/readyz", method = "get", operation_id = "getReadyz")]
+    async fn readyz(&self) -> NoStore<ReadyzResponse> {
+        NoStore(if self.lifecycle.is_stopping() {
             ReadyzResponse::Stopping(SerdeJson(Probe {
                 status: Status::Down,
             }))
         } else {
             ReadyzResponse::Ready(SerdeJson(Probe { status: Status::Up }))
-        }
+        })
     }
 }
 
