@@ -46,7 +46,8 @@ pub async fn serve<E>(
     http.timer(TokioTimer::new())
         .header_read_timeout(header_timeout)
         .max_header_size(MAX_HEAD_BYTES)
-        .max_buf_size(MAX_BUF_BYTES);
+        .max_buf_size(MAX_BUF_BYTES)
+        .writev(false);
     let http = Arc::new(http);
     let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     let local = listener.local_addr().ok();
