@@ -9,11 +9,13 @@
 //! - [`middleware`]: per request: id, access log, common headers, JSON errors.
 //! - [`errors`]: the JSON error body and the `Allow` header.
 //! - [`metrics`]: Prometheus counters and histograms, served on the private metrics listener.
+//! - [`clock`]: RFC 3339 timestamps, cheap enough for every request.
 //! - [`lifecycle`]: uptime and the stopping flag that health and readiness report.
 //! - [`shutdown`]: the signals that start a shutdown.
 //! - [`healthcheck`]: the `healthcheck` subcommand, the container's HEALTHCHECK.
 
 pub mod api;
+pub mod clock;
 pub mod config;
 pub mod errors;
 pub mod healthcheck;

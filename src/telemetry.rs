@@ -5,11 +5,10 @@
 //! logs a line, so both matter: tracing-subscriber's `json()` formatter and one `write` per line
 //! were together a third of the CPU time of `GET /health`.
 
-use std::cell::Cell;
 use std::fmt::{self, Write as _};
 use std::io::{self, IsTerminal, Write};
 use std::sync::{Mutex, PoisonError};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use serde::Serialize;
 use tracing::field::{Field, Visit};
@@ -165,7 +164,7 @@ impl<S: Subscriber, W: Write + Send + 'static> Layer<S> for JsonLines<W> {
         let meta = event.metadata();
         self.lines.push(meta.target() == ACCESS_TARGET, |out| {
             out.extend_from_slice(b"{\"timestamp\":\"");
-            write_timestamp(out, SystemTime::now());
+            crate::clock::write_rfc3339(out, SystemTime::now(), crate::clock::Fraction::Micros);
             out.extend_from_slice(b"\",\"level\":\"");
             out.extend_from_slice(meta.level().as_str().as_bytes());
             out.push(b'"');
@@ -222,38 +221,6 @@ impl Visit for JsonFields<'_> {
         let _ = write!(JsonEscape(self.0), "{value:?}");
         self.0.push(b'"');
     }
-}
-
-/// Writes `now` in RFC 3339, UTC, with microseconds: `2026-11-28T04:37:31.429012Z`.
-///
-/// Each thread formats the date and time to the second once per second and reuses it, because
-/// formatting them was a tenth of a log line's cost.
-fn write_timestamp(out: &mut Vec<u8>, now: SystemTime) {
-    thread_local! {
-        /// The last second formatted, and its `YYYY-MM-DDTHH:MM:SS`.
-        static SECOND: Cell<Option<(u64, [u8; 19])>> = const { Cell::new(None) };
-    }
-    let since_epoch = now.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let seconds = since_epoch.as_secs();
-    let prefix = SECOND.with(|cached| match cached.get() {
-        Some((second, prefix)) if second == seconds => prefix,
-        _ => {
-            let whole = UNIX_EPOCH + Duration::from_secs(seconds);
-            let text = humantime::format_rfc3339_seconds(whole).to_string();
-            let mut prefix = [0; 19];
-            prefix.copy_from_slice(&text.as_bytes()[..19]);
-            cached.set(Some((seconds, prefix)));
-            prefix
-        }
-    });
-    out.extend_from_slice(&prefix);
-    let mut fraction = *b".000000Z";
-    let mut micros = since_epoch.subsec_micros();
-    for digit in fraction[1..7].iter_mut().rev() {
-        *digit = b'0' + (micros % 10) as u8;
-        micros /= 10;
-    }
-    out.extend_from_slice(&fraction);
 }
 
 fn write_json_str(out: &mut Vec<u8>, value: &str) {
@@ -315,27 +282,6 @@ mod tests {
         );
         let parsed: String = serde_json::from_slice(&out).unwrap();
         assert_eq!(parsed, "a\"b\\c\nd\u{1}é");
-    }
-
-    #[test]
-    fn timestamps_match_humantime_across_seconds() {
-        let base = UNIX_EPOCH + Duration::from_secs(1_795_840_651);
-        // Within one second (the cached prefix), across a second, a day and a year boundary.
-        for offset in [
-            0,
-            429_012,
-            999_999,
-            1_000_000,
-            1_000_001,
-            86_399_999_999,
-            3_000_000_000_000,
-        ] {
-            let time = base + Duration::from_micros(offset);
-            let mut out = Vec::new();
-            write_timestamp(&mut out, time);
-            let expected = humantime::format_rfc3339_micros(time).to_string();
-            assert_eq!(String::from_utf8(out).unwrap(), expected);
-        }
     }
 
     /// A buffer to a Vec, and a subscriber that logs into it while `f` runs.

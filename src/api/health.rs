@@ -8,7 +8,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{SecondsFormat, Utc};
 use poem::http::HeaderMap;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi, ResponseContent, types::Example};
 
@@ -39,9 +38,9 @@ pub enum Status {
 #[oai(example)]
 pub struct Health {
     /// Name of the person this deployment belongs to (`HEALTH_NAMA`). Example: `Faiz Muhammad Kautsar`.
-    pub nama: String,
+    pub nama: Arc<String>,
     /// Student number of that person (`HEALTH_NRP`). Example: `5054231013`.
-    pub nrp: String,
+    pub nrp: Arc<String>,
     /// `UP` while serving, `DOWN` once shutting down (then the status code is 503). Example: `UP`.
     pub status: Status,
     /// Time of this response, RFC 3339 in UTC with milliseconds. Example: `2026-11-28T04:37:31.429Z`.
@@ -52,19 +51,19 @@ pub struct Health {
     /// Whole seconds since the process started: the machine-readable twin of `uptime`. Example: `3723`.
     pub uptime_seconds: u64,
     /// Version of the running build (the crate version). Example: `0.1.0`.
-    pub version: String,
+    pub version: Arc<String>,
 }
 
 impl Example for Health {
     fn example() -> Self {
         Self {
-            nama: DEFAULT_NAMA.to_owned(),
-            nrp: DEFAULT_NRP.to_owned(),
+            nama: Arc::new(DEFAULT_NAMA.to_owned()),
+            nrp: Arc::new(DEFAULT_NRP.to_owned()),
             status: Status::Up,
             timestamp: "2026-11-28T04:37:31.429Z".to_owned(),
             uptime: "1h 2m 3s".to_owned(),
             uptime_seconds: 3723,
-            version: env!("CARGO_PKG_VERSION").to_owned(),
+            version: Arc::new(env!("CARGO_PKG_VERSION").to_owned()),
         }
     }
 }
@@ -129,8 +128,8 @@ impl Example for HealthCheck {
         Self {
             status: CheckStatus::Pass,
             version: env!("CARGO_PKG_VERSION_MAJOR").to_owned(),
-            release_id: health.version,
-            service_id: health.nrp,
+            release_id: health.version.to_string(),
+            service_id: health.nrp.to_string(),
             description: format!("health-service of {}", health.nama),
             checks: Checks {
                 uptime: vec![CheckResult {
@@ -170,9 +169,27 @@ pub enum HealthResponse {
 #[derive(Clone)]
 pub struct HealthApi {
     /// Who this deployment belongs to.
-    pub identity: Arc<Identity>,
+    identity: Arc<Identity>,
     /// Uptime and whether the process is stopping.
-    pub lifecycle: Arc<Lifecycle>,
+    lifecycle: Arc<Lifecycle>,
+    /// The report's fixed strings, shared so that each report copies pointers, not text.
+    nama: Arc<String>,
+    nrp: Arc<String>,
+    version: Arc<String>,
+}
+
+impl HealthApi {
+    /// Reports for `identity`, with the uptime and state of `lifecycle`.
+    #[must_use]
+    pub fn new(identity: Arc<Identity>, lifecycle: Arc<Lifecycle>) -> Self {
+        Self {
+            nama: Arc::new(identity.nama.clone()),
+            nrp: Arc::new(identity.nrp.clone()),
+            version: Arc::new(env!("CARGO_PKG_VERSION").to_owned()),
+            identity,
+            lifecycle,
+        }
+    }
 }
 
 #[OpenApi(tag = "ApiTags::Health")]
@@ -203,7 +220,7 @@ impl HealthApi {
     fn report(&self, headers: &HeaderMap) -> HealthResponse {
         let up = !self.lifecycle.is_stopping();
         let uptime = self.lifecycle.uptime();
-        let now = Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true);
+        let now = crate::clock::rfc3339_millis(std::time::SystemTime::now());
         let body = if prefers_health_json(headers) {
             HealthBody::HealthJson(SerdeJson(self.health_check(up, uptime, now)))
         } else {
@@ -218,13 +235,13 @@ impl HealthApi {
 
     fn health(&self, up: bool, uptime: Duration, timestamp: String) -> Health {
         Health {
-            nama: self.identity.nama.clone(),
-            nrp: self.identity.nrp.clone(),
+            nama: self.nama.clone(),
+            nrp: self.nrp.clone(),
             status: if up { Status::Up } else { Status::Down },
             timestamp,
             uptime: format_uptime(uptime),
             uptime_seconds: uptime.as_secs(),
-            version: env!("CARGO_PKG_VERSION").to_owned(),
+            version: self.version.clone(),
         }
     }
 

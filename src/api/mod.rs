@@ -63,10 +63,7 @@ pub fn endpoint(
 
 fn apis(identity: &Arc<Identity>, lifecycle: &Arc<Lifecycle>, documents: Arc<Documents>) -> Apis {
     (
-        HealthApi {
-            identity: identity.clone(),
-            lifecycle: lifecycle.clone(),
-        },
+        HealthApi::new(identity.clone(), lifecycle.clone()),
         ProbeApi {
             lifecycle: lifecycle.clone(),
         },
