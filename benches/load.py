@@ -3,12 +3,16 @@
 
     python3 benches/load.py                  # the README's table: 9 rounds of 5 s per server
     python3 benches/load.py --rounds 1 --duration 2s   # a quick smoke run
+    python3 benches/load.py --log-dir /tmp   # logs on disk instead of tmpfs
 
 Every server is pinned to core 0 and wrk to core 1, 50 connections, loopback only. Servers take
 turns round by round and each figure is the median over the rounds, because a shared VM's speed
 drifts over a minute. health-service runs its production defaults (JSON request logs on, written
 to a file as nginx's access log is; metrics on), then with METRICS_PORT=0 to price the metrics
-and with RUST_LOG=off to price the request log. Needs taskset, wrk and nginx (Debian: util-linux, wrk,
+and with RUST_LOG=off to price the request log. Both servers' logs go to tmpfs (/dev/shm) by
+default: every line is still formatted and written, but the disk's writeback of one run's tens of
+megabytes of log does not slow the runs after it, and in a container stdout is a pipe, not a
+disk. `--log-dir` puts them elsewhere. Needs taskset, wrk and nginx (Debian: util-linux, wrk,
 nginx-light); the release build comes from `cargo build --release`.
 """
 
@@ -149,13 +153,15 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--duration", default="5s", help="wrk's -d per server per round")
+    parser.add_argument("--log-dir", default="/dev/shm" if Path("/dev/shm").is_dir() else None,
+                        help="where both servers' logs are written (default: tmpfs at /dev/shm)")
     args = parser.parse_args()
     if (os.cpu_count() or 1) < 2:
         sys.exit("benches/load.py needs 2 cores: the server on one, wrk on the other")
 
     subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
     binary = ROOT / "target" / "release" / "health-service"
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(prefix="health-service-load-", dir=args.log_dir) as tmp:
         work = Path(tmp)
         runs = servers(work, binary)
         results = {name: [] for name in runs}
@@ -174,7 +180,7 @@ def main():
 
     med = {name: [statistics.median(col) for col in zip(*rows)] for name, rows in results.items()}
     print(f"wrk -t1 -c{CONNECTIONS} -d{args.duration}, {args.rounds} rounds, medians; "
-          f"server on core {SERVER_CORE}, wrk on core {LOAD_CORE}\n")
+          f"server on core {SERVER_CORE}, wrk on core {LOAD_CORE}; logs in {args.log_dir or tempfile.gettempdir()}\n")
     print("| server | req/s | p50 ms | p99 ms | peak RSS MB | exec to first 200 ms |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
     for name, (rps, p50, p99, rss, ready) in med.items():
