@@ -1,5 +1,7 @@
 //! The access log, through the real binary's stdout.
 
+use nix::sys::signal::Signal;
+
 use crate::helpers::{client, spawn_binary};
 
 #[tokio::test]
@@ -60,4 +62,33 @@ async fn each_request_logs_one_json_line_with_method_route_status_latency_and_id
         .map(|(m, r, s, i)| ((*m).to_owned(), (*r).to_owned(), *s, (*i).to_owned()))
         .collect();
     assert_eq!(summary, expected);
+}
+
+#[tokio::test]
+async fn no_request_line_is_lost_when_the_process_stops_on_sigterm() {
+    let mut binary = spawn_binary(&[]).await;
+    let url = format!("http://{}/health", binary.addr);
+    let http = client();
+    // Concurrent requests, so that lines wait in the batch while the worker stays busy.
+    let mut requests = tokio::task::JoinSet::new();
+    for i in 0..64 {
+        let request = http.get(&url).header("x-request-id", format!("batch-{i}"));
+        requests.spawn(async move { request.send().await.unwrap().status() });
+    }
+    while let Some(status) = requests.join_next().await {
+        assert_eq!(status.unwrap(), 200);
+    }
+    binary.signal(Signal::SIGTERM);
+
+    let mut ids = Vec::new();
+    while let Some(entry) = binary.next_log().await {
+        if entry["target"] == "health_service::access" {
+            ids.push(entry["request_id"].as_str().unwrap().to_owned());
+        }
+    }
+    assert_eq!(binary.exit_code().await, Some(0));
+    ids.sort_unstable();
+    let mut expected: Vec<String> = (0..64).map(|i| format!("batch-{i}")).collect();
+    expected.sort_unstable();
+    assert_eq!(ids, expected);
 }
