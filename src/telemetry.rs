@@ -7,7 +7,7 @@
 
 use std::fmt::{self, Write as _};
 use std::io::{self, IsTerminal, Write};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Mutex, MutexGuard};
 use std::time::SystemTime;
 
 use serde::Serialize;
@@ -91,8 +91,7 @@ impl<W: Write> LineBuffer<W> {
     /// Appends one line written by `line`, then writes out everything pending unless the line
     /// may wait (`batch`) and the buffer is still small.
     fn push(&self, batch: bool, line: impl FnOnce(&mut Vec<u8>)) {
-        // A panic while the lock was held leaves only whole lines behind, so carry on.
-        let mut lines = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut lines = self.lock();
         line(&mut lines.pending);
         if !batch || lines.pending.len() >= FLUSH_BYTES {
             lines.write_out();
@@ -101,20 +100,33 @@ impl<W: Write> LineBuffer<W> {
 
     /// Writes out every pending line.
     pub fn flush(&self) {
-        let mut lines = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut lines = self.lock();
         if !lines.pending.is_empty() {
             lines.write_out();
         }
     }
 
+    /// The lines, usable again after a panic while they were locked: a value's `Debug` that
+    /// panicked mid-line leaves that partial line behind, which is dropped so that every line
+    /// written stays whole JSON.
+    fn lock(&self) -> MutexGuard<'_, Lines<W>> {
+        self.state.lock().unwrap_or_else(|poisoned| {
+            self.state.clear_poison();
+            let mut lines = poisoned.into_inner();
+            let whole = lines
+                .pending
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |i| i + 1);
+            lines.pending.truncate(whole);
+            lines
+        })
+    }
+
     /// The writer, for tests that inspect what was written.
     #[cfg(test)]
     fn with_out<T>(&self, f: impl FnOnce(&W) -> T) -> T {
-        f(&self
-            .state
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .out)
+        f(&self.lock().out)
     }
 }
 
@@ -344,6 +356,26 @@ mod tests {
         });
         let order: Vec<u64> = lines.iter().map(|l| l["n"].as_u64().unwrap()).collect();
         assert_eq!(order, [1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn a_value_that_panics_mid_line_leaves_no_partial_line() {
+        struct Panics;
+        impl fmt::Debug for Panics {
+            fn fmt(&self, _: &mut fmt::Formatter<'_>) -> fmt::Result {
+                panic!("this Debug panics");
+            }
+        }
+        let lines = logged(|_| {
+            tracing::info!(target: ACCESS_TARGET, n = 1u64, "request");
+            let panicked = std::panic::catch_unwind(|| {
+                tracing::info!(target: ACCESS_TARGET, bad = ?Panics, "request");
+            });
+            assert!(panicked.is_err());
+            tracing::info!(n = 2u64, "after");
+        });
+        let order: Vec<u64> = lines.iter().map(|l| l["n"].as_u64().unwrap()).collect();
+        assert_eq!(order, [1, 2]);
     }
 
     #[test]
