@@ -168,11 +168,10 @@ pub enum HealthResponse {
 /// Serves the health report; holds what the report is made of.
 #[derive(Clone)]
 pub struct HealthApi {
-    /// Who this deployment belongs to.
-    identity: Arc<Identity>,
     /// Uptime and whether the process is stopping.
     lifecycle: Arc<Lifecycle>,
-    /// The report's fixed strings, shared so that each report copies pointers, not text.
+    /// Who this deployment belongs to, and the build's version: shared strings, so that each
+    /// report copies pointers, not text.
     nama: Arc<String>,
     nrp: Arc<String>,
     version: Arc<String>,
@@ -181,13 +180,12 @@ pub struct HealthApi {
 impl HealthApi {
     /// Reports for `identity`, with the uptime and state of `lifecycle`.
     #[must_use]
-    pub fn new(identity: Arc<Identity>, lifecycle: Arc<Lifecycle>) -> Self {
+    pub fn new(identity: &Identity, lifecycle: Arc<Lifecycle>) -> Self {
         Self {
+            lifecycle,
             nama: Arc::new(identity.nama.clone()),
             nrp: Arc::new(identity.nrp.clone()),
             version: Arc::new(env!("CARGO_PKG_VERSION").to_owned()),
-            identity,
-            lifecycle,
         }
     }
 }
@@ -255,8 +253,8 @@ impl HealthApi {
             status,
             version: env!("CARGO_PKG_VERSION_MAJOR").to_owned(),
             release_id: env!("CARGO_PKG_VERSION").to_owned(),
-            service_id: self.identity.nrp.clone(),
-            description: format!("health-service of {}", self.identity.nama),
+            service_id: self.nrp.to_string(),
+            description: format!("health-service of {}", self.nama),
             checks: Checks {
                 uptime: vec![CheckResult {
                     component_type: "system".to_owned(),

@@ -40,13 +40,6 @@ pub enum ApiTags {
 /// Every API of the public listener, in the order the spec lists them.
 pub type Apis = (HealthApi, ProbeApi, DocsApi);
 
-/// The OpenAPI service for the public listener, its documents rendered.
-#[must_use]
-pub fn service(identity: Arc<Identity>, lifecycle: Arc<Lifecycle>) -> OpenApiService<Apis, ()> {
-    let documents = documents(&identity, &lifecycle);
-    describe(apis(&identity, &lifecycle, documents))
-}
-
 /// The complete public endpoint: the API, routed, wrapped in the request middleware.
 ///
 /// Requests are counted in `metrics` when it is given.
@@ -63,7 +56,7 @@ pub fn endpoint(
 
 fn apis(identity: &Arc<Identity>, lifecycle: &Arc<Lifecycle>, documents: Arc<Documents>) -> Apis {
     (
-        HealthApi::new(identity.clone(), lifecycle.clone()),
+        HealthApi::new(identity, lifecycle.clone()),
         ProbeApi {
             lifecycle: lifecycle.clone(),
         },

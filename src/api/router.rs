@@ -37,12 +37,12 @@ impl Router {
         let direct: Vec<(String, Method)> = T::meta()
             .into_iter()
             .flat_map(|api| api.paths)
-            .filter(|path| !path.path.contains('{'))
             .flat_map(|path| {
                 path.operations
                     .into_iter()
-                    // Parameters and security schemes rely on what poem-openapi's router adds to
-                    // the request, so those operations keep going through it.
+                    // Parameters (path ones included) and security schemes rely on what
+                    // poem-openapi's router adds to the request, so those operations keep going
+                    // through it.
                     .filter(|op| op.params.is_empty() && op.security.is_empty())
                     .map(move |op| (path.path.clone(), op.method))
             })
