@@ -5,8 +5,10 @@
 //! asks for `application/health+json` gets the IETF "Health Check Response Format for HTTP APIs"
 //! (draft-inadarei-api-health-check-06) instead.
 
+use std::cell::RefCell;
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use poem::http::HeaderMap;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi, ResponseContent, types::Example};
@@ -168,6 +170,9 @@ pub enum HealthResponse {
 /// Serves the health report; holds what the report is made of.
 #[derive(Clone)]
 pub struct HealthApi {
+    /// Tells this API's reports from another's in the per-thread report cache: tests build
+    /// several APIs with different identities on one thread. Clones share it, and their reports.
+    id: u64,
     /// Uptime and whether the process is stopping.
     lifecycle: Arc<Lifecycle>,
     /// Who this deployment belongs to, and the build's version: shared strings, so that each
@@ -181,7 +186,9 @@ impl HealthApi {
     /// Reports for `identity`, with the uptime and state of `lifecycle`.
     #[must_use]
     pub fn new(identity: &Identity, lifecycle: Arc<Lifecycle>) -> Self {
+        static NEXT_ID: AtomicU64 = AtomicU64::new(0);
         Self {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             lifecycle,
             nama: Arc::new(identity.nama.clone()),
             nrp: Arc::new(identity.nrp.clone()),
@@ -218,11 +225,11 @@ impl HealthApi {
     fn report(&self, headers: &HeaderMap) -> HealthResponse {
         let up = !self.lifecycle.is_stopping();
         let uptime = self.lifecycle.uptime();
-        let now = crate::clock::rfc3339_millis(std::time::SystemTime::now());
+        let now = SystemTime::now();
         let body = if prefers_health_json(headers) {
-            HealthBody::HealthJson(SerdeJson(self.health_check(up, uptime, now)))
+            HealthBody::HealthJson(SerdeJson::new(&self.health_check(up, uptime, now)))
         } else {
-            HealthBody::Json(SerdeJson(self.health(up, uptime, now)))
+            HealthBody::Json(self.health_json(up, uptime, now))
         };
         if up {
             HealthResponse::Up(body)
@@ -231,19 +238,57 @@ impl HealthApi {
         }
     }
 
-    fn health(&self, up: bool, uptime: Duration, timestamp: String) -> Health {
+    /// The default report, serialized at most once per millisecond on each thread.
+    ///
+    /// Every field is fixed by the millisecond of `now`, the whole seconds of `uptime` and `up`,
+    /// so all requests within one millisecond get the same bytes; on a busy server most of them
+    /// reuse the last report instead of formatting and serializing it again (hyper keeps its
+    /// `Date` header the same way, per second).
+    fn health_json(&self, up: bool, uptime: Duration, now: SystemTime) -> SerdeJson<Health> {
+        /// What a report depends on beyond the API's fixed fields.
+        #[derive(PartialEq)]
+        struct Key {
+            api: u64,
+            millis: u128,
+            uptime_seconds: u64,
+            up: bool,
+        }
+        thread_local! {
+            static LAST: RefCell<Option<(Key, SerdeJson<Health>)>> = const { RefCell::new(None) };
+        }
+        let key = Key {
+            api: self.id,
+            // As `clock` writes it: a time before 1970 is the epoch.
+            millis: now
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_millis(),
+            uptime_seconds: uptime.as_secs(),
+            up,
+        };
+        LAST.with_borrow_mut(|last| match last {
+            Some((last_key, body)) if *last_key == key => body.clone(),
+            _ => {
+                let body = SerdeJson::new(&self.health(up, uptime, now));
+                *last = Some((key, body.clone()));
+                body
+            }
+        })
+    }
+
+    fn health(&self, up: bool, uptime: Duration, now: SystemTime) -> Health {
         Health {
             nama: self.nama.clone(),
             nrp: self.nrp.clone(),
             status: if up { Status::Up } else { Status::Down },
-            timestamp,
+            timestamp: crate::clock::rfc3339_millis(now),
             uptime: format_uptime(uptime),
             uptime_seconds: uptime.as_secs(),
             version: self.version.clone(),
         }
     }
 
-    fn health_check(&self, up: bool, uptime: Duration, time: String) -> HealthCheck {
+    fn health_check(&self, up: bool, uptime: Duration, now: SystemTime) -> HealthCheck {
         let status = if up {
             CheckStatus::Pass
         } else {
@@ -261,7 +306,7 @@ impl HealthApi {
                     observed_value: uptime.as_secs(),
                     observed_unit: "s".to_owned(),
                     status,
-                    time,
+                    time: crate::clock::rfc3339_millis(now),
                 }],
             },
         }
@@ -353,6 +398,72 @@ mod tests {
     fn serde_and_the_schema_agree_on_field_names() {
         crate::api::payload::tests::assert_serde_matches_schema::<Health>();
         crate::api::payload::tests::assert_serde_matches_schema::<HealthCheck>();
+    }
+
+    fn api(nama: &str) -> HealthApi {
+        let identity = Identity {
+            nama: nama.to_owned(),
+            nrp: "1".to_owned(),
+        };
+        HealthApi::new(&identity, Arc::new(Lifecycle::new()))
+    }
+
+    fn parsed(body: &SerdeJson<Health>) -> serde_json::Value {
+        serde_json::from_slice(body.bytes().unwrap()).unwrap()
+    }
+
+    /// 2026-11-28T04:37:31.429Z
+    fn instant() -> SystemTime {
+        UNIX_EPOCH + Duration::from_millis(1_795_840_651_429)
+    }
+
+    #[test]
+    fn reports_within_one_millisecond_are_one_shared_body() {
+        let api = api("A");
+        let uptime = Duration::from_millis(3_723_000);
+        let first = api.health_json(true, uptime, instant());
+        let again = api.health_json(true, uptime + Duration::from_millis(400), instant());
+        // The same allocation: the second report was not serialized again.
+        assert_eq!(
+            first.bytes().unwrap().as_ptr(),
+            again.bytes().unwrap().as_ptr()
+        );
+        let json = parsed(&first);
+        assert_eq!(json["timestamp"], "2026-11-28T04:37:31.429Z");
+        assert_eq!(json["uptime"], "1h 2m 3s");
+        assert_eq!(json["uptime_seconds"], 3723);
+        assert_eq!(json["status"], "UP");
+        assert_eq!(json["nama"], "A");
+    }
+
+    #[test]
+    fn a_report_is_made_again_when_time_uptime_or_status_moves() {
+        let api = api("A");
+        let uptime = Duration::from_secs(3723);
+        // Each change is made right after a report it would otherwise reuse.
+        let after_base = |up: bool, uptime: Duration, now: SystemTime| {
+            api.health_json(true, Duration::from_secs(3723), instant());
+            parsed(&api.health_json(up, uptime, now))
+        };
+
+        let later = after_base(true, uptime, instant() + Duration::from_millis(1));
+        assert_eq!(later["timestamp"], "2026-11-28T04:37:31.430Z");
+
+        let older = after_base(true, uptime + Duration::from_secs(1), instant());
+        assert_eq!(older["uptime"], "1h 2m 4s");
+        assert_eq!(older["uptime_seconds"], 3724);
+
+        let down = after_base(false, uptime, instant());
+        assert_eq!(down["status"], "DOWN");
+    }
+
+    #[test]
+    fn apis_with_different_identities_never_share_a_report() {
+        let (a, b) = (api("A"), api("B"));
+        let uptime = Duration::from_secs(1);
+        assert_eq!(parsed(&a.health_json(true, uptime, instant()))["nama"], "A");
+        assert_eq!(parsed(&b.health_json(true, uptime, instant()))["nama"], "B");
+        assert_eq!(parsed(&a.health_json(true, uptime, instant()))["nama"], "A");
     }
 
     #[test]

@@ -63,7 +63,7 @@ impl ProbeApi {
     /// 200 as long as the process can answer; a failure means "restart me".
     #[oai(path = "/livez", method = "get", operation_id = "getLivez")]
     async fn livez(&self) -> NoStore<LivezResponse> {
-        NoStore(LivezResponse::Alive(SerdeJson(Probe {
+        NoStore(LivezResponse::Alive(SerdeJson::new(&Probe {
             status: Status::Up,
         })))
     }
@@ -74,11 +74,11 @@ impl ProbeApi {
     #[oai(path = "/readyz", method = "get", operation_id = "getReadyz")]
     async fn readyz(&self) -> NoStore<ReadyzResponse> {
         NoStore(if self.lifecycle.is_stopping() {
-            ReadyzResponse::Stopping(SerdeJson(Probe {
+            ReadyzResponse::Stopping(SerdeJson::new(&Probe {
                 status: Status::Down,
             }))
         } else {
-            ReadyzResponse::Ready(SerdeJson(Probe { status: Status::Up }))
+            ReadyzResponse::Ready(SerdeJson::new(&Probe { status: Status::Up }))
         })
     }
 }
