@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use poem::PathPattern;
-use poem::http::{HeaderMap, HeaderValue, header};
+use poem::http::{HeaderMap, HeaderName, HeaderValue, header};
 use poem::{Endpoint, IntoResponse, Request, Response};
 
 use crate::errors::{self, AllowTable};
@@ -14,9 +14,10 @@ use crate::metrics::Metrics;
 /// Route value logged for requests that matched no route, so unknown paths share one value.
 pub const UNMATCHED_ROUTE: &str = "<unmatched>";
 
-const REQUEST_ID: &str = "x-request-id";
+/// A constant name, because a name parsed from a string is copied to the heap on every insert.
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// Fly.io's edge proxy sets this on every request; reusing it ties our log line to Fly's.
-const FLY_REQUEST_ID: &str = "fly-request-id";
+const FLY_REQUEST_ID: HeaderName = HeaderName::from_static("fly-request-id");
 /// Longest client-supplied request id we echo; longer ones are replaced, not truncated.
 const MAX_REQUEST_ID_LEN: usize = 128;
 
@@ -65,13 +66,6 @@ impl<E: Endpoint> Endpoint for Observe<E> {
             }
         };
 
-        let headers = response.headers_mut();
-        headers.insert(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        );
-        headers.insert(REQUEST_ID, request_id.clone());
-
         let route = response
             .data::<PathPattern>()
             .map_or(UNMATCHED_ROUTE, |p| &*p.0);
@@ -88,6 +82,13 @@ impl<E: Endpoint> Endpoint for Observe<E> {
             request_id = request_id.to_str().unwrap_or_default(),
             "request"
         );
+
+        let headers = response.headers_mut();
+        headers.insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
+        headers.insert(REQUEST_ID, request_id);
         Ok(response)
     }
 }
@@ -96,7 +97,7 @@ impl<E: Endpoint> Endpoint for Observe<E> {
 fn request_id(headers: &HeaderMap) -> HeaderValue {
     [FLY_REQUEST_ID, REQUEST_ID]
         .iter()
-        .filter_map(|name| headers.get(*name))
+        .filter_map(|name| headers.get(name))
         .find(|value| {
             let bytes = value.as_bytes();
             (1..=MAX_REQUEST_ID_LEN).contains(&bytes.len())
