@@ -5,9 +5,15 @@
 
 Wall-clock figures on a shared VM drift by ±10% from minute to minute, which hides differences of
 a few percent (such as the cost of metrics). Valgrind's callgrind counts the instructions the
-server executes instead. Each configuration serves 1,000 and then 3,000 keep-alive `GET /health`
-requests in two runs; the difference divided by 2,000 is the cost of one request, start-up and
+server executes instead. Each configuration serves 1,000 and then 3,000 keep-alive requests to
+one path in two runs; the difference divided by 2,000 is the cost of one request, start-up and
 shutdown cancelling out. Needs valgrind (Debian: valgrind).
+
+`GET /livez` repeats to the instruction and goes through everything every request does (routing,
+request id, metrics, log line). `GET /health` adds the report, which is serialized once per
+millisecond and shared by the requests within it: under valgrind, some 50 times slower, most
+requests make their own, and how many do varies, so its figure moves by a few hundred
+instructions from run to run and is close to the cost without sharing.
 """
 
 import http.client
@@ -35,8 +41,11 @@ def free_port():
         return s.getsockname()[1]
 
 
-def instructions(extra_env, requests, work):
-    """Total instructions of one server run that answers `requests` requests."""
+PATHS = ["/livez", "/health"]
+
+
+def instructions(extra_env, path, requests, work):
+    """Total instructions of one server run that answers `requests` requests to `path`."""
     port = free_port()
     env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "METRICS_PORT": str(free_port()), **extra_env}
     out = work / "callgrind.out"
@@ -57,7 +66,7 @@ def instructions(extra_env, requests, work):
                     sys.exit("the server did not start under valgrind within 60 s")
                 time.sleep(0.05)
         for _ in range(requests):
-            conn.request("GET", "/health")
+            conn.request("GET", path)
             response = conn.getresponse()
             response.read()
             assert response.status == 200, response.status
@@ -71,13 +80,16 @@ def instructions(extra_env, requests, work):
 
 def main():
     subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
-    print("| configuration | instructions per GET /health |")
-    print("| --- | ---: |")
+    print("| configuration | " + " | ".join(f"GET {path}" for path in PATHS) + " |")
+    print("| --- |" + " ---: |" * len(PATHS))
     with tempfile.TemporaryDirectory() as tmp:
         for name, env in CONFIGS.items():
-            few = instructions(env, 1000, Path(tmp))
-            many = instructions(env, 3000, Path(tmp))
-            print(f"| {name} | {(many - few) // 2000:,} |", flush=True)
+            cells = []
+            for path in PATHS:
+                few = instructions(env, path, 1000, Path(tmp))
+                many = instructions(env, path, 3000, Path(tmp))
+                cells.append(f"{(many - few) // 2000:,}")
+            print(f"| {name} | " + " | ".join(cells) + " |", flush=True)
 
 
 if __name__ == "__main__":
