@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """Load benchmark: health-service against nginx serving the same JSON as a static string.
 
-    python3 benches/load.py                  # the README's table: 9 rounds of 5 s per server
+    python3 benches/load.py                  # the README's table: 8 rounds of 5 s per server
     python3 benches/load.py --rounds 1 --duration 2s   # a quick smoke run
     python3 benches/load.py --log-dir /tmp   # logs on disk instead of tmpfs
 
 Every server is pinned to core 0 and wrk to core 1, 50 connections, loopback only. Servers take
-turns round by round and each figure is the median over the rounds, because a shared VM's speed
-drifts over a minute. health-service runs its production defaults (JSON request logs on, written
+turns round by round, in an order that changes every round, and each figure is the median over the
+rounds, because a shared VM's speed drifts over a minute. health-service runs its production defaults (JSON request logs on, written
 to a file as nginx's access log is; metrics on), then with METRICS_PORT=0 to price the metrics
 and with RUST_LOG=off to price the request log. Both servers' logs go to tmpfs (/dev/shm) by
 default: every line is still formatted and written, but the disk's writeback of one run's tens of
@@ -151,7 +151,7 @@ def servers(work, binary):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--duration", default="5s", help="wrk's -d per server per round")
     parser.add_argument("--log-dir", default="/dev/shm" if Path("/dev/shm").is_dir() else None,
                         help="where both servers' logs are written (default: tmpfs at /dev/shm)")
@@ -165,9 +165,14 @@ def main():
         work = Path(tmp)
         runs = servers(work, binary)
         results = {name: [] for name in runs}
-        for _ in range(args.rounds):
-            for name, make in runs.items():
-                argv, env = make()
+        names = list(runs)
+        for round_ in range(args.rounds):
+            # The order changes every round: rotated, and reversed every other round, so over 8
+            # rounds each server runs in each position twice and before and after each other one.
+            shift = round_ // 2 % len(names)
+            order = names[shift:] + names[:shift]
+            for name in reversed(order) if round_ % 2 else order:
+                argv, env = runs[name]()
                 with open(work / "server.log", "w") as log:
                     proc, ready_ms = start(argv, {**os.environ, **env}, log)
                     try:
