@@ -18,14 +18,20 @@ pub enum Fraction {
     Micros,
 }
 
+/// Time since the Unix epoch as this module writes it: times before 1970 do not occur on a running
+/// server, and are written as the epoch.
+#[must_use]
+pub fn since_epoch(time: SystemTime) -> Duration {
+    time.duration_since(UNIX_EPOCH).unwrap_or_default()
+}
+
 /// Appends `time` in RFC 3339, UTC: `2026-11-28T04:37:31.429Z` or `2026-11-28T04:37:31.429012Z`.
 pub fn write_rfc3339(out: &mut Vec<u8>, time: SystemTime, fraction: Fraction) {
     thread_local! {
         /// The last second formatted, and its `YYYY-MM-DDTHH:MM:SS`.
         static SECOND: Cell<Option<(u64, [u8; 19])>> = const { Cell::new(None) };
     }
-    // Times before 1970 do not occur on a running server; they are written as the epoch.
-    let since_epoch = time.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let since_epoch = since_epoch(time);
     let seconds = since_epoch.as_secs();
     let prefix = SECOND.with(|cached| match cached.get() {
         Some((second, prefix)) if second == seconds => prefix,

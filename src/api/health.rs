@@ -8,7 +8,7 @@
 use std::cell::RefCell;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use poem::http::HeaderMap;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi, ResponseContent, types::Example};
@@ -258,11 +258,8 @@ impl HealthApi {
         }
         let key = Key {
             api: self.id,
-            // As `clock` writes it: a time before 1970 is the epoch.
-            millis: now
-                .duration_since(UNIX_EPOCH)
-                .unwrap_or_default()
-                .as_millis(),
+            // The millisecond the report's timestamp shows.
+            millis: crate::clock::since_epoch(now).as_millis(),
             uptime_seconds: uptime.as_secs(),
             up,
         };
@@ -349,6 +346,8 @@ pub fn prefers_health_json(headers: &HeaderMap) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use std::time::UNIX_EPOCH;
+
     use super::*;
     use poem::http::HeaderValue;
 
