@@ -26,3 +26,11 @@ pub mod server;
 pub mod shutdown;
 pub mod startup;
 pub mod telemetry;
+
+/// The source revision this binary was built from: the git commit the Nix build passes in
+/// `HEALTH_SERVICE_REVISION`, or `unknown` for a plain `cargo build`. `/health` and `build_info`
+/// report it, so a deploy can prove which commit is serving.
+pub const REVISION: &str = match option_env!("HEALTH_SERVICE_REVISION") {
+    Some(revision) => revision,
+    None => "unknown",
+};

@@ -86,10 +86,8 @@ impl Metrics {
             ),
             &["version", "revision"],
         )?;
-        // Set by the Nix build from the flake's git revision.
-        let revision = option_env!("HEALTH_SERVICE_REVISION").unwrap_or("unknown");
         build
-            .get_metric_with_label_values(&[env!("CARGO_PKG_VERSION"), revision])?
+            .get_metric_with_label_values(&[env!("CARGO_PKG_VERSION"), crate::REVISION])?
             .set(1.0);
         registry.register(Box::new(build))?;
 

@@ -54,6 +54,9 @@ pub struct Health {
     pub uptime_seconds: u64,
     /// Version of the running build (the crate version). Example: `0.1.0`.
     pub version: Arc<String>,
+    /// Source revision of the running build: the git commit the Nix build was made from, or
+    /// `unknown` for a plain `cargo build`. Example: `72d4270b5c1f2a0e9d3b8c6a4f1e0d2c3b4a5968`.
+    pub revision: Arc<String>,
 }
 
 impl Example for Health {
@@ -66,6 +69,7 @@ impl Example for Health {
             uptime: "1h 2m 3s".to_owned(),
             uptime_seconds: 3723,
             version: Arc::new(env!("CARGO_PKG_VERSION").to_owned()),
+            revision: Arc::new("72d4270b5c1f2a0e9d3b8c6a4f1e0d2c3b4a5968".to_owned()),
         }
     }
 }
@@ -175,11 +179,12 @@ pub struct HealthApi {
     id: u64,
     /// Uptime and whether the process is stopping.
     lifecycle: Arc<Lifecycle>,
-    /// Who this deployment belongs to, and the build's version: shared strings, so that each
+    /// Who this deployment belongs to, and the build's version and revision: shared strings, so that each
     /// report copies pointers, not text.
     nama: Arc<String>,
     nrp: Arc<String>,
     version: Arc<String>,
+    revision: Arc<String>,
 }
 
 impl HealthApi {
@@ -193,6 +198,7 @@ impl HealthApi {
             nama: Arc::new(identity.nama.clone()),
             nrp: Arc::new(identity.nrp.clone()),
             version: Arc::new(env!("CARGO_PKG_VERSION").to_owned()),
+            revision: Arc::new(crate::REVISION.to_owned()),
         }
     }
 }
@@ -282,6 +288,7 @@ impl HealthApi {
             uptime: format_uptime(uptime),
             uptime_seconds: uptime.as_secs(),
             version: self.version.clone(),
+            revision: self.revision.clone(),
         }
     }
 

@@ -66,6 +66,7 @@ async fn health_schema_documents_every_field_with_an_example() {
         "uptime",
         "uptime_seconds",
         "version",
+        "revision",
     ];
     let properties = schema["properties"].as_object().unwrap();
     let mut names: Vec<&str> = properties.keys().map(String::as_str).collect();

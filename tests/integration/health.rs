@@ -20,6 +20,7 @@ async fn get_health_reports_identity_status_and_uptime() {
     assert_eq!(body["nrp"], "5054231013");
     assert_eq!(body["status"], "UP");
     assert_eq!(body["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(body["revision"], health_service::REVISION);
     assert!(
         body["uptime_seconds"].is_u64(),
         "uptime_seconds is an integer: {body}"
@@ -30,7 +31,7 @@ async fn get_health_reports_identity_status_and_uptime() {
         .keys()
         .map(String::as_str)
         .collect();
-    assert_eq!(keys.len(), 7, "exactly the documented fields: {keys:?}");
+    assert_eq!(keys.len(), 8, "exactly the documented fields: {keys:?}");
 }
 
 #[tokio::test]
