@@ -6,6 +6,7 @@
 //! - [`startup`]: [`startup::Application`] binds the listeners and runs the shutdown sequence.
 //! - [`server`]: the HTTP/1.1 connection loop with its limits (header timeout, head size).
 //! - [`api`]: the routes, declared with poem-openapi: `health`, `probes`, `docs`.
+//! - [`monitor`]: monitor mode, which probes other services (conditions so far).
 //! - [`middleware`]: per request: id, access log, common headers, JSON errors.
 //! - [`errors`]: the JSON error body and the `Allow` header.
 //! - [`metrics`]: Prometheus counters and histograms, served on the private metrics listener.
@@ -22,6 +23,7 @@ pub mod healthcheck;
 pub mod lifecycle;
 pub mod metrics;
 pub mod middleware;
+pub mod monitor;
 pub mod server;
 pub mod shutdown;
 pub mod startup;
