@@ -9,7 +9,7 @@
 //!    `[CERTIFICATE_EXPIRATION]`, `[CONNECTED]`), a function of one (`len(...)`, `has(...)`), a
 //!    pattern (`pat(...)`), a list (`any(a, b)`) or literal text.
 //! 2. **Resolve** ([`Condition::evaluate`], per probe): turn each side into the text Gatus would
-//!    compare, e.g. `[STATUS]` → `503`, `[BODY].status` → `UP`, a missing path → "missing".
+//!    compare, e.g. `[STATUS]` → `503`, `[BODY].status` → `UP`, or note a missing path.
 //! 3. **Compare**: `==` and `!=` compare as integers when both sides read as Go integers (`200`,
 //!    `0x1F`), else as text, with `pat` and `any` matching instead; `<` `<=` `>` `>=` compare
 //!    integers, durations counting in milliseconds (`1s` is 1000) and anything else as 0.
@@ -42,8 +42,10 @@
 //! - `pat()` supports `*` and `?` (what Gatus's own tests and docs use); Go's `[...]` classes and
 //!   `\` escapes are rejected at load rather than matched differently.
 //! - Reasons stay on one line: control characters are escaped and a seen value longer than 100
-//!   characters is cut (Gatus cuts only against a pattern, at 25). Durations read `10s`, where
-//!   Gatus's formatter prints `1`.
+//!   characters is cut (Gatus cuts only against a pattern, at 25). In reasons only, a missing path
+//!   shows `(INVALID)` also in `<`-like comparisons, where Gatus shows the `(0)` it compared;
+//!   durations read `10s`, where Gatus's formatter prints `1`; a duration literal is not restated
+//!   (Gatus: `90m (1h30m)`, `1.5s (1s)`).
 
 use std::borrow::Cow;
 use std::cell::OnceCell;
@@ -102,7 +104,10 @@ impl Condition {
         let holds = match self.operator {
             Operator::Equal => self.equal(&left, &right),
             Operator::NotEqual => !self.equal(&left, &right),
-            ordering => ordering.orders(left.number(), right.number()),
+            Operator::Less => left.number() < right.number(),
+            Operator::LessOrEqual => left.number() <= right.number(),
+            Operator::Greater => left.number() > right.number(),
+            Operator::GreaterOrEqual => left.number() >= right.number(),
         };
         if holds {
             Ok(())
@@ -256,8 +261,8 @@ impl<'a> Observed<'a> {
     /// around it), and otherwise the bytes of the body as received, whitespace included.
     fn body_length(&self) -> usize {
         let bracketed = self.body.first() == Some(&b'[') && self.body.last() == Some(&b']');
-        match self.json() {
-            Ok(Value::Array(items)) if bracketed => items.len(),
+        match bracketed.then(|| self.json()) {
+            Some(Ok(Value::Array(items))) => items.len(),
             _ => self.body.len(),
         }
     }
@@ -339,16 +344,6 @@ impl Operator {
         !matches!(self, Operator::Equal | Operator::NotEqual)
     }
 
-    fn orders(self, left: i64, right: i64) -> bool {
-        match self {
-            Operator::LessOrEqual => left <= right,
-            Operator::GreaterOrEqual => left >= right,
-            Operator::Greater => left > right,
-            Operator::Less => left < right,
-            Operator::Equal | Operator::NotEqual => left == right,
-        }
-    }
-
     /// Splits `text` at the first operator Gatus would find, spaces around it required.
     fn split(text: &str) -> Result<(Operator, &str, &str), String> {
         for operator in Operator::ALL {
@@ -426,6 +421,7 @@ impl Side {
                 "len" => SideKind::Value(Operand::Len(placeholder_argument(function, inside)?)),
                 "has" => SideKind::Value(Operand::Has(placeholder_argument(function, inside)?)),
                 "pat" => SideKind::Pattern(pattern(text, inside)?),
+                // "any", the last name function_call lets through.
                 _ => SideKind::AnyOf(inside.split(',').map(|o| o.trim().to_owned()).collect()),
             }
         } else if let Some(placeholder) = placeholder(text)? {
@@ -2376,6 +2372,14 @@ mod tests {
             .expect("holds");
         let again: *const Value = probe.json.get().expect("parsed").as_ref().expect("JSON");
         assert_eq!(parsed, again, "the second path reuses the first parse");
+
+        let page = body("<html></html>").observed();
+        let length = Condition::parse("len([BODY]) == 13").expect("parses");
+        length.evaluate(&page).expect("holds");
+        assert!(
+            page.json.get().is_none(),
+            "only a bracketed body may be an array"
+        );
     }
 
     // Go's strconv.ParseInt(s, 0, 64), checked against Go.
