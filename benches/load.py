@@ -41,6 +41,7 @@ BODY = json.dumps(
         "uptime": "1h 2m 3s",
         "uptime_seconds": 3723,
         "version": "0.1.0",
+        "revision": "unknown",
     },
     separators=(",", ":"),
 )

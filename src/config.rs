@@ -5,6 +5,7 @@
 //! ([`describe_error`]).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::error::{ContextKind, ContextValue, ErrorKind};
@@ -36,10 +37,32 @@ pub struct Cli {
 }
 
 /// Commands other than serving.
-#[derive(Debug, Clone, Copy, Subcommand)]
+#[derive(Debug, Clone, Subcommand)]
 pub enum Command {
     /// Request http://127.0.0.1:$PORT/health; exit 0 on 2xx, 1 otherwise (the image's HEALTHCHECK).
     Healthcheck,
+    /// Probe the targets of a TOML file, keep their history, alert on down and recovery, and
+    /// serve their status beside everything the service serves.
+    Monitor(MonitorArgs),
+}
+
+/// The settings of monitor mode.
+#[derive(Debug, Clone, Args)]
+pub struct MonitorArgs {
+    /// The monitor's TOML file (targets, alerts).
+    #[arg(long, env = "MONITOR_CONFIG", value_name = "FILE")]
+    pub config: PathBuf,
+    /// The directory of the monitor's store (created if missing).
+    #[arg(
+        long,
+        env = "MONITOR_DATA_DIR",
+        default_value = "monitor-data",
+        value_name = "DIR"
+    )]
+    pub data_dir: PathBuf,
+    /// Only check the file: exit 0 if it is valid, or 1 with one line per problem.
+    #[arg(long)]
+    pub check: bool,
 }
 
 /// Whom a deployment belongs to: the first two fields of every health report.
@@ -148,6 +171,15 @@ fn parse_filter(value: &str) -> Result<String, String> {
 /// through the environment.
 #[must_use]
 pub fn describe_error(err: &clap::Error) -> String {
+    if err.kind() == ErrorKind::MissingRequiredArgument
+        && let Some(ContextValue::Strings(missing)) = err.get(ContextKind::InvalidArg)
+    {
+        let names: Vec<String> = missing.iter().map(|arg| setting_name(arg)).collect();
+        return format!(
+            "error: {} is required; see --help for the accepted flags and variables",
+            names.join(", ")
+        );
+    }
     let arg = match err.get(ContextKind::InvalidArg) {
         Some(ContextValue::String(arg)) => arg.clone(),
         _ => String::new(),
@@ -184,8 +216,10 @@ pub fn describe_error(err: &clap::Error) -> String {
 fn setting_name(arg: &str) -> String {
     let flag = arg.split_whitespace().next().unwrap_or(arg);
     let long = flag.trim_start_matches('-');
-    let env = Cli::command()
-        .get_arguments()
+    let command = Cli::command();
+    let env = std::iter::once(&command)
+        .chain(command.get_subcommands())
+        .flat_map(clap::Command::get_arguments)
         .find(|a| a.get_long() == Some(long))
         .and_then(|a| a.get_env().map(|e| e.to_string_lossy().into_owned()));
     match env {

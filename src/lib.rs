@@ -6,7 +6,6 @@
 //! - [`startup`]: [`startup::Application`] binds the listeners and runs the shutdown sequence.
 //! - [`server`]: the HTTP/1.1 connection loop with its limits (header timeout, head size).
 //! - [`api`]: the routes, declared with poem-openapi: `health`, `probes`, `docs`.
-//! - [`monitor`]: monitor mode, which probes other services (conditions so far).
 //! - [`middleware`]: per request: id, access log, common headers, JSON errors.
 //! - [`errors`]: the JSON error body and the `Allow` header.
 //! - [`metrics`]: Prometheus counters and histograms, served on the private metrics listener.
@@ -14,6 +13,7 @@
 //! - [`lifecycle`]: uptime and the stopping flag that health and readiness report.
 //! - [`shutdown`]: the signals that start a shutdown.
 //! - [`healthcheck`]: the `healthcheck` subcommand, the container's HEALTHCHECK.
+//! - [`monitor`]: the `monitor` subcommand: probe other services, keep history, alert.
 
 pub mod api;
 pub mod clock;

@@ -4,7 +4,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use clap::error::ErrorKind;
-use health_service::config::{Cli, Command, describe_error};
+use health_service::config::{Cli, Command, MonitorArgs, describe_error};
+use health_service::monitor::{self, Monitor};
 use health_service::startup::Application;
 use health_service::{healthcheck, shutdown, telemetry};
 
@@ -39,12 +40,28 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> ExitCode {
     let config = cli.config;
 
-    if let Some(Command::Healthcheck) = cli.command {
-        return match healthcheck::check(healthcheck::target(&config)).await {
-            Ok(_) => ExitCode::SUCCESS,
-            Err(reason) => fail(format!("unhealthy: {reason}")),
-        };
-    }
+    let monitor = match cli.command {
+        Some(Command::Healthcheck) => {
+            return match healthcheck::check(healthcheck::target(&config)).await {
+                Ok(_) => ExitCode::SUCCESS,
+                Err(reason) => fail(format!("unhealthy: {reason}")),
+            };
+        }
+        Some(Command::Monitor(args)) => match monitor_config(&args) {
+            Ok(monitor) if args.check => {
+                println!(
+                    "{}: valid: {} targets, {} alerts",
+                    args.config.display(),
+                    monitor.targets.len(),
+                    monitor.alerts.len()
+                );
+                return ExitCode::SUCCESS;
+            }
+            Ok(monitor) => Some((monitor, args)),
+            Err(code) => return code,
+        },
+        None => None,
+    };
 
     if let Err(err) = telemetry::init(config.log_format, &config.log_filter) {
         return fail(format!("error: cannot start logging: {err}"));
@@ -53,10 +70,19 @@ async fn run(cli: Cli) -> ExitCode {
         Ok(signals) => signals,
         Err(err) => return fail(format!("error: cannot install signal handlers: {err}")),
     };
-    let app = match Application::build(config).await {
+    let mut app = match Application::build(config).await {
         Ok(app) => app,
         Err(err) => return fail(format!("error: {err}")),
     };
+    if let Some((monitor, args)) = monitor {
+        let started = Monitor::open(monitor, &args.data_dir)
+            .map_err(|err| err.to_string())
+            .and_then(|monitor| app.with_monitor(monitor).map_err(|err| err.to_string()));
+        app = match started {
+            Ok(app) => app,
+            Err(err) => return fail(format!("error: {err}")),
+        };
+    }
     if let Ok(addr) = app.local_addr() {
         let metrics = app.metrics_addr().map(|a| a.to_string());
         tracing::info!(%addr, metrics, version = env!("CARGO_PKG_VERSION"), "listening");
@@ -67,6 +93,16 @@ async fn run(cli: Cli) -> ExitCode {
     })
     .await;
     ExitCode::SUCCESS
+}
+
+/// The monitor's file, checked; on problems, one line each on stderr and exit code 1.
+fn monitor_config(args: &MonitorArgs) -> Result<monitor::config::MonitorConfig, ExitCode> {
+    monitor::config::load(&args.config).map_err(|problems| {
+        for problem in &problems {
+            eprintln!("{}: {problem}", args.config.display());
+        }
+        ExitCode::FAILURE
+    })
 }
 
 fn fail(line: String) -> ExitCode {

@@ -145,6 +145,12 @@ impl Metrics {
         })
     }
 
+    /// The registry, for metrics that other parts (monitor mode) register beside these.
+    #[must_use]
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
     /// The Prometheus text exposition of every metric.
     #[must_use]
     pub fn encode(&self) -> Vec<u8> {

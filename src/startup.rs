@@ -10,6 +10,8 @@ use tokio_util::task::TaskTracker;
 use crate::config::Config;
 use crate::lifecycle::Lifecycle;
 use crate::metrics::Metrics;
+use crate::monitor::Monitor;
+use crate::monitor::metrics::MonitorMetrics;
 
 /// Why the service could not start.
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +31,9 @@ pub enum StartupError {
     /// The metrics registry refused a metric (a programming error).
     #[error("cannot register metrics: {0}")]
     Metrics(#[from] prometheus::Error),
+    /// Monitor mode could not start its tasks.
+    #[error(transparent)]
+    Monitor(#[from] crate::monitor::MonitorError),
 }
 
 /// A bound, not yet serving, service.
@@ -41,6 +46,8 @@ pub struct Application {
     config: Config,
     /// Start time and stopping flag, shared with the API.
     lifecycle: Arc<Lifecycle>,
+    /// Monitor mode's probing, history and API, with its metrics, when it runs.
+    monitor: Option<(Monitor, Arc<MonitorMetrics>)>,
 }
 
 impl Application {
@@ -77,7 +84,22 @@ impl Application {
             metrics,
             config,
             lifecycle,
+            monitor: None,
         })
+    }
+
+    /// Runs `monitor` too: its API beside the others, its metrics on the metrics listener, its
+    /// probing until shutdown.
+    ///
+    /// # Errors
+    /// [`StartupError::Metrics`] when its metrics cannot be registered.
+    pub fn with_monitor(mut self, monitor: Monitor) -> Result<Self, StartupError> {
+        let metrics = match &self.metrics {
+            Some((_, metrics)) => MonitorMetrics::register(metrics.registry())?,
+            None => MonitorMetrics::unexposed()?,
+        };
+        self.monitor = Some((monitor, Arc::new(metrics)));
+        Ok(self)
     }
 
     /// The address the public listener is bound to (with the real port when 0 was asked for).
@@ -114,27 +136,37 @@ impl Application {
             metrics,
             config,
             lifecycle,
+            monitor,
         } = self;
         let identity = Arc::new(config.identity.clone());
         let recorder = metrics.as_ref().map(|(_, metrics)| metrics.clone());
-        let endpoint = Arc::new(crate::api::endpoint(identity, lifecycle.clone(), recorder));
         let stop = CancellationToken::new();
         let connections = TaskTracker::new();
-        let mut accepting = vec![tokio::spawn(crate::server::serve(
-            listener,
-            endpoint,
-            config.header_timeout,
-            stop.clone(),
-            connections.clone(),
-        ))];
+        let serving = (config.header_timeout, &stop, &connections);
+        let (mut accepting, monitoring) = match monitor {
+            None => {
+                let endpoint = crate::api::endpoint(identity, lifecycle.clone(), recorder, ());
+                (vec![spawn_serve(listener, endpoint, serving)], None)
+            }
+            Some((monitor, monitor_metrics)) => {
+                let api = monitor.api();
+                let endpoint = crate::api::endpoint(identity, lifecycle.clone(), recorder, api);
+                let accepting = vec![spawn_serve(listener, endpoint, serving)];
+                match monitor.start(monitor_metrics, stop.clone()) {
+                    Ok(running) => (accepting, Some(running)),
+                    Err(err) => {
+                        tracing::error!(error = %err, "monitor mode could not start");
+                        (accepting, None)
+                    }
+                }
+            }
+        };
         if let Some((listener, metrics)) = metrics {
-            accepting.push(tokio::spawn(crate::server::serve(
+            accepting.push(spawn_serve(
                 listener,
-                Arc::new(crate::metrics::endpoint(metrics)),
-                config.header_timeout,
-                stop.clone(),
-                connections.clone(),
-            )));
+                crate::metrics::endpoint(metrics),
+                serving,
+            ));
         }
 
         shutdown.await;
@@ -152,7 +184,13 @@ impl Application {
             grace = ?config.shutdown_grace,
             "listeners closed; finishing requests in flight"
         );
-        if tokio::time::timeout(config.shutdown_grace, connections.wait())
+        let finished = async {
+            connections.wait().await;
+            if let Some(monitoring) = monitoring {
+                monitoring.finish().await;
+            }
+        };
+        if tokio::time::timeout(config.shutdown_grace, finished)
             .await
             .is_err()
         {
@@ -163,6 +201,22 @@ impl Application {
         }
         tracing::info!("stopped");
     }
+}
+
+/// Serves `endpoint` on `listener` in a task of its own, with the header timeout, stop signal
+/// and connection tracker every listener shares.
+fn spawn_serve<E: poem::Endpoint + 'static>(
+    listener: TcpListener,
+    endpoint: E,
+    (header_timeout, stop, connections): (std::time::Duration, &CancellationToken, &TaskTracker),
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(crate::server::serve(
+        listener,
+        Arc::new(endpoint),
+        header_timeout,
+        stop.clone(),
+        connections.clone(),
+    ))
 }
 
 async fn bind(setting: &'static str, addr: SocketAddr) -> Result<TcpListener, StartupError> {

@@ -6,6 +6,9 @@
 //! - [`payload`]: the JSON body type the health and probe responses use.
 //! - [`no_store`]: `Cache-Control: no-store` on health and probe responses.
 //! - [`router`]: sends each request to its operation.
+//!
+//! Monitor mode adds its own API ([`crate::monitor::api`]) beside these, as the `extra` of
+//! [`endpoint`].
 
 pub mod docs;
 pub mod health;
@@ -17,7 +20,7 @@ pub mod router;
 use std::sync::Arc;
 
 use poem::Endpoint;
-use poem_openapi::{ExtraHeader, OpenApiService, Tags};
+use poem_openapi::{ExtraHeader, OpenApi, OpenApiService, Tags};
 
 use crate::config::Identity;
 use crate::lifecycle::Lifecycle;
@@ -35,36 +38,48 @@ pub enum ApiTags {
     Probes,
     /// The API's own documentation.
     Docs,
+    /// Monitor mode: the state, results and incidents of the targets it probes.
+    Monitor,
 }
 
-/// Every API of the public listener, in the order the spec lists them.
-pub type Apis = (HealthApi, ProbeApi, DocsApi);
+/// Every API of the public listener, in the order the spec lists them; `X` is what a mode adds
+/// (nothing, `()`, when serving alone).
+pub type Apis<X = ()> = (HealthApi, ProbeApi, DocsApi, X);
 
-/// The complete public endpoint: the API, routed, wrapped in the request middleware.
+/// The complete public endpoint: the API plus `extra`, routed, wrapped in the request
+/// middleware.
 ///
 /// Requests are counted in `metrics` when it is given.
-pub fn endpoint(
+pub fn endpoint<X: OpenApi + Clone + 'static>(
     identity: Arc<Identity>,
     lifecycle: Arc<Lifecycle>,
     metrics: Option<Arc<Metrics>>,
+    extra: X,
 ) -> impl Endpoint {
-    let apis = apis(&identity, &lifecycle, documents(&identity, &lifecycle));
+    let documents = documents(&identity, &lifecycle, extra.clone());
+    let apis = apis(&identity, &lifecycle, documents, extra);
     let router = router::Router::new(apis.clone(), describe(apis));
-    let allow = crate::errors::AllowTable::from_meta::<Apis>();
+    let allow = crate::errors::AllowTable::from_meta::<Apis<X>>();
     crate::middleware::Observe::new(router, allow, metrics)
 }
 
-fn apis(identity: &Arc<Identity>, lifecycle: &Arc<Lifecycle>, documents: Arc<Documents>) -> Apis {
+fn apis<X>(
+    identity: &Arc<Identity>,
+    lifecycle: &Arc<Lifecycle>,
+    documents: Arc<Documents>,
+    extra: X,
+) -> Apis<X> {
     (
         HealthApi::new(identity, lifecycle.clone()),
         ProbeApi {
             lifecycle: lifecycle.clone(),
         },
         DocsApi { documents },
+        extra,
     )
 }
 
-fn describe(apis: Apis) -> OpenApiService<Apis, ()> {
+fn describe<X: OpenApi>(apis: Apis<X>) -> OpenApiService<Apis<X>, ()> {
     OpenApiService::new(apis, "health-service", env!("CARGO_PKG_VERSION"))
         .description(
             "Reports the health of this deployment: its identity, status, time and uptime. \
@@ -84,8 +99,12 @@ fn describe(apis: Apis) -> OpenApiService<Apis, ()> {
 
 /// The spec and Swagger UI, rendered once: the spec does not depend on the documents' contents,
 /// so a draft service renders them.
-fn documents(identity: &Arc<Identity>, lifecycle: &Arc<Lifecycle>) -> Arc<Documents> {
-    let draft = describe(apis(identity, lifecycle, Arc::default()));
+fn documents<X: OpenApi>(
+    identity: &Arc<Identity>,
+    lifecycle: &Arc<Lifecycle>,
+    extra: X,
+) -> Arc<Documents> {
+    let draft = describe(apis(identity, lifecycle, Arc::default(), extra));
     Arc::new(Documents {
         json: serde_json::from_str(&draft.spec()).unwrap_or_default(),
         yaml: draft.spec_yaml(),

@@ -124,7 +124,12 @@ mod tests {
             nrp: "1".to_owned(),
         });
         let lifecycle = Arc::new(Lifecycle::new());
-        let apis = apis(&identity, &lifecycle, documents(&identity, &lifecycle));
+        let apis = apis(
+            &identity,
+            &lifecycle,
+            documents(&identity, &lifecycle, ()),
+            (),
+        );
         let router = Router::new(apis.clone(), describe(apis.clone()));
         let fallback = describe(apis).into_endpoint().map_to_response().boxed();
         (router, fallback)

@@ -1,6 +1,161 @@
-//! Monitor mode: `health-service monitor` probes HTTP targets and judges each probe.
+//! Monitor mode (`health-service monitor`): probe HTTP targets, keep their history, alert on down
+//! and recovery, and serve their status.
 //!
-//! - [`conditions`]: Gatus-style conditions (`[STATUS] == 200`, `[BODY].status == UP`) that judge
-//!   a probe.
+//! # Layout
+//! - [`config`]: the TOML file, `${NAME}` from the environment, checked with one line per problem.
+//! - [`conditions`]: Gatus's condition syntax, parsed once and judged per probe.
+//! - [`probe`]: the HTTP client (rustls with graviola, Mozilla roots), timeouts, the body limit.
+//! - [`schedule`]: one task per target, spread over the interval.
+//! - [`ledger`]: results → states, incidents and notifications; the thread that commits them.
+//! - [`store`]: the redb database: results, aggregates, states, incidents, notifications.
+//! - [`alerts`]: one file per notifier and the delivery loop with retries.
+//! - [`api`]: `/api/v1/*`, read-only.
+//! - [`metrics`]: `probe_*` gauges and `monitor_notifications_total`.
+//!
+//! The rest of the service (server, probes, docs, metrics listener) is shared: monitor mode is the
+//! same application with [`api::MonitorApi`] beside the others and [`Monitor::start`]'s tasks
+//! running until shutdown.
 
+pub mod alerts;
+pub mod api;
 pub mod conditions;
+pub mod config;
+pub mod ledger;
+pub mod metrics;
+pub mod probe;
+pub mod schedule;
+pub mod store;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use self::config::MonitorConfig;
+use self::ledger::Ledger;
+use self::metrics::MonitorMetrics;
+use self::probe::{Prober, ProberError};
+use self::store::{Store, StoreError};
+
+/// Why monitor mode could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum MonitorError {
+    /// The store could not be opened or read.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The HTTP client could not be built.
+    #[error(transparent)]
+    Prober(#[from] ProberError),
+    /// The ledger's thread could not be started.
+    #[error("cannot start the monitor's ledger thread: {0}")]
+    Thread(#[from] std::io::Error),
+}
+
+/// A monitor ready to run: checked config, open store, client, resumed state.
+pub struct Monitor {
+    config: Arc<MonitorConfig>,
+    store: Arc<Store>,
+    prober: Arc<Prober>,
+    ledger: Ledger,
+}
+
+impl Monitor {
+    /// Opens the store in `data_dir` and resumes from what it holds.
+    ///
+    /// # Errors
+    /// See [`MonitorError`].
+    pub fn open(config: MonitorConfig, data_dir: &Path) -> Result<Self, MonitorError> {
+        Self::open_with(config, data_dir, Prober::from_env()?)
+    }
+
+    /// [`Monitor::open`] with a given client (tests trust their own CA through it).
+    ///
+    /// # Errors
+    /// See [`MonitorError`].
+    pub fn open_with(
+        config: MonitorConfig,
+        data_dir: &Path,
+        prober: Prober,
+    ) -> Result<Self, MonitorError> {
+        let prober = Arc::new(prober);
+        let store = Arc::new(Store::open(data_dir)?);
+        let config = Arc::new(config);
+        let ledger = Ledger::load(config.clone(), &store)?;
+        Ok(Self {
+            config,
+            store,
+            prober,
+            ledger,
+        })
+    }
+
+    /// The API over this monitor's config and store.
+    #[must_use]
+    pub fn api(&self) -> api::MonitorApi {
+        api::MonitorApi {
+            monitoring: api::Monitoring {
+                config: self.config.clone(),
+                store: self.store.clone(),
+            },
+        }
+    }
+
+    /// Starts probing, committing and delivering until `stop` is cancelled.
+    ///
+    /// # Errors
+    /// When the ledger's thread cannot be started.
+    pub fn start(
+        self,
+        metrics: Arc<MonitorMetrics>,
+        stop: CancellationToken,
+    ) -> Result<Running, MonitorError> {
+        let (results, received) = std::sync::mpsc::channel();
+        let wake = Arc::new(Notify::new());
+        let ledger = ledger::spawn(self.ledger, self.store.clone(), received, wake.clone())?;
+        let tasks = TaskTracker::new();
+        let targets = Arc::new(self.config.targets.clone());
+        schedule::spawn(
+            targets,
+            self.prober.clone(),
+            metrics.clone(),
+            &results,
+            &stop,
+            &tasks,
+        );
+        // The schedule's tasks hold the only senders now: when they end, the ledger commits
+        // what is left and ends too.
+        drop(results);
+        tasks.spawn(alerts::deliver(
+            self.store,
+            self.config,
+            self.prober.alert_client(),
+            wake,
+            metrics,
+            stop,
+        ));
+        tasks.close();
+        tracing::info!("monitor started");
+        Ok(Running { tasks, ledger })
+    }
+}
+
+/// A started monitor.
+pub struct Running {
+    /// Probing and delivery.
+    tasks: TaskTracker,
+    /// Commits results until the probing tasks end.
+    ledger: std::thread::JoinHandle<()>,
+}
+
+impl Running {
+    /// Waits until the tasks have stopped (after `stop` was cancelled) and the ledger has
+    /// committed the last results.
+    pub async fn finish(self) {
+        self.tasks.wait().await;
+        let ledger = self.ledger;
+        let _ = tokio::task::spawn_blocking(move || ledger.join()).await;
+        tracing::info!("monitor stopped; every result is committed");
+    }
+}

@@ -89,6 +89,9 @@ pub async fn spawn_app(args: &[&str]) -> TestApp {
 
 /// A client that keeps nothing between tests.
 pub fn client() -> reqwest::Client {
+    // The service's reqwest has no built-in crypto provider (monitor mode brings graviola's);
+    // plain-HTTP test clients still need a process default.
+    let _ = rustls_graviola::default_provider().install_default();
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(PATIENCE)
@@ -177,6 +180,11 @@ pub fn command(env: &[(&str, &str)]) -> Command {
 
 /// Starts the binary on 127.0.0.1:0 with JSON logs and reads its address from the first log line.
 pub async fn spawn_binary(env: &[(&str, &str)]) -> Binary {
+    spawn_binary_with(env, &[]).await
+}
+
+/// [`spawn_binary`] with command-line arguments (a subcommand, say).
+pub async fn spawn_binary_with(env: &[(&str, &str)], args: &[&str]) -> Binary {
     let mut all = vec![
         ("HOST", "127.0.0.1"),
         ("PORT", "0"),
@@ -185,6 +193,7 @@ pub async fn spawn_binary(env: &[(&str, &str)]) -> Binary {
     ];
     all.extend_from_slice(env);
     let mut child = command(&all)
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()

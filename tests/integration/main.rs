@@ -14,5 +14,6 @@ mod helpers;
 mod hostile;
 mod logging;
 mod metrics;
+mod monitor;
 mod probes;
 mod shutdown;

@@ -1,0 +1,43 @@
+//! `kind = "discord"`: a Discord webhook message with one embed holding the facts.
+
+use reqwest::Url;
+use serde_json::json;
+
+use super::{Facts, Message, rfc3339};
+use crate::monitor::store::Event;
+
+/// Discord's green and red, as the embed's colour bar.
+const GREEN: u32 = 0x57_F2_87;
+const RED: u32 = 0xED_42_45;
+
+/// `content` with the summary, and an embed with the facts as fields.
+pub(super) fn message(url: &Url, facts: &Facts<'_>) -> Message {
+    let incident = &facts.notification.incident;
+    let color = match facts.event {
+        Event::Resolved => GREEN,
+        Event::Down | Event::Reminder => RED,
+    };
+    let mut fields = vec![
+        json!({"name": "Incident", "value": format!("#{}", incident.id), "inline": true}),
+        json!({"name": "Started", "value": rfc3339(incident.started_ms), "inline": true}),
+        json!({"name": "Resolved", "value": incident.resolved_ms.map_or("ongoing".to_owned(), rfc3339), "inline": true}),
+        json!({"name": "Cause", "value": incident.cause}),
+    ];
+    if let Some(page) = &facts.status_page_url {
+        fields.push(json!({"name": "Status page", "value": page}));
+    }
+    Message {
+        url: url.clone(),
+        body: json!({
+            "content": facts.summary(),
+            "embeds": [{
+                "title": format!("{}: {}", incident.target, facts.event.name()),
+                "url": facts.notification.url,
+                "color": color,
+                "fields": fields,
+            }],
+            // Nobody gets pinged by a target name that looks like a mention.
+            "allowed_mentions": {"parse": []},
+        }),
+    }
+}

@@ -1,0 +1,443 @@
+//! Notifications: what each alert kind sends, and the delivery loop that sends it.
+//!
+//! Each kind is one small file that turns the facts of a notification into an HTTP request
+//! ([`Message`]); delivery is the same for all: POST, a 2xx marks it delivered, anything else is
+//! retried with backoff, in order per alert, across restarts (the store keeps what is pending).
+
+mod discord;
+mod slack;
+mod telegram;
+mod webhook;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use reqwest::Url;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use super::config::{Alert, AlertKind, MonitorConfig};
+use super::metrics::MonitorMetrics;
+use super::store::{Event, Notification, Store, from_millis, millis};
+
+/// How long one delivery attempt may take.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// The first retry waits this long; each further one twice as long as the one before.
+const FIRST_BACKOFF: Duration = Duration::from_secs(2);
+/// The longest wait between attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(600);
+/// A notification still undelivered this long after it was made is given up.
+const GIVE_UP_AFTER: Duration = Duration::from_secs(24 * 3600);
+/// With nothing pending, the loop still looks once in a while (a missed wake-up costs this much).
+const IDLE_LOOK: Duration = Duration::from_secs(60);
+
+/// The facts every kind of message is made of.
+#[derive(Debug, Clone)]
+pub struct Facts<'a> {
+    /// What happened.
+    pub event: Event,
+    /// The notification, with its incident as it was when the event happened.
+    pub notification: &'a Notification,
+    /// The incident's duration so far (or in all, once resolved), whole seconds.
+    pub duration_seconds: u64,
+    /// The status page, when `[monitor] public_url` is set.
+    pub status_page_url: Option<String>,
+}
+
+impl Facts<'_> {
+    /// The target's name.
+    #[must_use]
+    pub fn target(&self) -> &str {
+        &self.notification.incident.target
+    }
+
+    /// One line for humans, the text of chat messages.
+    #[must_use]
+    pub fn summary(&self) -> String {
+        let incident = &self.notification.incident;
+        let duration = humantime::format_duration(Duration::from_secs(self.duration_seconds));
+        match self.event {
+            Event::Down => format!(
+                "{} is DOWN: {} (incident #{}, since {})",
+                incident.target,
+                incident.cause,
+                incident.id,
+                rfc3339(incident.started_ms)
+            ),
+            Event::Reminder => format!(
+                "{} is still DOWN after {duration}: {} (incident #{})",
+                incident.target, incident.cause, incident.id
+            ),
+            Event::Resolved => format!(
+                "{} is UP again after {duration} down (incident #{}, cause: {})",
+                incident.target, incident.id, incident.cause
+            ),
+        }
+    }
+}
+
+/// An HTTP request that delivers one notification.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    /// Where to POST.
+    pub url: Url,
+    /// The JSON body.
+    pub body: serde_json::Value,
+}
+
+/// The request `alert` sends for `facts`.
+#[must_use]
+pub fn message(alert: &AlertKind, facts: &Facts<'_>) -> Message {
+    match alert {
+        AlertKind::Webhook { url } => webhook::message(url, facts),
+        AlertKind::Slack { url } => slack::message(url, facts),
+        AlertKind::Discord { url } => discord::message(url, facts),
+        AlertKind::Telegram {
+            bot_token,
+            chat_id,
+            api,
+        } => telegram::message(api, bot_token, chat_id, facts),
+    }
+}
+
+/// RFC 3339 in UTC with milliseconds, as every body writes times.
+#[must_use]
+pub fn rfc3339(ms: u64) -> String {
+    crate::clock::rfc3339_millis(from_millis(ms))
+}
+
+/// The facts of `notification` for the config's status page.
+#[must_use]
+pub fn facts<'a>(config: &MonitorConfig, notification: &'a Notification) -> Facts<'a> {
+    Facts {
+        event: notification.event,
+        notification,
+        // To the resolution once resolved, else so far.
+        duration_seconds: notification
+            .incident
+            .duration_seconds(notification.created_ms),
+        status_page_url: config
+            .public_url
+            .as_ref()
+            .and_then(|url| url.join("status").ok())
+            .map(String::from),
+    }
+}
+
+/// Delivers pending notifications until `stop`, woken by `wake` when new ones are committed.
+pub async fn deliver(
+    store: Arc<Store>,
+    config: Arc<MonitorConfig>,
+    client: reqwest::Client,
+    wake: Arc<Notify>,
+    metrics: Arc<MonitorMetrics>,
+    stop: CancellationToken,
+) {
+    loop {
+        let next_due = match deliver_due(&store, &config, &client, &metrics).await {
+            Ok(next_due) => next_due,
+            Err(err) => {
+                tracing::error!(error = %err, "cannot read pending notifications");
+                Some(SystemTime::now() + FIRST_BACKOFF)
+            }
+        };
+        let wait = next_due.map_or(IDLE_LOOK, |due| {
+            due.duration_since(SystemTime::now())
+                .unwrap_or(Duration::ZERO)
+                .min(IDLE_LOOK)
+        });
+        tokio::select! {
+            () = wake.notified() => {}
+            () = tokio::time::sleep(wait) => {}
+            () = stop.cancelled() => return,
+        }
+    }
+}
+
+/// One pass over the pending notifications, in order; returns when the next is due.
+async fn deliver_due(
+    store: &Arc<Store>,
+    config: &MonitorConfig,
+    client: &reqwest::Client,
+    metrics: &MonitorMetrics,
+) -> Result<Option<SystemTime>, super::store::StoreError> {
+    let pending = blocking(store, Store::pending).await?;
+    // An alert whose earlier notification is still waiting gets none of its later ones, so
+    // "resolved" never arrives before "down".
+    let mut waiting: HashSet<u32> = HashSet::new();
+    let mut next_due: Option<u64> = None;
+    for mut notification in pending {
+        if waiting.contains(&notification.alert) {
+            continue;
+        }
+        let now = millis(SystemTime::now());
+        if notification.next_attempt_ms > now {
+            waiting.insert(notification.alert);
+            next_due = Some(next_due.map_or(notification.next_attempt_ms, |d| {
+                d.min(notification.next_attempt_ms)
+            }));
+            continue;
+        }
+        let alert = usize::try_from(notification.alert)
+            .ok()
+            .and_then(|index| config.alerts.get(index))
+            .filter(|alert| alert.kind.name() == notification.kind);
+        let Some(alert) = alert else {
+            tracing::warn!(
+                id = notification.id,
+                kind = notification.kind,
+                "dropping a notification: its alert is no longer in the config"
+            );
+            notification.last_error = Some("its alert is no longer in the config".to_owned());
+            metrics.notification(&notification.kind, "abandoned");
+            save(store, notification, false).await?;
+            continue;
+        };
+        notification.attempts += 1;
+        let result = send(client, config, alert, &notification).await;
+        let kind = alert.kind.name();
+        match result {
+            Ok(()) => {
+                notification.delivered_ms = Some(millis(SystemTime::now()));
+                notification.last_error = None;
+                tracing::info!(
+                    id = notification.id,
+                    kind,
+                    event = notification.event.name(),
+                    target = notification.incident.target,
+                    "notification delivered"
+                );
+                metrics.notification(kind, "delivered");
+                save(store, notification, false).await?;
+            }
+            Err(reason) => {
+                let age = now.saturating_sub(notification.created_ms);
+                let give_up = age >= millis_of(GIVE_UP_AFTER);
+                tracing::warn!(
+                    id = notification.id,
+                    kind,
+                    attempts = notification.attempts,
+                    error = reason,
+                    give_up,
+                    "notification not delivered"
+                );
+                notification.last_error = Some(reason);
+                if give_up {
+                    metrics.notification(kind, "abandoned");
+                    save(store, notification, false).await?;
+                } else {
+                    metrics.notification(kind, "failed");
+                    notification.next_attempt_ms = now + millis_of(backoff(notification.attempts));
+                    waiting.insert(notification.alert);
+                    next_due = Some(next_due.map_or(notification.next_attempt_ms, |d| {
+                        d.min(notification.next_attempt_ms)
+                    }));
+                    save(store, notification, true).await?;
+                }
+            }
+        }
+    }
+    Ok(next_due.map(from_millis))
+}
+
+/// The wait before attempt `attempts + 1`: 2 s after the first failure, doubling each time, at
+/// most 10 minutes.
+#[must_use]
+pub fn backoff(attempts: u32) -> Duration {
+    let doublings = attempts.saturating_sub(1).min(16);
+    FIRST_BACKOFF
+        .saturating_mul(1 << doublings)
+        .min(MAX_BACKOFF)
+}
+
+async fn send(
+    client: &reqwest::Client,
+    config: &MonitorConfig,
+    alert: &Alert,
+    notification: &Notification,
+) -> Result<(), String> {
+    let message = message(&alert.kind, &facts(config, notification));
+    let response = client
+        .post(message.url)
+        .timeout(SEND_TIMEOUT)
+        // Receivers that see the same id twice (a crash between their 2xx and our record of
+        // it) can drop the second.
+        .header(
+            "Idempotency-Key",
+            format!("health-service-{}", notification.id),
+        )
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(message.body.to_string())
+        .send()
+        .await
+        // Without the URL, which may hold a token (Telegram's, Slack's path).
+        .map_err(|err| super::probe::describe(&err.without_url()))?;
+    let status = response.status();
+    if status.is_success() {
+        Ok(())
+    } else {
+        Err(format!("answered {status}"))
+    }
+}
+
+async fn save(
+    store: &Arc<Store>,
+    notification: Notification,
+    retry: bool,
+) -> Result<(), super::store::StoreError> {
+    blocking(store, move |store| store.save_attempt(&notification, retry)).await
+}
+
+/// Runs a store call off the async workers: every write waits for the disk.
+pub async fn blocking<T: Send + 'static>(
+    store: &Arc<Store>,
+    call: impl FnOnce(&Store) -> Result<T, super::store::StoreError> + Send + 'static,
+) -> Result<T, super::store::StoreError> {
+    let store = store.clone();
+    tokio::task::spawn_blocking(move || call(&store))
+        .await
+        .map_err(|err| super::store::StoreError::Io(err.to_string()))?
+}
+
+fn millis_of(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::monitor::config;
+    use crate::monitor::store::Incident;
+
+    const CONFIG: &str = r#"
+        [monitor]
+        public_url = "https://status.example.org/"
+        [[target]]
+        name = "api"
+        url = "https://api.example.org/health"
+        [[alert]]
+        kind = "webhook"
+        url = "https://hooks.example.org/in"
+        [[alert]]
+        kind = "slack"
+        url = "https://hooks.slack.com/services/T/B/X"
+        [[alert]]
+        kind = "discord"
+        url = "https://discord.com/api/webhooks/1/x"
+        [[alert]]
+        kind = "telegram"
+        bot_token = "123:abc"
+        chat_id = "-100"
+    "#;
+
+    fn notification(event: Event, resolved: bool) -> Notification {
+        Notification {
+            id: 9,
+            alert: 0,
+            kind: "webhook".to_owned(),
+            event,
+            incident: Incident {
+                id: 4,
+                target: "api".to_owned(),
+                started_ms: 1_800_000_000_000,
+                resolved_ms: resolved.then_some(1_800_000_305_000),
+                cause: "[STATUS] (503) == 200".to_owned(),
+                reminders: Vec::new(),
+            },
+            url: "https://api.example.org/health".to_owned(),
+            created_ms: 1_800_000_305_000,
+            attempts: 0,
+            next_attempt_ms: 0,
+            delivered_ms: None,
+            last_error: None,
+        }
+    }
+
+    fn messages(event: Event, resolved: bool) -> Vec<Message> {
+        let config = config::parse(CONFIG, |_| None).unwrap();
+        let notification = notification(event, resolved);
+        let facts = facts(&config, &notification);
+        config
+            .alerts
+            .iter()
+            .map(|a| message(&a.kind, &facts))
+            .collect()
+    }
+
+    #[test]
+    fn the_webhook_body_has_exactly_the_documented_facts() {
+        let down = &messages(Event::Down, false)[0];
+        assert_eq!(down.url.as_str(), "https://hooks.example.org/in");
+        assert_eq!(
+            down.body,
+            serde_json::json!({
+                "event": "down",
+                "target": "api",
+                "url": "https://api.example.org/health",
+                "incident_id": 4,
+                "started_at": "2027-01-15T08:00:00.000Z",
+                "resolved_at": null,
+                "duration_seconds": 305,
+                "cause": "[STATUS] (503) == 200",
+                "status_page_url": "https://status.example.org/status",
+            })
+        );
+        let resolved = &messages(Event::Resolved, true)[0];
+        assert_eq!(resolved.body["event"], "resolved");
+        assert_eq!(resolved.body["resolved_at"], "2027-01-15T08:05:05.000Z");
+    }
+
+    #[test]
+    fn chat_messages_carry_the_same_facts_in_their_own_formats() {
+        let [_, slack, discord, telegram] = &messages(Event::Resolved, true)[..] else {
+            panic!("four alerts");
+        };
+        let summary =
+            "api is UP again after 5m 5s down (incident #4, cause: [STATUS] (503) == 200)";
+        assert_eq!(
+            slack.body["text"],
+            format!(":large_green_circle: {summary}")
+        );
+        let fields = slack.body["blocks"][1]["fields"].to_string();
+        assert!(fields.contains("2027-01-15T08:05:05.000Z"), "{fields}");
+        assert!(
+            fields.contains("https://status.example.org/status"),
+            "{fields}"
+        );
+
+        assert_eq!(discord.body["content"], summary);
+        assert_eq!(discord.body["embeds"][0]["title"], "api: resolved");
+        assert_eq!(discord.body["embeds"][0]["color"], 0x57_F2_87);
+
+        assert_eq!(
+            telegram.url.as_str(),
+            "https://api.telegram.org/bot123:abc/sendMessage"
+        );
+        assert_eq!(telegram.body["chat_id"], "-100");
+        let text = telegram.body["text"].as_str().unwrap();
+        assert!(text.starts_with(summary), "{text}");
+        assert!(text.contains("https://api.example.org/health"), "{text}");
+    }
+
+    #[test]
+    fn down_and_reminder_summaries_say_so() {
+        let config = config::parse(CONFIG, |_| None).unwrap();
+        let down = notification(Event::Down, false);
+        assert_eq!(
+            facts(&config, &down).summary(),
+            "api is DOWN: [STATUS] (503) == 200 (incident #4, since 2027-01-15T08:00:00.000Z)"
+        );
+        let reminder = notification(Event::Reminder, false);
+        assert_eq!(
+            facts(&config, &reminder).summary(),
+            "api is still DOWN after 5m 5s: [STATUS] (503) == 200 (incident #4)"
+        );
+    }
+
+    #[test]
+    fn backoff_doubles_from_two_seconds_up_to_ten_minutes() {
+        let waits: Vec<u64> = (1..=12).map(|n| backoff(n).as_secs()).collect();
+        assert_eq!(waits, [2, 4, 8, 16, 32, 64, 128, 256, 512, 600, 600, 600]);
+    }
+}

@@ -1,0 +1,46 @@
+//! `kind = "slack"`: a Slack incoming-webhook message with the facts as fields.
+
+use reqwest::Url;
+use serde_json::json;
+
+use super::{Facts, Message, rfc3339};
+use crate::monitor::store::Event;
+
+/// `text` for notifications and clients without blocks; `blocks` with the same facts laid out.
+pub(super) fn message(url: &Url, facts: &Facts<'_>) -> Message {
+    let incident = &facts.notification.incident;
+    let icon = match facts.event {
+        Event::Resolved => ":large_green_circle:",
+        Event::Down | Event::Reminder => ":red_circle:",
+    };
+    let mut fields = vec![
+        field(
+            "Target",
+            &format!("<{}|{}>", facts.notification.url, incident.target),
+        ),
+        field("Incident", &format!("#{}", incident.id)),
+        field("Started", &rfc3339(incident.started_ms)),
+        field(
+            "Resolved",
+            &incident.resolved_ms.map_or("ongoing".to_owned(), rfc3339),
+        ),
+        field("Cause", &incident.cause),
+    ];
+    if let Some(page) = &facts.status_page_url {
+        fields.push(field("Status page", &format!("<{page}>")));
+    }
+    Message {
+        url: url.clone(),
+        body: json!({
+            "text": format!("{icon} {}", facts.summary()),
+            "blocks": [
+                {"type": "section", "text": {"type": "mrkdwn", "text": format!("{icon} *{}*", facts.summary())}},
+                {"type": "section", "fields": fields},
+            ],
+        }),
+    }
+}
+
+fn field(name: &str, value: &str) -> serde_json::Value {
+    json!({"type": "mrkdwn", "text": format!("*{name}*\n{value}")})
+}

@@ -1,0 +1,29 @@
+//! `kind = "telegram"`: a Bot API `sendMessage` to one chat.
+
+use reqwest::Url;
+use serde_json::json;
+
+use super::{Facts, Message};
+
+/// `POST {api}/bot{token}/sendMessage` with the summary and the links as plain text (no
+/// `parse_mode`, so nothing in a cause needs escaping).
+pub(super) fn message(api: &Url, bot_token: &str, chat_id: &str, facts: &Facts<'_>) -> Message {
+    let mut text = format!("{}\n{}", facts.summary(), facts.notification.url);
+    if let Some(page) = &facts.status_page_url {
+        text.push_str(&format!("\nStatus page: {page}"));
+    }
+    let mut url = api.clone();
+    let path = format!(
+        "{}/bot{bot_token}/sendMessage",
+        api.path().trim_end_matches('/')
+    );
+    url.set_path(&path);
+    Message {
+        url,
+        body: json!({
+            "chat_id": chat_id,
+            "text": text,
+            "disable_web_page_preview": true,
+        }),
+    }
+}

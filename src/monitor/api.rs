@@ -1,0 +1,426 @@
+//! `/api/v1/*`: the monitor's state, results and incidents as JSON, read-only.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use chrono::{DateTime, Utc};
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
+
+use super::config::MonitorConfig;
+use super::store::{self, Incident, ResultRecord, State, Store, StoreError};
+use crate::api::ApiTags;
+
+/// Most results or incidents one request returns.
+pub const MAX_LIMIT: u32 = 1000;
+
+/// What the API reads: the config (the targets and their order) and the store.
+#[derive(Debug, Clone)]
+pub struct Monitoring {
+    /// The checked configuration.
+    pub config: Arc<MonitorConfig>,
+    /// The history.
+    pub store: Arc<Store>,
+}
+
+/// The whole picture, for dashboards and the status page.
+#[derive(Object, Debug, Clone, PartialEq)]
+pub struct StatusReport {
+    /// `[monitor] title`. Example: `Status of health-service`.
+    pub title: String,
+    /// `up` when no target is down, `down` when every target is, `degraded` in between.
+    pub status: Overall,
+    /// Every target, in the configuration's order.
+    pub targets: Vec<TargetStatus>,
+}
+
+/// All targets together.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[oai(rename_all = "lowercase")]
+pub enum Overall {
+    /// No target is down.
+    Up,
+    /// Some, not all, targets are down.
+    Degraded,
+    /// Every target is down.
+    Down,
+}
+
+/// One target's state.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[oai(rename_all = "lowercase")]
+pub enum TargetState {
+    /// Serving.
+    Up,
+    /// Down, with an open incident.
+    Down,
+    /// No result has decided it yet.
+    Unknown,
+}
+
+impl From<State> for TargetState {
+    fn from(state: State) -> Self {
+        match state {
+            State::Up => Self::Up,
+            State::Down => Self::Down,
+            State::Unknown => Self::Unknown,
+        }
+    }
+}
+
+/// One target as the status report shows it.
+#[derive(Object, Debug, Clone, PartialEq)]
+pub struct TargetStatus {
+    /// The target's unique name. Example: `api`.
+    pub name: String,
+    /// The heading it is listed under, if any. Example: `production`.
+    #[oai(nullable)]
+    pub group: Option<String>,
+    /// What is probed (without any password). Example: `https://health-service-5054231013.fly.dev/health`.
+    pub url: String,
+    /// Up, down or unknown.
+    pub state: TargetState,
+    /// When the state last changed; null while unknown.
+    #[oai(nullable)]
+    pub since: Option<DateTime<Utc>>,
+    /// The latest probe; null before the first.
+    #[oai(nullable)]
+    pub last_check: Option<Check>,
+    /// Fraction of successful probes over each window.
+    pub uptime: Uptime,
+}
+
+/// One probe's result.
+#[derive(Object, Debug, Clone, PartialEq)]
+pub struct Check {
+    /// When the probe started.
+    pub at: DateTime<Utc>,
+    /// Whether every condition held.
+    pub ok: bool,
+    /// The response's status; null when none arrived. Example: `200`.
+    #[oai(nullable)]
+    pub status_code: Option<u16>,
+    /// Time to the response head, ms. Example: `42`.
+    pub response_time_ms: u64,
+    /// Why it failed, in one line; null when it succeeded. Example: `[STATUS] (503) == 200`.
+    #[oai(nullable)]
+    pub error: Option<String>,
+}
+
+impl From<&ResultRecord> for Check {
+    fn from(result: &ResultRecord) -> Self {
+        Self {
+            at: timestamp(result.at_ms),
+            ok: result.ok,
+            status_code: result.status_code,
+            response_time_ms: result.response_time_ms,
+            error: result.error.clone(),
+        }
+    }
+}
+
+/// Uptime per window: a fraction from 0 to 1, or null without any probe in it.
+#[derive(Object, Debug, Clone, Copy, PartialEq)]
+pub struct Uptime {
+    /// The last 24 hours. Example: `0.9993`.
+    #[oai(rename = "24h", nullable)]
+    pub day: Option<f64>,
+    /// The last 7 days, today included.
+    #[oai(rename = "7d", nullable)]
+    pub week: Option<f64>,
+    /// The last 30 days, today included.
+    #[oai(rename = "30d", nullable)]
+    pub month: Option<f64>,
+    /// The last 90 days, today included.
+    #[oai(rename = "90d", nullable)]
+    pub quarter: Option<f64>,
+}
+
+/// A target's results, newest first.
+#[derive(Object, Debug, Clone, PartialEq)]
+pub struct Results {
+    /// The target's name. Example: `api`.
+    pub target: String,
+    /// Newest first.
+    pub results: Vec<Check>,
+}
+
+/// Incidents, newest first.
+#[derive(Object, Debug, Clone, PartialEq)]
+pub struct Incidents {
+    /// Newest first.
+    pub incidents: Vec<IncidentView>,
+}
+
+/// A period during which a target was down.
+#[derive(Object, Debug, Clone, PartialEq)]
+#[oai(rename = "Incident")]
+pub struct IncidentView {
+    /// Increasing with each incident. Example: `3`.
+    pub id: u64,
+    /// The target's name. Example: `api`.
+    pub target: String,
+    /// The first failing probe of the run that took the target down.
+    pub started_at: DateTime<Utc>,
+    /// The first succeeding probe of the run that brought it back; null while open.
+    #[oai(nullable)]
+    pub resolved_at: Option<DateTime<Utc>>,
+    /// From start to resolution, or to now while open, whole seconds. Example: `305`.
+    pub duration_seconds: u64,
+    /// The failing probe's reason. Example: `connection refused`.
+    pub cause: String,
+}
+
+impl IncidentView {
+    /// `incident` as the API shows it at `now_ms`.
+    #[must_use]
+    pub fn new(incident: &Incident, now_ms: u64) -> Self {
+        Self {
+            id: incident.id,
+            target: incident.target.clone(),
+            started_at: timestamp(incident.started_ms),
+            resolved_at: incident.resolved_ms.map(timestamp),
+            duration_seconds: incident.duration_seconds(now_ms),
+            cause: incident.cause.clone(),
+        }
+    }
+}
+
+/// The JSON body of an error, the same shape as every other error of the service.
+#[derive(Object, Debug, Clone, PartialEq)]
+pub struct ErrorMessage {
+    /// The status code. Example: `404`.
+    pub status: u16,
+    /// Its reason phrase. Example: `Not Found`.
+    pub error: String,
+    /// What was wrong and what is accepted. Example: `no target named "x"; the targets are listed at /api/v1/status`.
+    pub message: String,
+}
+
+/// Outcome of `GET /api/v1/status`.
+#[derive(ApiResponse)]
+pub enum StatusResponse {
+    /// Every target's state.
+    #[oai(status = 200)]
+    Ok(Json<StatusReport>),
+    /// The store could not be read.
+    #[oai(status = 500)]
+    Failed(Json<ErrorMessage>),
+}
+
+/// Outcome of `GET /api/v1/targets/{name}/results`.
+#[derive(ApiResponse)]
+pub enum ResultsResponse {
+    /// The results, newest first.
+    #[oai(status = 200)]
+    Ok(Json<Results>),
+    /// No target has that name.
+    #[oai(status = 404)]
+    NotFound(Json<ErrorMessage>),
+    /// The store could not be read.
+    #[oai(status = 500)]
+    Failed(Json<ErrorMessage>),
+}
+
+/// Outcome of `GET /api/v1/incidents`.
+#[derive(ApiResponse)]
+pub enum IncidentsResponse {
+    /// The incidents, newest first.
+    #[oai(status = 200)]
+    Ok(Json<Incidents>),
+    /// The store could not be read.
+    #[oai(status = 500)]
+    Failed(Json<ErrorMessage>),
+}
+
+/// The monitor's read-only API.
+#[derive(Clone)]
+pub struct MonitorApi {
+    /// Config and store.
+    pub monitoring: Monitoring,
+}
+
+#[OpenApi(tag = "ApiTags::Monitor")]
+impl MonitorApi {
+    /// State of every monitored target
+    ///
+    /// The overall status, and per target its state, the latest probe and uptime over 24 hours
+    /// and 7, 30 and 90 days (from aggregates, never raw results).
+    #[oai(
+        path = "/api/v1/status",
+        method = "get",
+        operation_id = "getMonitorStatus"
+    )]
+    async fn status(&self) -> StatusResponse {
+        let monitoring = self.monitoring.clone();
+        match read(move || status_report(&monitoring, SystemTime::now())).await {
+            Ok(report) => StatusResponse::Ok(Json(report)),
+            Err(err) => StatusResponse::Failed(failure(&err)),
+        }
+    }
+
+    /// Results of one target
+    ///
+    /// Newest first: at most `limit` (1 to 1000, default 100), older than `before` (RFC 3339)
+    /// when it is given, to page back through the history.
+    #[oai(
+        path = "/api/v1/targets/:name/results",
+        method = "get",
+        operation_id = "getTargetResults"
+    )]
+    async fn results(
+        &self,
+        /// The target's name, as in the configuration.
+        name: Path<String>,
+        /// How many results, at most.
+        #[oai(
+            default = "default_limit",
+            validator(minimum(value = "1"), maximum(value = "1000"))
+        )]
+        limit: Query<u32>,
+        /// Only results that started before this time (RFC 3339, e.g. `2026-11-29T05:00:00Z`).
+        before: Query<Option<DateTime<Utc>>>,
+    ) -> ResultsResponse {
+        let Path(name) = name;
+        if !self
+            .monitoring
+            .config
+            .targets
+            .iter()
+            .any(|t| t.name == name)
+        {
+            return ResultsResponse::NotFound(error(
+                404,
+                format!("no target named {name:?}; the targets are listed at /api/v1/status"),
+            ));
+        }
+        let before_ms = before
+            .0
+            .map(|at| u64::try_from(at.timestamp_millis()).unwrap_or(0));
+        let store = self.monitoring.store.clone();
+        let target = name.clone();
+        let limit = usize::try_from(limit.0).unwrap_or(usize::MAX);
+        match read(move || store.results(&target, before_ms, limit)).await {
+            Ok(results) => ResultsResponse::Ok(Json(Results {
+                target: name,
+                results: results.iter().map(Check::from).collect(),
+            })),
+            Err(err) => ResultsResponse::Failed(failure(&err)),
+        }
+    }
+
+    /// Incident history
+    ///
+    /// Newest first, at most `limit` (1 to 1000, default 100); an open incident has
+    /// `resolved_at: null` and its duration so far.
+    #[oai(
+        path = "/api/v1/incidents",
+        method = "get",
+        operation_id = "getIncidents"
+    )]
+    async fn incidents(
+        &self,
+        /// How many incidents, at most.
+        #[oai(
+            default = "default_limit",
+            validator(minimum(value = "1"), maximum(value = "1000"))
+        )]
+        limit: Query<u32>,
+    ) -> IncidentsResponse {
+        let store = self.monitoring.store.clone();
+        let limit = usize::try_from(limit.0).unwrap_or(usize::MAX);
+        match read(move || store.incidents(limit)).await {
+            Ok(incidents) => {
+                let now = store::millis(SystemTime::now());
+                IncidentsResponse::Ok(Json(Incidents {
+                    incidents: incidents
+                        .iter()
+                        .map(|i| IncidentView::new(i, now))
+                        .collect(),
+                }))
+            }
+            Err(err) => IncidentsResponse::Failed(failure(&err)),
+        }
+    }
+}
+
+fn default_limit() -> u32 {
+    100
+}
+
+/// The status report at `now`, from saved states and aggregates.
+///
+/// # Errors
+/// When the store cannot be read.
+pub fn status_report(monitoring: &Monitoring, now: SystemTime) -> Result<StatusReport, StoreError> {
+    let store = &monitoring.store;
+    let states = store.states()?;
+    let mut targets = Vec::with_capacity(monitoring.config.targets.len());
+    for target in &monitoring.config.targets {
+        let saved = states.get(&target.name).cloned().unwrap_or_default();
+        let [day, week, month, quarter] = store.windows(&target.name, now)?;
+        targets.push(TargetStatus {
+            name: target.name.clone(),
+            group: target.group.clone(),
+            url: target.public_url(),
+            state: saved.state.into(),
+            since: saved.since_ms.map(timestamp),
+            last_check: saved.last.as_ref().map(Check::from),
+            uptime: Uptime {
+                day: day.uptime(),
+                week: week.uptime(),
+                month: month.uptime(),
+                quarter: quarter.uptime(),
+            },
+        });
+    }
+    let down = targets
+        .iter()
+        .filter(|t| t.state == TargetState::Down)
+        .count();
+    let status = match down {
+        0 => Overall::Up,
+        n if n == targets.len() => Overall::Down,
+        _ => Overall::Degraded,
+    };
+    Ok(StatusReport {
+        title: monitoring.config.title.clone(),
+        status,
+        targets,
+    })
+}
+
+/// A store read off the async workers.
+async fn read<T: Send + 'static>(
+    call: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    tokio::task::spawn_blocking(call)
+        .await
+        .map_err(|err| StoreError::Io(err.to_string()))?
+}
+
+fn failure(err: &StoreError) -> Json<ErrorMessage> {
+    tracing::error!(error = %err, "monitor API: store read failed");
+    error(
+        500,
+        "the monitor's store could not be read; see the log".to_owned(),
+    )
+}
+
+fn error(status: u16, message: String) -> Json<ErrorMessage> {
+    let reason = poem::http::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("Error");
+    Json(ErrorMessage {
+        status,
+        error: reason.to_owned(),
+        message,
+    })
+}
+
+/// ms since the epoch as a UTC time.
+fn timestamp(ms: u64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(i64::try_from(ms).unwrap_or(i64::MAX)).unwrap_or_default()
+}

@@ -1,0 +1,927 @@
+//! The monitor's TOML file: read, `${NAME}` filled in from the environment, checked, typed.
+//!
+//! Every problem is found in one pass and reported as one [`Problem`] line naming the target
+//! (or alert) and the key, so `monitor --check` shows them all at once.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+use std::path::Path;
+use std::time::Duration;
+
+use reqwest::Url;
+use reqwest::header::{HeaderName, HeaderValue};
+use serde::Deserialize;
+
+use super::conditions::Condition;
+
+/// Page and feed title when `[monitor] title` is not set.
+pub const DEFAULT_TITLE: &str = "Status";
+/// How often a target is probed when `interval` is not set (Gatus's default).
+pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(60);
+/// How long a probe may take when `timeout` is not set (Gatus's default).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Consecutive failures before a target is down, when not set.
+pub const DEFAULT_FAILURE_THRESHOLD: u32 = 3;
+/// Consecutive successes before a down target is up again, when not set.
+pub const DEFAULT_SUCCESS_THRESHOLD: u32 = 2;
+/// How long raw results are kept when `retention` is not set.
+pub const DEFAULT_RETENTION: Duration = Duration::from_secs(90 * 24 * 3600);
+/// The Telegram Bot API, unless an alert's `url` points elsewhere (a proxy, or a test).
+pub const TELEGRAM_API: &str = "https://api.telegram.org";
+
+/// Shortest probe interval: faster probing is load, not monitoring.
+const MIN_INTERVAL: Duration = Duration::from_secs(1);
+/// Shortest retention: the status page's 24-hour figures need a day of results.
+const MIN_RETENTION: Duration = Duration::from_secs(24 * 3600);
+/// Longest target name: names appear in URLs and metric labels.
+const MAX_NAME_LEN: usize = 63;
+
+/// The whole monitor configuration, checked.
+#[derive(Debug, Clone)]
+pub struct MonitorConfig {
+    /// Title of the status page and feed.
+    pub title: String,
+    /// Where the status page is public, for links in alerts.
+    pub public_url: Option<Url>,
+    /// Raw results older than this are pruned; daily aggregates stay.
+    pub retention: Duration,
+    /// What to probe, in the file's order (the status page keeps it).
+    pub targets: Vec<Target>,
+    /// Where to send notifications.
+    pub alerts: Vec<Alert>,
+}
+
+/// One HTTP service to probe.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// Unique, `[a-z0-9-]`: used in URLs, metric labels and the store's keys.
+    pub name: String,
+    /// What to request.
+    pub url: Url,
+    /// `GET` or `HEAD`.
+    pub method: ProbeMethod,
+    /// Time between probes.
+    pub interval: Duration,
+    /// Longest a probe may take, body included.
+    pub timeout: Duration,
+    /// Sent with every probe.
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// All must hold for a probe to succeed; none means a status from 200 to 399.
+    pub conditions: Vec<Condition>,
+    /// Consecutive failures before the target is down.
+    pub failure_threshold: u32,
+    /// Consecutive successes before a down target is up again.
+    pub success_threshold: u32,
+    /// Heading the target is listed under on the status page.
+    pub group: Option<String>,
+    /// Whether redirects are followed (else a 3xx is the answer judged).
+    pub follow_redirects: bool,
+}
+
+impl Target {
+    /// The URL as shown publicly (status page, API, alerts): without a password.
+    #[must_use]
+    pub fn public_url(&self) -> String {
+        let mut url = self.url.clone();
+        if url.password().is_some() {
+            let _ = url.set_password(None);
+        }
+        url.to_string()
+    }
+}
+
+/// The request method of a probe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum ProbeMethod {
+    /// Status, headers and body.
+    #[serde(rename = "GET")]
+    Get,
+    /// Status and headers only: no `[BODY]` conditions.
+    #[serde(rename = "HEAD")]
+    Head,
+}
+
+/// One destination for notifications.
+#[derive(Debug, Clone)]
+pub struct Alert {
+    /// Where and in which format.
+    pub kind: AlertKind,
+    /// The targets it is about; `None` means every target.
+    pub targets: Option<Vec<String>>,
+    /// Repeat the `down` notification this often while the target stays down.
+    pub reminder: Option<Duration>,
+}
+
+impl Alert {
+    /// Whether this alert is about `target`.
+    #[must_use]
+    pub fn covers(&self, target: &str) -> bool {
+        self.targets
+            .as_ref()
+            .is_none_or(|targets| targets.iter().any(|t| t == target))
+    }
+}
+
+/// A notification channel and its address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AlertKind {
+    /// A JSON POST of the facts to any URL.
+    Webhook {
+        /// Where to POST.
+        url: Url,
+    },
+    /// A Slack incoming webhook.
+    Slack {
+        /// The incoming webhook's URL.
+        url: Url,
+    },
+    /// A Discord channel webhook.
+    Discord {
+        /// The channel webhook's URL.
+        url: Url,
+    },
+    /// A Telegram chat, through a bot.
+    Telegram {
+        /// The bot's token from BotFather.
+        bot_token: String,
+        /// The chat to write to.
+        chat_id: String,
+        /// The Bot API's base URL ([`TELEGRAM_API`] unless set).
+        api: Url,
+    },
+}
+
+impl AlertKind {
+    /// The kind's name, as written in the file and in metrics.
+    #[must_use]
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Webhook { .. } => "webhook",
+            Self::Slack { .. } => "slack",
+            Self::Discord { .. } => "discord",
+            Self::Telegram { .. } => "telegram",
+        }
+    }
+}
+
+/// One thing wrong with the file: where, and what is accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The target, alert or section and the key, e.g. `target "api": interval`.
+    pub place: String,
+    /// What is wrong and what is accepted.
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.place.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{}: {}", self.place, self.message)
+        }
+    }
+}
+
+/// Reads and checks the file at `path`, filling `${NAME}` from the process environment.
+///
+/// # Errors
+/// Every problem found: unreadable file, TOML syntax, unknown keys, bad values, unset variables.
+pub fn load(path: &Path) -> Result<MonitorConfig, Vec<Problem>> {
+    let text = std::fs::read_to_string(path).map_err(|err| {
+        vec![Problem {
+            place: String::new(),
+            message: format!("cannot read {}: {err}", path.display()),
+        }]
+    })?;
+    parse(&text, |name| std::env::var(name).ok())
+}
+
+/// Checks the TOML `text`, reading `${NAME}` values through `env`.
+///
+/// # Errors
+/// Every problem found, section by section.
+pub fn parse(
+    text: &str,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<MonitorConfig, Vec<Problem>> {
+    let mut table: toml::Table = text.parse().map_err(|err: toml::de::Error| {
+        vec![Problem {
+            place: location(text, err.span()),
+            message: format!("not valid TOML: {}", err.message().trim()),
+        }]
+    })?;
+    let mut problems = Vec::new();
+    substitute_table(&mut table, &mut Vec::new(), &env, &mut problems);
+    // A value whose variable is unset is reported once, not again as a bad value.
+    let unset: HashSet<String> = problems.iter().map(|p| p.place.clone()).collect();
+
+    let mut monitor = RawMonitor::default();
+    let mut raw_targets = Vec::new();
+    let mut raw_alerts = Vec::new();
+    for (key, mut value) in table {
+        match key.as_str() {
+            "monitor" => match RawMonitor::deserialize(known_keys(
+                "[monitor]",
+                &mut value,
+                MONITOR_KEYS,
+                &mut problems,
+            )) {
+                Ok(raw) => monitor = raw,
+                Err(err) => problems.push(problem("[monitor]", serde_message(&err))),
+            },
+            "target" => raw_targets = entries("target", value, &mut problems),
+            "alert" => raw_alerts = entries("alert", value, &mut problems),
+            other => problems.push(problem(
+                other,
+                "unknown top-level key; expected [monitor], [[target]] or [[alert]]",
+            )),
+        }
+    }
+
+    let title = monitor.title.unwrap_or_else(|| DEFAULT_TITLE.to_owned());
+    if title.trim().is_empty() {
+        problems.push(problem("[monitor] title", "is empty; expected a title"));
+    }
+    let public_url = monitor
+        .public_url
+        .and_then(|url| check_url("[monitor] public_url", &url, &mut problems));
+    let retention = monitor.retention.map_or(Some(DEFAULT_RETENTION), |text| {
+        check_duration("[monitor] retention", &text, MIN_RETENTION, &mut problems)
+    });
+
+    if raw_targets.is_empty() && !problems.iter().any(|p| p.place.starts_with("target")) {
+        problems.push(problem(
+            "[[target]]",
+            "none defined; a monitor needs at least one target",
+        ));
+    }
+    let mut targets = Vec::new();
+    let mut names = HashSet::new();
+    for (index, mut value) in raw_targets.into_iter().enumerate() {
+        let place = target_place(&value, index);
+        let value = known_keys(&place, &mut value, TARGET_KEYS, &mut problems);
+        let raw = match RawTarget::deserialize(value) {
+            Ok(raw) => raw,
+            Err(err) => {
+                problems.push(problem(&place, serde_message(&err)));
+                continue;
+            }
+        };
+        if !names.insert(raw.name.clone()) {
+            problems.push(problem(
+                &format!("{place}: name"),
+                "another target has this name; names must be unique",
+            ));
+        }
+        targets.extend(check_target(&place, raw, &mut problems));
+    }
+
+    let mut alerts = Vec::new();
+    for (index, mut value) in raw_alerts.into_iter().enumerate() {
+        let place = format!("alert #{}", index + 1);
+        let value = known_keys(&place, &mut value, ALERT_KEYS, &mut problems);
+        match RawAlert::deserialize(value) {
+            Ok(raw) => alerts.extend(check_alert(&place, raw, &names, &mut problems)),
+            Err(err) => problems.push(problem(&place, serde_message(&err))),
+        }
+    }
+
+    let mut reported = HashSet::new();
+    problems.retain(|p| !unset.contains(&p.place) || reported.insert(p.place.clone()));
+    match (problems.is_empty(), retention) {
+        (true, Some(retention)) => Ok(MonitorConfig {
+            title,
+            public_url,
+            retention,
+            targets,
+            alerts,
+        }),
+        _ => Err(problems),
+    }
+}
+
+/// The keys of each section; anything else is reported (and serde would refuse it too).
+const MONITOR_KEYS: &[&str] = &["title", "public_url", "retention"];
+const TARGET_KEYS: &[&str] = &[
+    "name",
+    "url",
+    "method",
+    "interval",
+    "timeout",
+    "headers",
+    "conditions",
+    "failure_threshold",
+    "success_threshold",
+    "group",
+    "follow_redirects",
+];
+const ALERT_KEYS: &[&str] = &["kind", "url", "bot_token", "chat_id", "targets", "reminder"];
+
+/// Reports and removes the keys of `value` outside `known`, so the rest is still checked.
+fn known_keys(
+    place: &str,
+    value: &mut toml::Value,
+    known: &[&str],
+    problems: &mut Vec<Problem>,
+) -> toml::Value {
+    if let toml::Value::Table(table) = value {
+        table.retain(|key, _| {
+            let ok = known.contains(&key);
+            if !ok {
+                // `[monitor] key` like the other monitor problems, `target "x": key` elsewhere.
+                let separator = if place.starts_with('[') { " " } else { ": " };
+                problems.push(problem(
+                    &format!("{place}{separator}{key}"),
+                    format!("unknown key; expected one of: {}", known.join(", ")),
+                ));
+            }
+            ok
+        });
+    }
+    std::mem::replace(value, toml::Value::Boolean(false))
+}
+
+/// `[monitor]` as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMonitor {
+    title: Option<String>,
+    public_url: Option<String>,
+    retention: Option<String>,
+}
+
+/// `[[target]]` as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTarget {
+    name: String,
+    url: String,
+    method: Option<ProbeMethod>,
+    interval: Option<String>,
+    timeout: Option<String>,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+    #[serde(default)]
+    conditions: Vec<String>,
+    failure_threshold: Option<u32>,
+    success_threshold: Option<u32>,
+    group: Option<String>,
+    #[serde(default)]
+    follow_redirects: bool,
+}
+
+/// `[[alert]]` as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAlert {
+    kind: RawKind,
+    url: Option<String>,
+    bot_token: Option<String>,
+    chat_id: Option<String>,
+    targets: Option<Vec<String>>,
+    reminder: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum RawKind {
+    Webhook,
+    Slack,
+    Discord,
+    Telegram,
+}
+
+fn check_target(place: &str, raw: RawTarget, problems: &mut Vec<Problem>) -> Option<Target> {
+    let before = problems.len();
+    let at = |key: &str| format!("{place}: {key}");
+
+    let name_ok = !raw.name.is_empty()
+        && raw.name.len() <= MAX_NAME_LEN
+        && raw
+            .name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if !name_ok {
+        problems.push(problem(
+            &at("name"),
+            format!(
+                "{:?} is not 1 to {MAX_NAME_LEN} characters of a-z, 0-9 and -",
+                raw.name
+            ),
+        ));
+    }
+    let url = check_url(&at("url"), &raw.url, problems);
+    let method = raw.method.unwrap_or(ProbeMethod::Get);
+    let interval = raw.interval.map_or(Some(DEFAULT_INTERVAL), |text| {
+        check_duration(&at("interval"), &text, MIN_INTERVAL, problems)
+    });
+    let timeout = raw.timeout.map_or(Some(DEFAULT_TIMEOUT), |text| {
+        check_duration(&at("timeout"), &text, Duration::from_millis(1), problems)
+    });
+    if let (Some(interval), Some(timeout)) = (interval, timeout)
+        && timeout > interval
+    {
+        problems.push(problem(
+            &at("timeout"),
+            format!(
+                "{} is longer than the interval {}; expected at most the interval",
+                humantime::format_duration(timeout),
+                humantime::format_duration(interval)
+            ),
+        ));
+    }
+
+    let mut headers = Vec::new();
+    for (name, value) in raw.headers {
+        let header_name = HeaderName::try_from(name.as_str());
+        let header_value = HeaderValue::try_from(value.as_str());
+        match (header_name, header_value) {
+            (Ok(name), Ok(value)) => headers.push((name, value)),
+            (Err(_), _) => problems.push(problem(
+                &at("headers"),
+                format!("{name:?} is not a valid header name"),
+            )),
+            (_, Err(_)) => problems.push(problem(
+                &at(&format!("headers.{name}")),
+                "is not a valid header value (visible ASCII and spaces only)",
+            )),
+        }
+    }
+
+    let mut conditions = Vec::new();
+    for (index, text) in raw.conditions.iter().enumerate() {
+        match Condition::parse(text) {
+            Ok(condition) => conditions.push(condition),
+            Err(message) => problems.push(problem(&at(&format!("conditions[{index}]")), message)),
+        }
+    }
+    if method == ProbeMethod::Head
+        && let Some(text) = raw.conditions.iter().find(|c| c.contains("[BODY]"))
+    {
+        problems.push(problem(
+            &at("conditions"),
+            format!("{text:?} reads the body, but HEAD responses have none; use method = \"GET\""),
+        ));
+    }
+
+    let threshold = |key: &str, value: Option<u32>, default: u32, problems: &mut Vec<Problem>| {
+        let value = value.unwrap_or(default);
+        if value == 0 {
+            problems.push(problem(&at(key), "is 0; expected 1 or more"));
+        }
+        value
+    };
+    let failure_threshold = threshold(
+        "failure_threshold",
+        raw.failure_threshold,
+        DEFAULT_FAILURE_THRESHOLD,
+        problems,
+    );
+    let success_threshold = threshold(
+        "success_threshold",
+        raw.success_threshold,
+        DEFAULT_SUCCESS_THRESHOLD,
+        problems,
+    );
+    if raw.group.as_ref().is_some_and(|g| g.trim().is_empty()) {
+        problems.push(problem(&at("group"), "is empty; leave it out instead"));
+    }
+
+    if problems.len() > before {
+        return None;
+    }
+    Some(Target {
+        name: raw.name,
+        url: url?,
+        method,
+        interval: interval?,
+        timeout: timeout?,
+        headers,
+        conditions,
+        failure_threshold,
+        success_threshold,
+        group: raw.group,
+        follow_redirects: raw.follow_redirects,
+    })
+}
+
+fn check_alert(
+    place: &str,
+    raw: RawAlert,
+    names: &HashSet<String>,
+    problems: &mut Vec<Problem>,
+) -> Option<Alert> {
+    let before = problems.len();
+    let at = |key: &str| format!("{place}: {key}");
+    let kind = match raw.kind {
+        RawKind::Telegram => {
+            if raw.bot_token.is_none() {
+                problems.push(problem(
+                    &at("bot_token"),
+                    "missing; telegram needs a bot token",
+                ));
+            }
+            if raw.chat_id.is_none() {
+                problems.push(problem(&at("chat_id"), "missing; telegram needs a chat id"));
+            }
+            let api = check_url(
+                &at("url"),
+                raw.url.as_deref().unwrap_or(TELEGRAM_API),
+                problems,
+            );
+            match (raw.bot_token, raw.chat_id, api) {
+                (Some(bot_token), Some(chat_id), Some(api)) => Some(AlertKind::Telegram {
+                    bot_token,
+                    chat_id,
+                    api,
+                }),
+                _ => None,
+            }
+        }
+        kind => {
+            for (key, value) in [("bot_token", &raw.bot_token), ("chat_id", &raw.chat_id)] {
+                if value.is_some() {
+                    problems.push(problem(&at(key), "applies to telegram alerts only"));
+                }
+            }
+            let url = match raw.url {
+                Some(url) => check_url(&at("url"), &url, problems),
+                None => {
+                    problems.push(problem(&at("url"), "missing; expected the URL to POST to"));
+                    None
+                }
+            };
+            url.map(|url| match kind {
+                RawKind::Slack => AlertKind::Slack { url },
+                RawKind::Discord => AlertKind::Discord { url },
+                _ => AlertKind::Webhook { url },
+            })
+        }
+    };
+    if let Some(targets) = &raw.targets {
+        if targets.is_empty() {
+            problems.push(problem(
+                &at("targets"),
+                "is empty; leave it out to cover every target",
+            ));
+        }
+        for name in targets.iter().filter(|name| !names.contains(*name)) {
+            problems.push(problem(
+                &at("targets"),
+                format!("{name:?} is not the name of a [[target]]"),
+            ));
+        }
+    }
+    let reminder = raw
+        .reminder
+        .and_then(|text| check_duration(&at("reminder"), &text, Duration::from_secs(1), problems));
+    if problems.len() > before {
+        return None;
+    }
+    Some(Alert {
+        kind: kind?,
+        targets: raw.targets,
+        reminder,
+    })
+}
+
+fn check_url(place: &str, text: &str, problems: &mut Vec<Problem>) -> Option<Url> {
+    match Url::parse(text) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => Some(url),
+        _ => {
+            problems.push(problem(
+                place,
+                format!("{text:?} is not an http:// or https:// URL with a host"),
+            ));
+            None
+        }
+    }
+}
+
+fn check_duration(
+    place: &str,
+    text: &str,
+    min: Duration,
+    problems: &mut Vec<Problem>,
+) -> Option<Duration> {
+    match humantime::parse_duration(text) {
+        Ok(duration) if duration >= min => Some(duration),
+        _ => {
+            problems.push(problem(
+                place,
+                format!(
+                    "{text:?} is not a duration of at least {} such as 30s, 5m, 1h or 90d",
+                    humantime::format_duration(min)
+                ),
+            ));
+            None
+        }
+    }
+}
+
+/// `target "api"`, or `target #2` when the entry has no usable name.
+fn target_place(value: &toml::Value, index: usize) -> String {
+    match value.get("name").and_then(toml::Value::as_str) {
+        Some(name) if !name.is_empty() => format!("target {name:?}"),
+        _ => format!("target #{}", index + 1),
+    }
+}
+
+/// The entries of an array of tables such as `[[target]]`.
+fn entries(key: &str, value: toml::Value, problems: &mut Vec<Problem>) -> Vec<toml::Value> {
+    match value {
+        toml::Value::Array(items) => items,
+        _ => {
+            problems.push(problem(
+                key,
+                format!("expected an array of tables, written [[{key}]]"),
+            ));
+            Vec::new()
+        }
+    }
+}
+
+/// Replaces `${NAME}` in every string value, recording a problem for each unset variable.
+fn substitute_table(
+    table: &mut toml::Table,
+    path: &mut Vec<String>,
+    env: &impl Fn(&str) -> Option<String>,
+    problems: &mut Vec<Problem>,
+) {
+    for (key, value) in table.iter_mut() {
+        path.push(key.clone());
+        substitute_value(value, path, env, problems);
+        path.pop();
+    }
+}
+
+fn substitute_value(
+    value: &mut toml::Value,
+    path: &mut Vec<String>,
+    env: &impl Fn(&str) -> Option<String>,
+    problems: &mut Vec<Problem>,
+) {
+    match value {
+        toml::Value::String(text) => match substitute(text, env) {
+            Ok(Some(filled)) => *text = filled,
+            Ok(None) => {}
+            Err(message) => problems.push(problem(&display_path(path), message)),
+        },
+        toml::Value::Array(items) => {
+            for (index, item) in items.iter_mut().enumerate() {
+                let name = match item.get("name").and_then(toml::Value::as_str) {
+                    Some(name) if path.len() == 1 && path[0] == "target" => format!("{name:?}"),
+                    _ => format!("#{}", index + 1),
+                };
+                path.push(name);
+                substitute_value(item, path, env, problems);
+                path.pop();
+            }
+        }
+        toml::Value::Table(table) => substitute_table(table, path, env, problems),
+        _ => {}
+    }
+}
+
+/// `["target", "\"api\"", "headers", "X"]` → `target "api": headers.X`.
+fn display_path(path: &[String]) -> String {
+    match path {
+        [section, entry, keys @ ..] if section == "target" || section == "alert" => {
+            format!("{section} {entry}: {}", keys.join("."))
+        }
+        [section, keys @ ..] if section == "monitor" => format!("[monitor] {}", keys.join(".")),
+        _ => path.join("."),
+    }
+}
+
+/// `text` with each `${NAME}` replaced; `None` when it has none.
+fn substitute(text: &str, env: &impl Fn(&str) -> Option<String>) -> Result<Option<String>, String> {
+    if !text.contains("${") {
+        return Ok(None);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let Some(end) = after.find('}') else {
+            return Err("has \"${\" without a closing \"}\"; expected ${NAME}".to_owned());
+        };
+        let name = &after[..end];
+        let valid = name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            return Err(format!(
+                "${{{name}}} is not a variable reference; expected ${{NAME}} with letters, digits and _"
+            ));
+        }
+        match env(name) {
+            Some(value) => out.push_str(&value),
+            None => return Err(format!("environment variable {name} is not set")),
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(Some(out))
+}
+
+/// serde's message without toml's snippet of the file.
+fn serde_message(err: &toml::de::Error) -> String {
+    err.message().trim().replace('\n', " ")
+}
+
+/// `line 3, column 7` for a byte span of `text`.
+fn location(text: &str, span: Option<std::ops::Range<usize>>) -> String {
+    let Some(span) = span else {
+        return String::new();
+    };
+    let before = &text[..span.start.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+    format!("line {line}, column {column}")
+}
+
+fn problem(place: &str, message: impl Into<String>) -> Problem {
+    Problem {
+        place: place.to_owned(),
+        message: message.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(name: &str) -> Option<String> {
+        match name {
+            "HOOK" => Some("https://hooks.example.org/T0/B1".to_owned()),
+            "TOKEN" => Some("123:abc".to_owned()),
+            _ => None,
+        }
+    }
+
+    /// The problems `text` has, as `--check` prints them.
+    fn problems(text: &str) -> Vec<String> {
+        parse(text, env)
+            .expect_err("the file has problems")
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn a_minimal_file_gets_the_documented_defaults() {
+        let config = parse(
+            "[[target]]\nname = \"api\"\nurl = \"https://a.example/health\"",
+            env,
+        )
+        .unwrap();
+        assert_eq!(config.title, "Status");
+        assert_eq!(config.retention, Duration::from_secs(90 * 86_400));
+        assert_eq!(config.public_url, None);
+        let target = &config.targets[0];
+        assert_eq!(target.method, ProbeMethod::Get);
+        assert_eq!(target.interval, Duration::from_secs(60));
+        assert_eq!(target.timeout, Duration::from_secs(10));
+        assert_eq!((target.failure_threshold, target.success_threshold), (3, 2));
+        assert!(!target.follow_redirects);
+        assert!(target.conditions.is_empty() && target.headers.is_empty());
+        assert!(config.alerts.is_empty());
+    }
+
+    #[test]
+    fn variables_are_filled_from_the_environment() {
+        let config = parse(
+            r#"
+            [[target]]
+            name = "api"
+            url = "https://a.example/health"
+            headers = { Authorization = "Bearer ${TOKEN}" }
+            [[alert]]
+            kind = "slack"
+            url = "${HOOK}"
+            [[alert]]
+            kind = "telegram"
+            bot_token = "${TOKEN}"
+            chat_id = "-100"
+            "#,
+            env,
+        )
+        .unwrap();
+        assert_eq!(config.targets[0].headers[0].1, "Bearer 123:abc");
+        assert_eq!(
+            config.alerts[0].kind,
+            AlertKind::Slack {
+                url: Url::parse("https://hooks.example.org/T0/B1").unwrap()
+            }
+        );
+        let AlertKind::Telegram { bot_token, api, .. } = &config.alerts[1].kind else {
+            panic!("telegram");
+        };
+        assert_eq!(bot_token, "123:abc");
+        assert_eq!(api.as_str(), "https://api.telegram.org/");
+        assert!(
+            config.alerts[1].covers("api"),
+            "no targets means every target"
+        );
+    }
+
+    #[test]
+    fn an_unset_variable_is_one_problem_naming_the_target_and_key() {
+        assert_eq!(
+            problems("[[target]]\nname = \"api\"\nurl = \"${API_URL}\""),
+            ["target \"api\": url: environment variable API_URL is not set"]
+        );
+        assert_eq!(
+            problems("[[target]]\nname = \"a\"\nurl = \"http://a/${oops\""),
+            ["target \"a\": url: has \"${\" without a closing \"}\"; expected ${NAME}"]
+        );
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once_with_its_place() {
+        let found = problems(
+            r#"
+            [monitor]
+            retention = "soon"
+            colour = "blue"
+            [[target]]
+            name = "Bad Name"
+            url = "ftp://x"
+            interval = "0s"
+            timeout = "2m"
+            failure_threshold = 0
+            [[target]]
+            name = "dup"
+            url = "http://a/"
+            method = "HEAD"
+            conditions = ["[BODY].status == UP"]
+            [[target]]
+            name = "dup"
+            url = "http://b/"
+            interval = "10s"
+            timeout = "20s"
+            [[alert]]
+            kind = "email"
+            [[alert]]
+            kind = "webhook"
+            targets = ["nobody"]
+            chat_id = "1"
+            "#,
+        );
+        let expected = [
+            "alert #1: unknown variant `email`, expected one of `webhook`, `slack`, `discord`, `telegram`",
+            "alert #2: chat_id: applies to telegram alerts only",
+            "alert #2: url: missing; expected the URL to POST to",
+            "alert #2: targets: \"nobody\" is not the name of a [[target]]",
+            "[monitor] colour: unknown key; expected one of: title, public_url, retention",
+            "[monitor] retention: \"soon\" is not a duration of at least 1day such as 30s, 5m, 1h or 90d",
+            "target \"Bad Name\": name: \"Bad Name\" is not 1 to 63 characters of a-z, 0-9 and -",
+            "target \"Bad Name\": url: \"ftp://x\" is not an http:// or https:// URL with a host",
+            "target \"Bad Name\": interval: \"0s\" is not a duration of at least 1s such as 30s, 5m, 1h or 90d",
+            "target \"Bad Name\": failure_threshold: is 0; expected 1 or more",
+            "target \"dup\": conditions: \"[BODY].status == UP\" reads the body, but HEAD responses have none; use method = \"GET\"",
+            "target \"dup\": timeout: 20s is longer than the interval 10s; expected at most the interval",
+            "target \"dup\": name: another target has this name; names must be unique",
+        ];
+        for line in expected {
+            assert!(
+                found.iter().any(|f| f == line),
+                "missing {line:?} in {found:#?}"
+            );
+        }
+        assert_eq!(found.len(), expected.len(), "{found:#?}");
+    }
+
+    #[test]
+    fn bad_toml_names_the_line_and_column() {
+        let found = problems("[[target]]\nname = \"a\"\nurl = ");
+        assert_eq!(found.len(), 1);
+        assert!(
+            found[0].starts_with("line 3, column 7: not valid TOML"),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn a_monitor_needs_a_target() {
+        assert_eq!(
+            problems("[monitor]\ntitle = \"x\""),
+            ["[[target]]: none defined; a monitor needs at least one target"]
+        );
+    }
+
+    #[test]
+    fn the_public_url_has_no_password() {
+        let config = parse(
+            "[[target]]\nname = \"a\"\nurl = \"https://u:secret@a.example/h\"",
+            env,
+        )
+        .unwrap();
+        assert_eq!(config.targets[0].public_url(), "https://u@a.example/h");
+    }
+}

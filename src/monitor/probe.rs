@@ -1,0 +1,360 @@
+//! The one HTTP client of monitor mode: TLS, timeouts, the body limit, and one-line reasons.
+//!
+//! TLS is rustls with graviola's cryptography, which is Rust and assembly and needs no C
+//! compiler (ring and aws-lc-rs compile C, which the static musl build cannot), and trusts the
+//! Mozilla roots compiled into the binary, because the image has no CA bundle. Certificates in
+//! the PEM file named by `SSL_CERT_FILE`, when set, are trusted too (a private CA).
+
+use std::error::Error as _;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use reqwest::{Client, redirect};
+
+use super::conditions::{self, Observed};
+use super::config::{ProbeMethod, Target};
+
+/// Bodies are read up to this size; a larger one fails the probe and is never buffered whole.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Redirects followed at most, when a target follows them.
+const MAX_REDIRECTS: usize = 10;
+/// Idle connections are kept this long, so probes every few minutes reuse them.
+const POOL_IDLE: Duration = Duration::from_secs(300);
+
+/// What one probe observed and how it was judged.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// When the probe started.
+    pub at: SystemTime,
+    /// Whether every condition held.
+    pub ok: bool,
+    /// The response's status, if one arrived.
+    pub status_code: Option<u16>,
+    /// Time to the response head (as Gatus measures `[RESPONSE_TIME]`), or to the failure.
+    pub response_time: Duration,
+    /// Time until the whole probe ended, body included (blackbox's `probe_duration_seconds`).
+    pub duration: Duration,
+    /// Why the probe failed, in one line; `None` when it succeeded.
+    pub error: Option<String>,
+    /// When the server's certificate expires, for HTTPS targets.
+    pub certificate_expiry: Option<SystemTime>,
+}
+
+/// Something that probes a target: the real [`Prober`], or a stand-in in tests.
+pub trait Probe: Send + Sync + 'static {
+    /// Probes `target` once; never fails, a failure is an [`Outcome`] with `ok: false`.
+    fn probe(&self, target: &Target) -> impl Future<Output = Outcome> + Send;
+}
+
+/// Probes over HTTP/1.1 and HTTPS, keeping connections alive between probes.
+#[derive(Clone)]
+pub struct Prober {
+    /// For targets that follow redirects.
+    following: Client,
+    /// For targets that judge the 3xx itself.
+    not_following: Client,
+}
+
+/// Why the probe client could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum ProberError {
+    /// graviola needs these CPU features and would stop the process on its first handshake.
+    #[error(
+        "this CPU lacks features the TLS library needs ({0}); monitor mode needs an x86_64 CPU \
+         with aes, pclmulqdq, bmi1, bmi2, adx, avx and avx2, or an aarch64 CPU with aes, sha2 and \
+         pmull"
+    )]
+    Cpu(&'static str),
+    /// `SSL_CERT_FILE` names a file that is not a PEM bundle.
+    #[error("SSL_CERT_FILE {path}: {reason}; expected a PEM file of CA certificates")]
+    ExtraRoots {
+        /// The path given.
+        path: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// TLS or the client refused the configuration.
+    #[error("cannot build the HTTP client: {0}")]
+    Client(String),
+}
+
+impl Prober {
+    /// The client, trusting the Mozilla roots plus those in `SSL_CERT_FILE` if it is set.
+    ///
+    /// # Errors
+    /// See [`ProberError`].
+    pub fn from_env() -> Result<Self, ProberError> {
+        let extra = match std::env::var_os("SSL_CERT_FILE") {
+            Some(path) => read_roots(&path.to_string_lossy())?,
+            None => Vec::new(),
+        };
+        Self::new(extra)
+    }
+
+    /// The client, trusting the Mozilla roots plus `extra_roots`.
+    ///
+    /// # Errors
+    /// See [`ProberError`].
+    pub fn new(
+        extra_roots: Vec<rustls::pki_types::CertificateDer<'static>>,
+    ) -> Result<Self, ProberError> {
+        check_cpu()?;
+        let mut roots = rustls::RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        };
+        for root in extra_roots {
+            roots
+                .add(root)
+                .map_err(|err| ProberError::Client(err.to_string()))?;
+        }
+        let provider = Arc::new(rustls_graviola::default_provider());
+        let tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|err| ProberError::Client(err.to_string()))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let client = |policy: redirect::Policy| {
+            Client::builder()
+                .tls_backend_preconfigured(tls.clone())
+                .tls_info(true)
+                .redirect(policy)
+                .pool_idle_timeout(POOL_IDLE)
+                .user_agent(concat!(
+                    "health-service-monitor/",
+                    env!("CARGO_PKG_VERSION")
+                ))
+                .build()
+                .map_err(|err| ProberError::Client(err.to_string()))
+        };
+        Ok(Self {
+            following: client(redirect::Policy::limited(MAX_REDIRECTS))?,
+            not_following: client(redirect::Policy::none())?,
+        })
+    }
+}
+
+impl Prober {
+    /// The client notifications are sent with: the same TLS, no redirects (a webhook that
+    /// redirects is misconfigured, and following could leak the body elsewhere).
+    #[must_use]
+    pub fn alert_client(&self) -> Client {
+        self.not_following.clone()
+    }
+}
+
+impl Probe for Prober {
+    async fn probe(&self, target: &Target) -> Outcome {
+        let at = SystemTime::now();
+        let started = Instant::now();
+        let client = if target.follow_redirects {
+            &self.following
+        } else {
+            &self.not_following
+        };
+        let exchange = exchange(client, target, started);
+        let (answer, error) = match tokio::time::timeout(target.timeout, exchange).await {
+            Ok(Ok(answer)) => {
+                let error = judge(target, &answer, at);
+                (Some(answer), error)
+            }
+            Ok(Err((answer, reason))) => (answer, Some(reason)),
+            Err(_) => (
+                None,
+                Some(format!(
+                    "timeout: no complete answer within {}",
+                    humantime::format_duration(target.timeout)
+                )),
+            ),
+        };
+        let duration = started.elapsed();
+        Outcome {
+            at,
+            ok: error.is_none(),
+            status_code: answer.as_ref().map(|a| a.status),
+            response_time: answer.as_ref().map_or(duration, |a| a.response_time),
+            duration,
+            error,
+            certificate_expiry: answer.and_then(|a| a.certificate_expiry),
+        }
+    }
+}
+
+/// What came back from a target.
+struct Answer {
+    status: u16,
+    response_time: Duration,
+    body: Vec<u8>,
+    certificate_expiry: Option<SystemTime>,
+}
+
+/// Sends the request and reads the answer, up to [`MAX_BODY_BYTES`] of body. On an oversized
+/// body the answer so far comes back with the reason.
+async fn exchange(
+    client: &Client,
+    target: &Target,
+    started: Instant,
+) -> Result<Answer, (Option<Answer>, String)> {
+    let method = match target.method {
+        ProbeMethod::Get => reqwest::Method::GET,
+        ProbeMethod::Head => reqwest::Method::HEAD,
+    };
+    let mut request = client.request(method, target.url.clone());
+    for (name, value) in &target.headers {
+        request = request.header(name, value);
+    }
+    let mut response = request.send().await.map_err(|err| (None, describe(&err)))?;
+    let mut answer = Answer {
+        status: response.status().as_u16(),
+        response_time: started.elapsed(),
+        body: Vec::new(),
+        certificate_expiry: response
+            .extensions()
+            .get::<reqwest::tls::TlsInfo>()
+            .and_then(reqwest::tls::TlsInfo::peer_certificate)
+            .and_then(certificate_expiry),
+    };
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) if answer.body.len() + chunk.len() > MAX_BODY_BYTES => {
+                let reason = format!(
+                    "body larger than {} KiB; bodies are read up to {} KiB",
+                    MAX_BODY_BYTES / 1024,
+                    MAX_BODY_BYTES / 1024
+                );
+                return Err((Some(answer), reason));
+            }
+            Ok(Some(chunk)) => answer.body.extend_from_slice(&chunk),
+            Ok(None) => return Ok(answer),
+            Err(err) => {
+                let reason = format!("reading the body: {}", describe(&err));
+                return Err((Some(answer), reason));
+            }
+        }
+    }
+}
+
+/// The conditions' verdict on an answer: `None` when all hold.
+fn judge(target: &Target, answer: &Answer, now: SystemTime) -> Option<String> {
+    let expires_in = answer
+        .certificate_expiry
+        .map(|expiry| expiry.duration_since(now).unwrap_or(Duration::ZERO));
+    let observed = Observed::new(
+        answer.status,
+        answer.response_time,
+        &answer.body,
+        expires_in,
+    );
+    conditions::judge(&target.conditions, &observed).err()
+}
+
+/// The leaf certificate's `notAfter`.
+fn certificate_expiry(der: &[u8]) -> Option<SystemTime> {
+    let (_, certificate) = x509_parser::parse_x509_certificate(der).ok()?;
+    let seconds = certificate.validity().not_after.timestamp();
+    let seconds = u64::try_from(seconds).ok()?;
+    Some(SystemTime::UNIX_EPOCH + Duration::from_secs(seconds))
+}
+
+/// A request error as one line: what kind of failure, and the innermost cause.
+pub(super) fn describe(err: &reqwest::Error) -> String {
+    let mut causes = Vec::new();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        causes.push(cause);
+        source = cause.source();
+    }
+    let innermost = causes
+        .last()
+        .map_or_else(|| err.to_string(), ToString::to_string);
+    let is_io = |kind: std::io::ErrorKind| {
+        causes.iter().any(|c| {
+            c.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == kind)
+        })
+    };
+    let tls = causes.iter().find_map(|c| rustls_error(*c));
+    let text = if let Some(tls) = tls {
+        format!("TLS: {tls}")
+    } else if is_io(std::io::ErrorKind::ConnectionRefused) {
+        "connection refused".to_owned()
+    } else if is_io(std::io::ErrorKind::ConnectionReset) {
+        "connection reset by the server".to_owned()
+    } else if causes.iter().any(|c| c.to_string().contains("dns error")) {
+        format!("DNS: {innermost}")
+    } else if err.is_redirect() {
+        format!("redirects: {innermost}")
+    } else if err.is_connect() {
+        format!("cannot connect: {innermost}")
+    } else {
+        format!("request failed: {innermost}")
+    };
+    text.replace(['\n', '\r'], " ")
+}
+
+/// The rustls error inside `err`: tokio-rustls wraps it in io::Errors (two deep), whose
+/// `source()` skips the wrapped error, so the chain alone never reaches it.
+fn rustls_error<'a>(err: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    let mut current = err;
+    loop {
+        if let Some(tls) = current.downcast_ref::<rustls::Error>() {
+            return Some(tls);
+        }
+        current = current.downcast_ref::<std::io::Error>()?.get_ref()?;
+    }
+}
+
+fn read_roots(path: &str) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, ProberError> {
+    use rustls::pki_types::pem::PemObject;
+    let error = |reason: String| ProberError::ExtraRoots {
+        path: path.to_owned(),
+        reason,
+    };
+    let roots = rustls::pki_types::CertificateDer::pem_file_iter(path)
+        .map_err(|err| error(err.to_string()))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|err| error(err.to_string()))?;
+    if roots.is_empty() {
+        return Err(error("no certificate in it".to_owned()));
+    }
+    Ok(roots)
+}
+
+/// graviola asserts its CPU features on first use, which would panic in a probe; check them at
+/// start-up instead, with an error that says what is missing.
+fn check_cpu() -> Result<(), ProberError> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let missing = [
+            ("aes", std::arch::is_x86_feature_detected!("aes")),
+            (
+                "pclmulqdq",
+                std::arch::is_x86_feature_detected!("pclmulqdq"),
+            ),
+            ("bmi1", std::arch::is_x86_feature_detected!("bmi1")),
+            ("bmi2", std::arch::is_x86_feature_detected!("bmi2")),
+            ("adx", std::arch::is_x86_feature_detected!("adx")),
+            ("avx", std::arch::is_x86_feature_detected!("avx")),
+            ("avx2", std::arch::is_x86_feature_detected!("avx2")),
+        ]
+        .into_iter()
+        .find(|(_, present)| !present);
+        if let Some((name, _)) = missing {
+            return Err(ProberError::Cpu(name));
+        }
+    }
+    #[cfg(target_arch = "aarch64")]
+    {
+        let missing = [
+            ("aes", std::arch::is_aarch64_feature_detected!("aes")),
+            ("sha2", std::arch::is_aarch64_feature_detected!("sha2")),
+            ("pmull", std::arch::is_aarch64_feature_detected!("pmull")),
+            ("neon", std::arch::is_aarch64_feature_detected!("neon")),
+        ]
+        .into_iter()
+        .find(|(_, present)| !present);
+        if let Some((name, _)) = missing {
+            return Err(ProberError::Cpu(name));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,924 @@
+//! The monitor's durable history: an embedded redb database under `MONITOR_DATA_DIR`.
+//!
+//! redb is pure Rust (the static musl build has no C compiler), ACID and crash-safe: a commit
+//! either happened entirely or not at all, and each one is on disk when it returns. The ledger
+//! commits probe results once a second, and an incident together with its notifications at once,
+//! so a SIGKILL loses at most the last second of results and never half an incident.
+//!
+//! Besides raw results, each commit adds to hourly and daily aggregates per target (checks,
+//! failures, summed response time), so uptime over 24 hours to 90 days and the status page never
+//! scan raw rows.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
+use serde::{Deserialize, Serialize};
+
+/// The layout this build reads and writes; a store of another version is refused, not read.
+pub const FORMAT_VERSION: u64 = 1;
+/// The database file inside the data directory.
+pub const FILE_NAME: &str = "monitor.redb";
+/// Page cache: enough for the hot aggregates; the file itself can be much larger.
+const CACHE_BYTES: usize = 8 * 1024 * 1024;
+
+const HOUR_MS: u64 = 3_600_000;
+const DAY_MS: u64 = 24 * HOUR_MS;
+
+/// `format_version`, `next_incident`, `next_notification`.
+const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+/// (target, ms since the epoch) → [`ResultRecord`].
+const RESULTS: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("results");
+/// (target, hours since the epoch) → (checks, failures, summed response time in ms).
+const HOURLY: TableDefinition<(&str, u64), (u64, u64, u64)> = TableDefinition::new("hourly");
+/// (target, days since the epoch) → (checks, failures, summed response time in ms).
+const DAILY: TableDefinition<(&str, u64), (u64, u64, u64)> = TableDefinition::new("daily");
+/// target → [`TargetState`].
+const STATES: TableDefinition<&str, &[u8]> = TableDefinition::new("states");
+/// incident id → [`Incident`].
+const INCIDENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("incidents");
+/// notification id → [`Notification`].
+const NOTIFICATIONS: TableDefinition<u64, &[u8]> = TableDefinition::new("notifications");
+/// notification id → when it is next due, for the notifications not yet delivered.
+const PENDING: TableDefinition<u64, u64> = TableDefinition::new("pending");
+
+/// Why the store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The file was written by a build with another layout.
+    #[error(
+        "the store {path} has format version {found}, but this build reads version {FORMAT_VERSION}; \
+         point MONITOR_DATA_DIR at an empty directory or run the build that wrote it"
+    )]
+    Version {
+        /// The database file.
+        path: PathBuf,
+        /// The version it holds.
+        found: u64,
+    },
+    /// The directory or file could not be opened (permissions, another process has it, ...).
+    #[error("cannot open the store {path}: {reason}")]
+    Open {
+        /// The database file.
+        path: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
+    /// A read or write failed.
+    #[error("store: {0}")]
+    Io(String),
+    /// A record did not decode (a damaged file).
+    #[error("store: a {0} record does not decode")]
+    Corrupt(&'static str),
+}
+
+macro_rules! io_error {
+    ($($ty:ty),*) => {$(
+        impl From<$ty> for StoreError {
+            fn from(err: $ty) -> Self {
+                Self::Io(err.to_string())
+            }
+        }
+    )*};
+}
+io_error!(
+    redb::Error,
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError
+);
+
+/// Up, down, or not yet known.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum State {
+    /// No result decided it yet.
+    #[default]
+    Unknown,
+    /// Serving.
+    Up,
+    /// Failing, with an open incident.
+    Down,
+}
+
+/// One probe's result as kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResultRecord {
+    /// When the probe started, ms since the epoch.
+    pub at_ms: u64,
+    /// Whether every condition held.
+    pub ok: bool,
+    /// The response's status, if one arrived.
+    pub status_code: Option<u16>,
+    /// Time to the response head, ms.
+    pub response_time_ms: u64,
+    /// Why it failed, in one line.
+    pub error: Option<String>,
+}
+
+/// A target's state between probes, kept so a restart resumes where it stopped.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetState {
+    /// Up, down or unknown.
+    pub state: State,
+    /// When the state last changed, ms since the epoch.
+    pub since_ms: Option<u64>,
+    /// Successes in a row, up to the latest result.
+    pub successes: u32,
+    /// Failures in a row, up to the latest result.
+    pub failures: u32,
+    /// When the current run of successes or failures began, ms since the epoch.
+    pub streak_start_ms: Option<u64>,
+    /// The incident open while down.
+    pub open_incident: Option<u64>,
+    /// The latest result.
+    pub last: Option<ResultRecord>,
+    /// The latest certificate expiry seen, seconds since the epoch.
+    pub certificate_expiry_s: Option<u64>,
+}
+
+/// A period during which a target was down.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Incident {
+    /// Increasing from 1.
+    pub id: u64,
+    /// The target's name.
+    pub target: String,
+    /// The first failing probe of the run that took the target down, ms since the epoch.
+    pub started_ms: u64,
+    /// The first succeeding probe of the run that brought it back; `None` while open.
+    pub resolved_ms: Option<u64>,
+    /// The failing probe's reason.
+    pub cause: String,
+    /// Reminders sent so far, per alert (index in the config).
+    pub reminders: Vec<(u32, u32)>,
+}
+
+impl Incident {
+    /// Whole seconds from start to resolution, or to `now` while open.
+    #[must_use]
+    pub fn duration_seconds(&self, now_ms: u64) -> u64 {
+        self.resolved_ms
+            .unwrap_or(now_ms)
+            .saturating_sub(self.started_ms)
+            / 1000
+    }
+
+    /// Reminders sent so far for `alert`.
+    #[must_use]
+    pub fn reminders_sent(&self, alert: u32) -> u32 {
+        self.reminders
+            .iter()
+            .find(|(a, _)| *a == alert)
+            .map_or(0, |(_, n)| *n)
+    }
+}
+
+/// What a notification says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Event {
+    /// An incident opened.
+    Down,
+    /// It closed.
+    Resolved,
+    /// It is still open.
+    Reminder,
+}
+
+impl Event {
+    /// As written in the webhook body.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Down => "down",
+            Self::Resolved => "resolved",
+            Self::Reminder => "reminder",
+        }
+    }
+}
+
+/// One message to one alert, kept until delivered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notification {
+    /// Increasing from 1; delivery keeps this order per alert.
+    pub id: u64,
+    /// The alert's index in the config.
+    pub alert: u32,
+    /// The alert's kind when it was made, so a reordered config does not misroute it.
+    pub kind: String,
+    /// What happened.
+    pub event: Event,
+    /// The incident, as it was when this was made.
+    pub incident: Incident,
+    /// The target's public URL.
+    pub url: String,
+    /// When it was made, ms since the epoch.
+    pub created_ms: u64,
+    /// Attempts so far.
+    pub attempts: u32,
+    /// When it is next due, ms since the epoch.
+    pub next_attempt_ms: u64,
+    /// When a 2xx came back.
+    pub delivered_ms: Option<u64>,
+    /// The last failure, in one line.
+    pub last_error: Option<String>,
+}
+
+/// What one ledger step writes, all in one transaction.
+#[derive(Debug, Default)]
+pub struct Batch {
+    /// New results, per target.
+    pub results: Vec<(String, ResultRecord)>,
+    /// States that changed since the last commit.
+    pub states: HashMap<String, TargetState>,
+    /// Incidents opened, changed or closed.
+    pub incidents: Vec<Incident>,
+    /// New notifications; their ids are given at commit.
+    pub notifications: Vec<Notification>,
+}
+
+impl Batch {
+    /// Whether there is nothing to write.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.results.is_empty()
+            && self.states.is_empty()
+            && self.incidents.is_empty()
+            && self.notifications.is_empty()
+    }
+}
+
+/// Checks, failures and response time over some period.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Aggregate {
+    /// Probes made.
+    pub checks: u64,
+    /// Probes that failed.
+    pub failures: u64,
+    /// Sum of their response times, ms.
+    pub response_time_ms: u64,
+}
+
+impl Aggregate {
+    /// Fraction of successful probes, `None` without any.
+    #[must_use]
+    pub fn uptime(&self) -> Option<f64> {
+        #[allow(clippy::cast_precision_loss)] // counts far below 2^52
+        (self.checks > 0).then(|| (self.checks - self.failures) as f64 / self.checks as f64)
+    }
+
+    /// Mean response time in ms, `None` without any probe.
+    #[must_use]
+    pub fn mean_response_time_ms(&self) -> Option<u64> {
+        (self.checks > 0).then(|| self.response_time_ms / self.checks)
+    }
+
+    fn add(&mut self, (checks, failures, response_time_ms): (u64, u64, u64)) {
+        self.checks += checks;
+        self.failures += failures;
+        self.response_time_ms += response_time_ms;
+    }
+}
+
+/// The open database.
+pub struct Store {
+    db: Database,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+impl Store {
+    /// Opens (or creates) the store in `dir`, creating the directory if needed.
+    ///
+    /// # Errors
+    /// [`StoreError::Open`] when the directory or file cannot be opened (another process holds
+    /// it, say), [`StoreError::Version`] when it holds another format version.
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        let path = dir.join(FILE_NAME);
+        let open_error = |reason: String| StoreError::Open {
+            path: path.clone(),
+            reason,
+        };
+        std::fs::create_dir_all(dir).map_err(|err| open_error(err.to_string()))?;
+        let db = Database::builder()
+            .set_cache_size(CACHE_BYTES)
+            .create(&path)
+            .map_err(|err| open_error(err.to_string()))?;
+        let txn = db.begin_write()?;
+        {
+            let mut meta = txn.open_table(META)?;
+            let found = meta.get("format_version")?.map(|v| v.value());
+            match found {
+                None => {
+                    meta.insert("format_version", FORMAT_VERSION)?;
+                }
+                Some(FORMAT_VERSION) => {}
+                Some(found) => return Err(StoreError::Version { path, found }),
+            }
+            // Every table exists from here on, so readers never meet a missing one.
+            txn.open_table(RESULTS)?;
+            txn.open_table(HOURLY)?;
+            txn.open_table(DAILY)?;
+            txn.open_table(STATES)?;
+            txn.open_table(INCIDENTS)?;
+            txn.open_table(NOTIFICATIONS)?;
+            txn.open_table(PENDING)?;
+        }
+        txn.commit()?;
+        Ok(Self { db, path })
+    }
+
+    /// The database file.
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Writes `batch` in one durable transaction; returns the new notifications' ids.
+    ///
+    /// # Errors
+    /// When the write fails; nothing of the batch is then stored.
+    pub fn commit(&self, batch: &Batch) -> Result<Vec<u64>, StoreError> {
+        let txn = self.db.begin_write()?;
+        let mut ids = Vec::with_capacity(batch.notifications.len());
+        {
+            let mut results = txn.open_table(RESULTS)?;
+            let mut hourly = txn.open_table(HOURLY)?;
+            let mut daily = txn.open_table(DAILY)?;
+            for (target, result) in &batch.results {
+                results.insert((target.as_str(), result.at_ms), encode(result).as_slice())?;
+                let delta = (1, u64::from(!result.ok), result.response_time_ms);
+                for (table, bucket) in [
+                    (&mut hourly, result.at_ms / HOUR_MS),
+                    (&mut daily, result.at_ms / DAY_MS),
+                ] {
+                    let key = (target.as_str(), bucket);
+                    let old = table.get(key)?.map_or((0, 0, 0), |v| v.value());
+                    table.insert(key, (old.0 + delta.0, old.1 + delta.1, old.2 + delta.2))?;
+                }
+            }
+            let mut states = txn.open_table(STATES)?;
+            for (target, state) in &batch.states {
+                states.insert(target.as_str(), encode(state).as_slice())?;
+            }
+            let mut meta = txn.open_table(META)?;
+            let mut incidents = txn.open_table(INCIDENTS)?;
+            let mut next_incident = meta.get("next_incident")?.map_or(1, |v| v.value());
+            for incident in &batch.incidents {
+                incidents.insert(incident.id, encode(incident).as_slice())?;
+                next_incident = next_incident.max(incident.id + 1);
+            }
+            meta.insert("next_incident", next_incident)?;
+            let mut next = meta.get("next_notification")?.map_or(1, |v| v.value());
+            let mut notifications = txn.open_table(NOTIFICATIONS)?;
+            let mut pending = txn.open_table(PENDING)?;
+            for notification in &batch.notifications {
+                let notification = Notification {
+                    id: next,
+                    ..notification.clone()
+                };
+                notifications.insert(next, encode(&notification).as_slice())?;
+                pending.insert(next, notification.next_attempt_ms)?;
+                ids.push(next);
+                next += 1;
+            }
+            meta.insert("next_notification", next)?;
+        }
+        txn.commit()?;
+        Ok(ids)
+    }
+
+    /// The id the next incident gets: one more than any committed.
+    ///
+    /// # Errors
+    /// When the read fails.
+    pub fn next_incident_id(&self) -> Result<u64, StoreError> {
+        let txn = self.db.begin_read()?;
+        let meta = txn.open_table(META)?;
+        Ok(meta.get("next_incident")?.map_or(1, |v| v.value()))
+    }
+
+    /// Every target's saved state.
+    ///
+    /// # Errors
+    /// When the read fails or a record does not decode.
+    pub fn states(&self) -> Result<HashMap<String, TargetState>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(STATES)?;
+        let mut states = HashMap::new();
+        for entry in table.iter()? {
+            let (name, bytes) = entry?;
+            states.insert(name.value().to_owned(), decode(bytes.value(), "state")?);
+        }
+        Ok(states)
+    }
+
+    /// One target's saved state.
+    ///
+    /// # Errors
+    /// When the read fails or the record does not decode.
+    pub fn state(&self, target: &str) -> Result<Option<TargetState>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(STATES)?;
+        table
+            .get(target)?
+            .map(|bytes| decode(bytes.value(), "state"))
+            .transpose()
+    }
+
+    /// Up to `limit` results of `target` from before `before_ms`, newest first.
+    ///
+    /// # Errors
+    /// When the read fails or a record does not decode.
+    pub fn results(
+        &self,
+        target: &str,
+        before_ms: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<ResultRecord>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(RESULTS)?;
+        let end = before_ms.unwrap_or(u64::MAX);
+        let mut results = Vec::new();
+        for entry in table.range((target, 0)..(target, end))?.rev().take(limit) {
+            let (_, bytes) = entry?;
+            results.push(decode(bytes.value(), "result")?);
+        }
+        Ok(results)
+    }
+
+    /// Up to `limit` incidents, newest first.
+    ///
+    /// # Errors
+    /// When the read fails or a record does not decode.
+    pub fn incidents(&self, limit: usize) -> Result<Vec<Incident>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(INCIDENTS)?;
+        let mut incidents = Vec::new();
+        for entry in table.iter()?.rev().take(limit) {
+            let (_, bytes) = entry?;
+            incidents.push(decode(bytes.value(), "incident")?);
+        }
+        Ok(incidents)
+    }
+
+    /// One incident.
+    ///
+    /// # Errors
+    /// When the read fails or the record does not decode.
+    pub fn incident(&self, id: u64) -> Result<Option<Incident>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(INCIDENTS)?;
+        table
+            .get(id)?
+            .map(|bytes| decode(bytes.value(), "incident"))
+            .transpose()
+    }
+
+    /// The daily aggregates of `target` for the `days` days up to and including `now`'s,
+    /// oldest first; days without probes are zero.
+    ///
+    /// # Errors
+    /// When the read fails.
+    pub fn daily(
+        &self,
+        target: &str,
+        now: SystemTime,
+        days: u64,
+    ) -> Result<Vec<(u64, Aggregate)>, StoreError> {
+        self.buckets(DAILY, target, millis(now) / DAY_MS, days)
+    }
+
+    /// The hourly aggregates of `target` for the `hours` hours up to and including `now`'s,
+    /// oldest first; hours without probes are zero.
+    ///
+    /// # Errors
+    /// When the read fails.
+    pub fn hourly(
+        &self,
+        target: &str,
+        now: SystemTime,
+        hours: u64,
+    ) -> Result<Vec<(u64, Aggregate)>, StoreError> {
+        self.buckets(HOURLY, target, millis(now) / HOUR_MS, hours)
+    }
+
+    fn buckets(
+        &self,
+        definition: TableDefinition<(&str, u64), (u64, u64, u64)>,
+        target: &str,
+        last: u64,
+        count: u64,
+    ) -> Result<Vec<(u64, Aggregate)>, StoreError> {
+        let first = (last + 1).saturating_sub(count);
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(definition)?;
+        let mut found = HashMap::new();
+        for entry in table.range((target, first)..=(target, last))? {
+            let (key, value) = entry?;
+            found.insert(key.value().1, value.value());
+        }
+        Ok((first..=last)
+            .map(|bucket| {
+                let mut aggregate = Aggregate::default();
+                if let Some(value) = found.get(&bucket) {
+                    aggregate.add(*value);
+                }
+                (bucket, aggregate)
+            })
+            .collect())
+    }
+
+    /// Uptime over the last 24 hours (24 hourly buckets, the current one included) and over
+    /// the last 7, 30 and 90 days (daily buckets, today included).
+    ///
+    /// # Errors
+    /// When the read fails.
+    pub fn windows(&self, target: &str, now: SystemTime) -> Result<[Aggregate; 4], StoreError> {
+        let sum = |buckets: &[(u64, Aggregate)]| {
+            let mut total = Aggregate::default();
+            for (_, a) in buckets {
+                total.add((a.checks, a.failures, a.response_time_ms));
+            }
+            total
+        };
+        let hours = self.hourly(target, now, 24)?;
+        let days = self.daily(target, now, 90)?;
+        Ok([
+            sum(&hours),
+            sum(&days[days.len() - 7..]),
+            sum(&days[days.len() - 30..]),
+            sum(&days),
+        ])
+    }
+
+    /// Notifications not yet delivered, in id order.
+    ///
+    /// # Errors
+    /// When the read fails or a record does not decode.
+    pub fn pending(&self) -> Result<Vec<Notification>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let pending = txn.open_table(PENDING)?;
+        let notifications = txn.open_table(NOTIFICATIONS)?;
+        let mut out = Vec::new();
+        for entry in pending.iter()? {
+            let (id, _) = entry?;
+            if let Some(bytes) = notifications.get(id.value())? {
+                out.push(decode(bytes.value(), "notification")?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every notification ever made (delivered or not) whose id is at least `from`, in id order.
+    ///
+    /// # Errors
+    /// When the read fails or a record does not decode.
+    pub fn notifications(&self, from: u64) -> Result<Vec<Notification>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(NOTIFICATIONS)?;
+        let mut out = Vec::new();
+        for entry in table.range(from..)? {
+            let (_, bytes) = entry?;
+            out.push(decode(bytes.value(), "notification")?);
+        }
+        Ok(out)
+    }
+
+    /// Saves a delivery attempt: delivered (`delivered_ms` set) or not (`next_attempt_ms` moved,
+    /// or `None` to give up on it).
+    ///
+    /// # Errors
+    /// When the write fails.
+    pub fn save_attempt(&self, notification: &Notification, retry: bool) -> Result<(), StoreError> {
+        let txn = self.db.begin_write()?;
+        {
+            let mut notifications = txn.open_table(NOTIFICATIONS)?;
+            notifications.insert(notification.id, encode(notification).as_slice())?;
+            let mut pending = txn.open_table(PENDING)?;
+            if retry && notification.delivered_ms.is_none() {
+                pending.insert(notification.id, notification.next_attempt_ms)?;
+            } else {
+                pending.remove(notification.id)?;
+            }
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// Deletes raw results older than `results_before`, aggregates and resolved incidents and
+    /// delivered notifications older than `history_before`, and hourly aggregates older than two
+    /// days. Returns the number of raw results deleted.
+    ///
+    /// # Errors
+    /// When the write fails.
+    pub fn prune(
+        &self,
+        results_before: SystemTime,
+        history_before: SystemTime,
+    ) -> Result<u64, StoreError> {
+        let results_before = millis(results_before);
+        let history_before = millis(history_before);
+        let hours_before = (millis(SystemTime::now()) / HOUR_MS).saturating_sub(48);
+        let txn = self.db.begin_write()?;
+        let mut removed = 0;
+        {
+            let targets: Vec<String> = {
+                let states = txn.open_table(STATES)?;
+                states
+                    .iter()?
+                    .map(|e| e.map(|(k, _)| k.value().to_owned()))
+                    .collect::<Result<_, _>>()?
+            };
+            let mut results = txn.open_table(RESULTS)?;
+            let mut hourly = txn.open_table(HOURLY)?;
+            let mut daily = txn.open_table(DAILY)?;
+            for target in &targets {
+                let target = target.as_str();
+                let before = results.len()?;
+                results.retain_in((target, 0)..(target, results_before), |_, _| false)?;
+                removed += before - results.len()?;
+                hourly.retain_in((target, 0)..(target, hours_before), |_, _| false)?;
+                daily.retain_in((target, 0)..(target, history_before / DAY_MS), |_, _| false)?;
+            }
+            let mut incidents = txn.open_table(INCIDENTS)?;
+            incidents.retain(|_, bytes| {
+                decode::<Incident>(bytes, "incident").map_or(true, |i| {
+                    i.resolved_ms.is_none_or(|at| at >= history_before)
+                })
+            })?;
+            let mut notifications = txn.open_table(NOTIFICATIONS)?;
+            notifications.retain(|_, bytes| {
+                decode::<Notification>(bytes, "notification").map_or(true, |n| {
+                    n.delivered_ms.is_none_or(|at| at >= history_before)
+                })
+            })?;
+        }
+        txn.commit()?;
+        Ok(removed)
+    }
+
+    /// Bytes of the database file.
+    ///
+    /// # Errors
+    /// When the file cannot be read.
+    pub fn file_bytes(&self) -> std::io::Result<u64> {
+        Ok(std::fs::metadata(&self.path)?.len())
+    }
+}
+
+/// Milliseconds since the Unix epoch (0 before it).
+#[must_use]
+pub fn millis(time: SystemTime) -> u64 {
+    let since = time.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
+    u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// The inverse of [`millis`].
+#[must_use]
+pub fn from_millis(ms: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_millis(ms)
+}
+
+fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    // postcard fails only on types serde cannot describe (maps with non-string keys and the
+    // like), and none of the records has one.
+    postcard::to_stdvec(value).unwrap_or_default()
+}
+
+fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8], what: &'static str) -> Result<T, StoreError> {
+    postcard::from_bytes(bytes).map_err(|_| StoreError::Corrupt(what))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T0: u64 = 1_800_000_000_000; // 2027-01-15T08:00:00Z, on an hour boundary
+
+    fn result(at_ms: u64, ok: bool, response_time_ms: u64) -> ResultRecord {
+        ResultRecord {
+            at_ms,
+            ok,
+            status_code: Some(if ok { 200 } else { 500 }),
+            response_time_ms,
+            error: (!ok).then(|| "[STATUS] (500) == 200".to_owned()),
+        }
+    }
+
+    fn batch(results: &[(&str, ResultRecord)]) -> Batch {
+        Batch {
+            results: results
+                .iter()
+                .map(|(t, r)| ((*t).to_owned(), r.clone()))
+                .collect(),
+            ..Batch::default()
+        }
+    }
+
+    #[test]
+    fn a_store_of_another_format_version_is_refused_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(Store::open(dir.path()).unwrap());
+        {
+            let db = Database::create(dir.path().join(FILE_NAME)).unwrap();
+            let txn = db.begin_write().unwrap();
+            txn.open_table(META)
+                .unwrap()
+                .insert("format_version", 2)
+                .unwrap();
+            txn.commit().unwrap();
+        }
+        let err = Store::open(dir.path()).unwrap_err();
+        assert!(matches!(err, StoreError::Version { found: 2, .. }), "{err}");
+        let message = err.to_string();
+        assert!(message.contains("format version 2"), "{message}");
+        assert!(message.contains("reads version 1"), "{message}");
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_store_is_refused_with_its_path() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(FILE_NAME), b"not a database at all").unwrap();
+        let err = Store::open(dir.path()).unwrap_err().to_string();
+        assert!(err.starts_with("cannot open the store "), "{err}");
+        assert!(err.contains(FILE_NAME), "{err}");
+    }
+
+    #[test]
+    fn a_store_open_elsewhere_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let _first = Store::open(dir.path()).unwrap();
+        let err = Store::open(dir.path()).unwrap_err().to_string();
+        assert!(err.starts_with("cannot open the store "), "{err}");
+    }
+
+    #[test]
+    fn results_come_back_newest_first_paged_by_time_and_per_target() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let results: Vec<_> = (0..5)
+            .map(|i| ("a", result(T0 + i * 1000, i != 2, 10 + i)))
+            .collect();
+        store.commit(&batch(&results)).unwrap();
+        store
+            .commit(&batch(&[("ab", result(T0 + 500, true, 1))]))
+            .unwrap();
+
+        let all = store.results("a", None, 100).unwrap();
+        let times: Vec<u64> = all.iter().map(|r| r.at_ms - T0).collect();
+        assert_eq!(
+            times,
+            [4000, 3000, 2000, 1000, 0],
+            "newest first, no other target's"
+        );
+        assert_eq!(all[2].error.as_deref(), Some("[STATUS] (500) == 200"));
+        let page = store.results("a", Some(T0 + 3000), 2).unwrap();
+        let times: Vec<u64> = page.iter().map(|r| r.at_ms - T0).collect();
+        assert_eq!(times, [2000, 1000]);
+        assert!(store.results("nobody", None, 10).unwrap().is_empty());
+    }
+
+    #[test]
+    fn aggregates_add_up_per_hour_and_day_and_windows_read_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        // Hour 0: three checks, one failure; hour 1: one check; eight days earlier: one failure.
+        store
+            .commit(&batch(&[
+                ("a", result(T0, true, 10)),
+                ("a", result(T0 + 60_000, false, 30)),
+                ("a", result(T0 + 120_000, true, 20)),
+                ("a", result(T0 + HOUR_MS, true, 40)),
+                ("a", result(T0 - 8 * DAY_MS, false, 50)),
+            ]))
+            .unwrap();
+        let now = from_millis(T0 + HOUR_MS + 1);
+        let hours = store.hourly("a", now, 2).unwrap();
+        assert_eq!(
+            hours.iter().map(|(_, a)| *a).collect::<Vec<_>>(),
+            [
+                Aggregate {
+                    checks: 3,
+                    failures: 1,
+                    response_time_ms: 60
+                },
+                Aggregate {
+                    checks: 1,
+                    failures: 0,
+                    response_time_ms: 40
+                },
+            ]
+        );
+        let [day, week, month, quarter] = store.windows("a", now).unwrap();
+        assert_eq!(day.checks, 4);
+        assert_eq!(day.uptime(), Some(0.75));
+        assert_eq!(day.mean_response_time_ms(), Some(25));
+        assert_eq!(week.checks, 4, "eight days ago is outside the week");
+        assert_eq!(month.checks, 5);
+        assert_eq!(quarter.uptime(), Some(0.6));
+        let [none, ..] = store.windows("b", now).unwrap();
+        assert_eq!(none.uptime(), None, "no data is null, not 0 or 1");
+        let days = store.daily("a", now, 90).unwrap();
+        assert_eq!(days.len(), 90);
+        assert_eq!(
+            days.last().unwrap().0,
+            (T0 + HOUR_MS) / DAY_MS,
+            "today is last"
+        );
+    }
+
+    #[test]
+    fn pruning_removes_old_results_but_keeps_aggregates_and_open_incidents() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let now = millis(SystemTime::now());
+        let old = now - 10 * DAY_MS;
+        let mut first = batch(&[("a", result(old, false, 5)), ("a", result(now, true, 5))]);
+        first.states.insert("a".to_owned(), TargetState::default());
+        let incident = |id, resolved_ms| Incident {
+            id,
+            target: "a".to_owned(),
+            started_ms: old,
+            resolved_ms,
+            cause: "x".to_owned(),
+            reminders: Vec::new(),
+        };
+        first.incidents = vec![incident(1, Some(old + 1000)), incident(2, None)];
+        store.commit(&first).unwrap();
+
+        let removed = store
+            .prune(from_millis(now - DAY_MS), from_millis(now - 5 * DAY_MS))
+            .unwrap();
+        assert_eq!(removed, 1);
+        let kept: Vec<u64> = store
+            .results("a", None, 10)
+            .unwrap()
+            .iter()
+            .map(|r| r.at_ms)
+            .collect();
+        assert_eq!(kept, [now]);
+        let ids: Vec<u64> = store.incidents(10).unwrap().iter().map(|i| i.id).collect();
+        assert_eq!(
+            ids,
+            [2],
+            "the resolved old incident went, the open one stays"
+        );
+        assert_eq!(store.next_incident_id().unwrap(), 3, "ids are never reused");
+    }
+
+    #[test]
+    fn notifications_stay_pending_until_delivered_or_given_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let notification = Notification {
+            id: 0,
+            alert: 0,
+            kind: "webhook".to_owned(),
+            event: Event::Down,
+            incident: Incident {
+                id: 1,
+                target: "a".to_owned(),
+                started_ms: T0,
+                resolved_ms: None,
+                cause: "x".to_owned(),
+                reminders: Vec::new(),
+            },
+            url: "http://a/".to_owned(),
+            created_ms: T0,
+            attempts: 0,
+            next_attempt_ms: T0,
+            delivered_ms: None,
+            last_error: None,
+        };
+        let two = Batch {
+            notifications: vec![notification.clone(), notification],
+            ..Batch::default()
+        };
+        assert_eq!(store.commit(&two).unwrap(), [1, 2]);
+        let mut pending = store.pending().unwrap();
+        assert_eq!(pending.iter().map(|n| n.id).collect::<Vec<_>>(), [1, 2]);
+
+        let mut failed = pending.remove(0);
+        failed.attempts = 1;
+        failed.next_attempt_ms = T0 + 2000;
+        store.save_attempt(&failed, true).unwrap();
+        let mut delivered = pending.remove(0);
+        delivered.delivered_ms = Some(T0 + 1);
+        store.save_attempt(&delivered, false).unwrap();
+
+        let pending = store.pending().unwrap();
+        assert_eq!(pending.len(), 1);
+        assert_eq!(pending[0].next_attempt_ms, T0 + 2000);
+        store.save_attempt(&pending[0], false).unwrap();
+        assert!(store.pending().unwrap().is_empty(), "given up");
+        let all = store.notifications(1).unwrap();
+        assert_eq!(all[1].delivered_ms, Some(T0 + 1), "kept, marked delivered");
+    }
+}

@@ -1,0 +1,210 @@
+//! The running monitor: thresholds, flapping, reminders and retries, seen at a webhook receiver.
+
+use super::{Behaviour, Receiver, TargetServer, TestMonitor, target, wait_until};
+
+/// A monitor of `server` (every second; thresholds 2 and 2) alerting `receiver`'s webhook.
+fn config(server: &TargetServer, receiver: &Receiver, alert_extra: &str) -> String {
+    format!(
+        "[monitor]\npublic_url = \"https://status.example.org/\"\n{}\n[[alert]]\nkind = \"webhook\"\nurl = \"{}\"\n{alert_extra}\n",
+        target(
+            "api",
+            &server.url("/health"),
+            "conditions = [\"[STATUS] == 200\", \"[BODY].status == UP\"]\nfailure_threshold = 2\nsuccess_threshold = 2"
+        ),
+        receiver.url("/hook")
+    )
+}
+
+/// The state of target `api` in /api/v1/status.
+async fn state(monitor: &TestMonitor) -> String {
+    monitor.get("/api/v1/status").await["targets"][0]["state"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn wait_for_state(monitor: &TestMonitor, wanted: &str) {
+    for _ in 0..300 {
+        if state(monitor).await == wanted {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("target never became {wanted}");
+}
+
+#[tokio::test]
+async fn going_down_and_recovering_sends_one_down_and_one_resolved() {
+    let server = TargetServer::start(Behaviour::healthy()).await;
+    let receiver = Receiver::start(&[]).await;
+    let monitor = TestMonitor::start(&config(&server, &receiver, "")).await;
+    wait_for_state(&monitor, "up").await;
+
+    server.set(Behaviour::failing());
+    let down = receiver.wait_for(1).await;
+    let body = &down[0].body;
+    assert_eq!(body["event"], "down");
+    assert_eq!(body["target"], "api");
+    assert_eq!(body["url"], server.url("/health"));
+    assert_eq!(body["cause"], "[STATUS] (503) == 200");
+    assert_eq!(body["resolved_at"], serde_json::Value::Null);
+    assert_eq!(body["status_page_url"], "https://status.example.org/status");
+    assert_eq!(state(&monitor).await, "down");
+
+    server.set(Behaviour::healthy());
+    let both = receiver.wait_for(2).await;
+    let resolved = &both[1].body;
+    assert_eq!(resolved["event"], "resolved");
+    assert_eq!(resolved["incident_id"], body["incident_id"]);
+    assert_eq!(resolved["started_at"], body["started_at"]);
+    assert!(resolved["resolved_at"].is_string());
+    assert!(resolved["duration_seconds"].as_u64().unwrap() >= 1);
+    assert_ne!(both[0].idempotency_key, both[1].idempotency_key);
+
+    let incidents = monitor.get("/api/v1/incidents").await;
+    let incident = &incidents["incidents"][0];
+    assert_eq!(incident["id"], body["incident_id"]);
+    assert_eq!(incident["cause"], "[STATUS] (503) == 200");
+    assert!(incident["resolved_at"].is_string());
+
+    // Nothing more: one incident, two notifications.
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    assert_eq!(receiver.events(), ["down", "resolved"]);
+    monitor.stop().await;
+}
+
+#[tokio::test]
+async fn a_flapping_target_alerts_nobody() {
+    // Fail, succeed, fail, ...: never two failures in a row.
+    let server = TargetServer::start(Behaviour {
+        cycle: vec![503, 200],
+        ..Behaviour::healthy()
+    })
+    .await;
+    let receiver = Receiver::start(&[]).await;
+    let monitor = TestMonitor::start(&config(&server, &receiver, "")).await;
+    wait_until(|| server.methods().len() >= 6).await;
+    // Let the last result reach the ledger.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let results = monitor.get("/api/v1/targets/api/results").await;
+    let oks: Vec<bool> = results["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["ok"].as_bool().unwrap())
+        .collect();
+    assert!(oks.len() >= 5, "{results}");
+    assert!(oks.windows(2).all(|w| w[0] != w[1]), "alternating: {oks:?}");
+    assert_eq!(state(&monitor).await, "up");
+    assert!(receiver.all().is_empty(), "{:?}", receiver.all());
+    assert_eq!(
+        monitor.get("/api/v1/incidents").await["incidents"],
+        serde_json::json!([])
+    );
+    monitor.stop().await;
+}
+
+#[tokio::test]
+async fn reminders_repeat_while_the_target_stays_down() {
+    let server = TargetServer::start(Behaviour::failing()).await;
+    let receiver = Receiver::start(&[]).await;
+    let monitor = TestMonitor::start(&config(&server, &receiver, "reminder = \"2s\"")).await;
+    let sent = receiver.wait_for(3).await;
+    let events: Vec<&str> = sent
+        .iter()
+        .map(|r| r.body["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(events, ["down", "reminder", "reminder"]);
+    assert!(
+        sent.iter()
+            .all(|r| r.body["incident_id"] == sent[0].body["incident_id"])
+    );
+    let durations: Vec<u64> = sent
+        .iter()
+        .map(|r| r.body["duration_seconds"].as_u64().unwrap())
+        .collect();
+    assert!(durations[1] >= 2 && durations[2] >= 4, "{durations:?}");
+    monitor.stop().await;
+}
+
+#[tokio::test]
+async fn a_failed_webhook_is_retried_with_backoff_and_order_is_kept() {
+    let server = TargetServer::start(Behaviour::healthy()).await;
+    // The first two attempts fail; the down must still arrive before the resolved.
+    let receiver = Receiver::start(&[500, 502]).await;
+    let monitor = TestMonitor::start(&config(&server, &receiver, "")).await;
+    wait_for_state(&monitor, "up").await;
+    server.set(Behaviour::failing());
+    wait_until(|| !receiver.all().is_empty()).await;
+    server.set(Behaviour::healthy());
+
+    let delivered = receiver.wait_for(2).await;
+    let events: Vec<&str> = delivered
+        .iter()
+        .map(|r| r.body["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(events, ["down", "resolved"]);
+    let attempts = receiver.all();
+    let statuses: Vec<u16> = attempts.iter().map(|(s, _)| *s).collect();
+    assert_eq!(statuses, [500, 502, 200, 200]);
+    let keys: Vec<_> = attempts[..3]
+        .iter()
+        .map(|(_, r)| r.idempotency_key.clone())
+        .collect();
+    assert!(
+        keys.iter().all(|k| k.is_some() && *k == keys[0]),
+        "one key per notification: {keys:?}"
+    );
+
+    let scrape = crate::helpers::client()
+        .get(format!("http://{}/metrics", monitor.metrics_addr))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        "monitor_notifications_total{kind=\"webhook\",result=\"failed\"} 2",
+        "monitor_notifications_total{kind=\"webhook\",result=\"delivered\"} 2",
+        "probe_success{target=\"api\"} 1",
+        "probe_http_status_code{target=\"api\"} 200",
+    ] {
+        assert!(scrape.contains(line), "{line} not in {scrape}");
+    }
+    monitor.stop().await;
+}
+
+#[tokio::test]
+async fn every_alert_kind_is_delivered_in_its_own_format() {
+    let server = TargetServer::start(Behaviour::failing()).await;
+    let receiver = Receiver::start(&[]).await;
+    let toml = format!(
+        "{}\n[[alert]]\nkind = \"slack\"\nurl = \"{slack}\"\n[[alert]]\nkind = \"discord\"\nurl = \"{discord}\"\n[[alert]]\nkind = \"telegram\"\nbot_token = \"123:abc\"\nchat_id = \"-100\"\nurl = \"{telegram}\"\n",
+        target("api", &server.url("/health"), "failure_threshold = 1"),
+        slack = receiver.url("/slack"),
+        discord = receiver.url("/discord"),
+        telegram = receiver.url("/"),
+    );
+    let monitor = TestMonitor::start(&toml).await;
+    let mut sent = receiver.wait_for(3).await;
+    sent.sort_by(|a, b| a.path.cmp(&b.path));
+    assert_eq!(sent[0].path, "/bot123:abc/sendMessage");
+    assert_eq!(sent[0].body["chat_id"], "-100");
+    assert!(
+        sent[0].body["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("api is DOWN: status 503")
+    );
+    assert_eq!(sent[1].path, "/discord");
+    assert_eq!(sent[1].body["embeds"][0]["title"], "api: down");
+    assert_eq!(sent[2].path, "/slack");
+    assert!(
+        sent[2].body["text"]
+            .as_str()
+            .unwrap()
+            .contains("api is DOWN")
+    );
+    monitor.stop().await;
+}

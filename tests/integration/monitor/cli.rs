@@ -1,0 +1,139 @@
+//! `monitor --check` and the monitor's start-up errors, through the real binary.
+
+use std::process::Stdio;
+
+use crate::helpers::{PATIENCE, command};
+
+/// Runs the binary with `env` and `args`; returns (exit code, stdout, stderr).
+async fn run(env: &[(&str, &str)], args: &[&str]) -> (Option<i32>, String, String) {
+    let output = tokio::time::timeout(
+        PATIENCE,
+        command(env)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .output(),
+    )
+    .await
+    .expect("exits in time")
+    .expect("runs");
+    let text = |b: Vec<u8>| String::from_utf8(b).unwrap();
+    (
+        output.status.code(),
+        text(output.stdout),
+        text(output.stderr),
+    )
+}
+
+fn write(dir: &tempfile::TempDir, text: &str) -> String {
+    let path = dir.path().join("monitor.toml");
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn check_accepts_a_valid_file_and_exits_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        &dir,
+        "[[target]]\nname = \"api\"\nurl = \"https://a.example/health\"\n[[alert]]\nkind = \"webhook\"\nurl = \"${HOOK}\"\n",
+    );
+    let (code, stdout, stderr) = run(
+        &[("HOOK", "https://hooks.example/x")],
+        &["monitor", "--config", &path, "--check"],
+    )
+    .await;
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(stdout, format!("{path}: valid: 1 targets, 1 alerts\n"));
+    assert_eq!(stderr, "");
+}
+
+#[tokio::test]
+async fn check_prints_one_line_per_problem_and_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        &dir,
+        "[[target]]\nname = \"api\"\nurl = \"https://a.example/health\"\ninterval = \"often\"\nconditions = [\"[STATUS] 200\"]\n[[alert]]\nkind = \"webhook\"\nurl = \"${HOOK}\"\n",
+    );
+    // MONITOR_CONFIG works as well as --config.
+    let (code, stdout, stderr) = run(&[("MONITOR_CONFIG", &path)], &["monitor", "--check"]).await;
+    assert_eq!(code, Some(1));
+    assert_eq!(stdout, "");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 3, "{stderr}");
+    assert!(
+        lines.iter().all(|l| l.starts_with(&format!("{path}: "))),
+        "{stderr}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("alert #1: url: environment variable HOOK is not set")),
+        "{stderr}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("target \"api\": interval: \"often\"")),
+        "{stderr}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("target \"api\": conditions[0]: ")),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"));
+}
+
+#[tokio::test]
+async fn a_missing_file_or_flag_is_one_line() {
+    let (code, _, stderr) = run(
+        &[],
+        &["monitor", "--config", "/nonexistent/m.toml", "--check"],
+    )
+    .await;
+    assert_eq!(code, Some(1));
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("cannot read /nonexistent/m.toml"),
+        "{stderr}"
+    );
+
+    let (code, _, stderr) = run(&[], &["monitor"]).await;
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        stderr,
+        "error: MONITOR_CONFIG (--config) is required; see --help for the accepted flags and variables\n"
+    );
+}
+
+#[tokio::test]
+async fn a_store_of_another_format_version_stops_start_up_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        &dir,
+        "[[target]]\nname = \"api\"\nurl = \"http://127.0.0.1:1/\"\n",
+    );
+    let data = dir.path().join("data");
+    // A file that is not a store at all.
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("monitor.redb"), b"garbage").unwrap();
+    let (code, _, stderr) = run(
+        &[
+            ("PORT", "0"),
+            ("METRICS_PORT", "0"),
+            ("HOST", "127.0.0.1"),
+            ("MONITOR_DATA_DIR", data.to_str().unwrap()),
+        ],
+        &["monitor", "--config", &path],
+    )
+    .await;
+    assert_eq!(code, Some(1));
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("error: cannot open the store "),
+        "{stderr}"
+    );
+}

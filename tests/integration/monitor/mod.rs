@@ -1,0 +1,351 @@
+//! Monitor mode against local targets that fail on command and a local webhook receiver.
+//!
+//! - `probe`: each condition kind, HEAD, timeouts, oversized bodies, TLS, reasons.
+//! - `alerts`: thresholds, flapping, reminders, retries, through the running monitor.
+//! - `restart`: SIGKILL and restart of the real binary mid-incident.
+//! - `cli`: `monitor --check` and start-up errors.
+//! - `api`: `/api/v1/*` and the spec.
+
+mod alerts;
+mod api;
+mod cli;
+mod probe;
+mod restart;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use health_service::monitor::Monitor;
+use health_service::monitor::config::{self, MonitorConfig};
+use health_service::monitor::probe::Prober;
+use health_service::startup::Application;
+use poem::http::StatusCode;
+use poem::{Body, Request, Response};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::helpers::PATIENCE;
+
+/// How a [`TargetServer`] answers, changed by the test while it runs.
+#[derive(Debug, Clone)]
+pub struct Behaviour {
+    pub status: u16,
+    pub body: Vec<u8>,
+    pub content_type: &'static str,
+    /// Waited before answering.
+    pub delay: Duration,
+    /// When not empty, the n-th request gets the n-th status, round and round (over `status`).
+    pub cycle: Vec<u16>,
+}
+
+impl Behaviour {
+    /// 200 with this service's own `/health` shape.
+    pub fn healthy() -> Self {
+        Self {
+            status: 200,
+            body: br#"{"status":"UP","version":"0.1.0","checks":[{"name":"db","ok":true}]}"#
+                .to_vec(),
+            content_type: "application/json",
+            delay: Duration::ZERO,
+            cycle: Vec::new(),
+        }
+    }
+
+    /// 503 with `status: DOWN`.
+    pub fn failing() -> Self {
+        Self {
+            status: 503,
+            body: br#"{"status":"DOWN"}"#.to_vec(),
+            ..Self::healthy()
+        }
+    }
+}
+
+/// A local HTTP target whose answers the test controls, recording each request's method.
+pub struct TargetServer {
+    pub addr: SocketAddr,
+    behaviour: Arc<Mutex<Behaviour>>,
+    methods: Arc<Mutex<Vec<String>>>,
+    stop: CancellationToken,
+}
+
+impl TargetServer {
+    pub async fn start(behaviour: Behaviour) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let behaviour = Arc::new(Mutex::new(behaviour));
+        let methods = Arc::new(Mutex::new(Vec::new()));
+        let (b, m) = (behaviour.clone(), methods.clone());
+        let endpoint = poem::endpoint::make(move |req: Request| {
+            let (behaviour, methods) = (b.clone(), m.clone());
+            async move {
+                let count = {
+                    let mut methods = methods.lock().unwrap();
+                    methods.push(req.method().to_string());
+                    methods.len()
+                };
+                let now = behaviour.lock().unwrap().clone();
+                tokio::time::sleep(now.delay).await;
+                let status = match now.cycle.len() {
+                    0 => now.status,
+                    n => now.cycle[(count - 1) % n],
+                };
+                Response::builder()
+                    .status(StatusCode::from_u16(status).unwrap())
+                    .content_type(now.content_type)
+                    .body(Body::from(now.body))
+            }
+        });
+        let stop = CancellationToken::new();
+        tokio::spawn(health_service::server::serve(
+            listener,
+            Arc::new(endpoint),
+            Duration::from_secs(5),
+            stop.clone(),
+            TaskTracker::new(),
+        ));
+        Self {
+            addr,
+            behaviour,
+            methods,
+            stop,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub fn set(&self, behaviour: Behaviour) {
+        *self.behaviour.lock().unwrap() = behaviour;
+    }
+
+    pub fn methods(&self) -> Vec<String> {
+        self.methods.lock().unwrap().clone()
+    }
+}
+
+impl Drop for TargetServer {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+/// What a [`Receiver`] was sent.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub path: String,
+    pub idempotency_key: Option<String>,
+    pub body: serde_json::Value,
+}
+
+/// A local webhook receiver: answers each POST with the next status of its script (200 once the
+/// script is used up) and records what it was sent, failed attempts included.
+pub struct Receiver {
+    pub addr: SocketAddr,
+    received: Arc<Mutex<Vec<(u16, Received)>>>,
+    stop: CancellationToken,
+}
+
+impl Receiver {
+    pub async fn start(script: &[u16]) -> Self {
+        Self::start_on(TcpListener::bind("127.0.0.1:0").await.unwrap(), script)
+    }
+
+    pub fn start_on(listener: TcpListener, script: &[u16]) -> Self {
+        let addr = listener.local_addr().unwrap();
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let script = Arc::new(Mutex::new(script.to_vec()));
+        let log = received.clone();
+        let endpoint = poem::endpoint::make(move |req: Request| {
+            let (log, script) = (log.clone(), script.clone());
+            async move {
+                let path = req.uri().path().to_owned();
+                let idempotency_key = req
+                    .headers()
+                    .get("idempotency-key")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned);
+                let bytes = req.into_body().into_bytes().await.unwrap_or_default();
+                let body = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+                let status = {
+                    let mut script = script.lock().unwrap();
+                    if script.is_empty() {
+                        200
+                    } else {
+                        script.remove(0)
+                    }
+                };
+                log.lock().unwrap().push((
+                    status,
+                    Received {
+                        path,
+                        idempotency_key,
+                        body,
+                    },
+                ));
+                Response::builder()
+                    .status(StatusCode::from_u16(status).unwrap())
+                    .finish()
+            }
+        });
+        let stop = CancellationToken::new();
+        tokio::spawn(health_service::server::serve(
+            listener,
+            Arc::new(endpoint),
+            Duration::from_secs(5),
+            stop.clone(),
+            TaskTracker::new(),
+        ));
+        Self {
+            addr,
+            received,
+            stop,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Every request so far with the status it got.
+    pub fn all(&self) -> Vec<(u16, Received)> {
+        self.received.lock().unwrap().clone()
+    }
+
+    /// The requests answered 2xx: the notifications delivered.
+    pub fn delivered(&self) -> Vec<Received> {
+        self.all()
+            .into_iter()
+            .filter(|(status, _)| (200..300).contains(status))
+            .map(|(_, r)| r)
+            .collect()
+    }
+
+    /// The `event` of each delivered webhook body, in order.
+    pub fn events(&self) -> Vec<String> {
+        self.delivered()
+            .iter()
+            .map(|r| r.body["event"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
+    /// Waits until `count` notifications were delivered.
+    pub async fn wait_for(&self, count: usize) -> Vec<Received> {
+        wait_until(|| self.delivered().len() >= count).await;
+        self.delivered()
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+/// Polls `done` every 20 ms until it holds; panics after a generous bound (a hang guard).
+pub async fn wait_until(mut done: impl FnMut() -> bool) {
+    let give_up = tokio::time::Instant::now() + PATIENCE * 3;
+    while !done() {
+        assert!(
+            tokio::time::Instant::now() < give_up,
+            "condition not met in time"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The config of `toml`, which must be valid.
+pub fn parse(toml: &str) -> MonitorConfig {
+    config::parse(toml, |name| std::env::var(name).ok()).unwrap_or_else(|problems| {
+        let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        panic!("test config has problems: {lines:#?}")
+    })
+}
+
+/// The test CA (tests/fixtures/tls), which signed the certificate of [`TlsTarget`].
+pub fn test_ca() -> Vec<rustls::pki_types::CertificateDer<'static>> {
+    use rustls::pki_types::pem::PemObject;
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls/ca.pem");
+    rustls::pki_types::CertificateDer::pem_file_iter(path)
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+/// A monitor running in-process on free ports, with its store in a temporary directory.
+pub struct TestMonitor {
+    pub addr: SocketAddr,
+    pub metrics_addr: SocketAddr,
+    pub data: tempfile::TempDir,
+    stop: Option<oneshot::Sender<()>>,
+    stopped: tokio::task::JoinHandle<()>,
+}
+
+impl TestMonitor {
+    pub async fn start(toml: &str) -> Self {
+        let data = tempfile::tempdir().unwrap();
+        let monitor =
+            Monitor::open_with(parse(toml), data.path(), Prober::new(test_ca()).unwrap()).unwrap();
+        let cli = <health_service::config::Cli as clap::Parser>::try_parse_from(["health-service"])
+            .unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let metrics = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let app = Application::with_listeners(cli.config, listener, Some(metrics))
+            .unwrap()
+            .with_monitor(monitor)
+            .unwrap();
+        let addr = app.local_addr().unwrap();
+        let metrics_addr = app.metrics_addr().unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let stopped = tokio::spawn(app.run_until(async move {
+            let _ = stopped.await;
+        }));
+        Self {
+            addr,
+            metrics_addr,
+            data,
+            stop: Some(stop),
+            stopped,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// `GET path` as JSON.
+    pub async fn get(&self, path: &str) -> serde_json::Value {
+        crate::helpers::json(
+            crate::helpers::client()
+                .get(self.url(path))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
+    /// Shuts down (as SIGTERM would) and waits until every result is committed.
+    pub async fn stop(mut self) -> tempfile::TempDir {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        tokio::time::timeout(PATIENCE * 2, &mut self.stopped)
+            .await
+            .expect("the monitor stops")
+            .unwrap();
+        self.data
+    }
+}
+
+/// A target section for `url` probed every second with the given extra lines.
+pub fn target(name: &str, url: &str, extra: &str) -> String {
+    format!(
+        "[[target]]\nname = \"{name}\"\nurl = \"{url}\"\ninterval = \"1s\"\ntimeout = \"900ms\"\n{extra}\n"
+    )
+}
