@@ -206,11 +206,12 @@ async fn fly_checks_pass_against_the_service_configured_by_fly_env() {
         let status = request.send().await.unwrap().status();
         assert!(status.is_success(), "{method} {path} answered {status}");
         assert_eq!(
-            headers
-                .and_then(|h| h.get("X-Forwarded-Proto"))
-                .and_then(toml::Value::as_str),
-            Some("https"),
-            "{path}: the check says it is HTTPS, so force_https never redirects it"
+            check
+                .get("protocol")
+                .and_then(toml::Value::as_str)
+                .unwrap_or("http"),
+            "http",
+            "{path}: Fly sends the check straight to internal_port, where the service speaks plain HTTP"
         );
     }
 }
