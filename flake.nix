@@ -51,7 +51,11 @@
             # The commit's own date, so two builds of one commit are bit-identical.
             lastModifiedDate = self.lastModifiedDate or "19700101000001";
           };
-          checks = pkgs.callPackage ./nix/checks.nix { inherit crate advisory-db; };
+          # Imported, not callPackage'd: see nix/checks.nix.
+          checks = import ./nix/checks.nix {
+            inherit (pkgs) lib;
+            inherit crate advisory-db;
+          };
         }
       );
       forAllSystems = f: nixpkgs.lib.mapAttrs (_: f) perSystem;
