@@ -82,6 +82,8 @@
         };
       });
 
-      formatter = forAllSystems (s: s.pkgs.nixfmt);
+      # `nix fmt` runs this with no arguments (Nix >= 2.25): nixfmt alone would wait on stdin;
+      # nixfmt-tree is treefmt set up to run nixfmt on every *.nix file of the tree.
+      formatter = forAllSystems (s: s.pkgs.nixfmt-tree);
     };
 }
