@@ -4,6 +4,8 @@
 //!
 //! The stand-in `dockerTools.buildLayeredImage` keeps the arguments the flake gave it as
 //! `standInArgs`, so these tests see exactly what a real build would put in the image's config.
+//! The image is read through `nix/offline/eval outputs`, which calls the flake's outputs with a
+//! `self` that has the commit: under `--override-input` Nix drops `self.rev`.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -21,10 +23,12 @@ fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// `nix eval --json INSTALLABLE --apply APPLY`, with the offline inputs of `nix/offline/eval`.
-fn nix_eval(installable: &str, apply: &str) -> Value {
+/// `nix/offline/eval MODE --json [INSTALLABLE] --apply APPLY`: `eval` evaluates the flake with
+/// its inputs overridden, `outputs` the flake's outputs called with the same inputs.
+fn nix_eval(mode_and_installable: &[&str], apply: &str) -> Value {
     let output = Command::new(repo().join("nix/offline/eval"))
-        .args(["eval", "--json", installable, "--apply", apply])
+        .args(mode_and_installable)
+        .args(["--json", "--apply", apply])
         .output()
         .expect("nix/offline/eval runs (needs nix, Debian: nix-bin)");
     assert!(
@@ -53,8 +57,8 @@ fn git(args: &[&str]) -> String {
 /// revision the package is built with (`HEALTH_SERVICE_REVISION`, which /health reports).
 fn image_per_system() -> Value {
     nix_eval(
-        ".#packages",
-        "builtins.mapAttrs (_: p: { args = p.image.standInArgs; revision = p.default.HEALTH_SERVICE_REVISION; })",
+        &["outputs"],
+        "o: builtins.mapAttrs (_: p: { args = p.image.standInArgs; revision = p.default.HEALTH_SERVICE_REVISION; }) o.packages",
     )
 }
 
@@ -173,7 +177,7 @@ fn image_config_matches_the_code() {
 #[ignore = "needs nix and ../shared: run by .ci/run"]
 fn crate_source_holds_every_tracked_toml_file() {
     // The source the package and the checks build from, as lib.fileset copied it to the store.
-    let src = nix_eval(".#packages", "p: p.x86_64-linux.default.src");
+    let src = nix_eval(&["eval", ".#packages"], "p: p.x86_64-linux.default.src");
     let src = Path::new(src.as_str().expect("a store path"));
     let tomls = git(&["ls-files", "*.toml"]);
     assert!(tomls.lines().any(|f| f == "fly.toml"), "{tomls}");
