@@ -204,7 +204,7 @@ let
   # pkgs/build-support/trivial-builders: makeSetupHook { ... } ./script.sh
   makeSetupHook =
     {
-      name,
+      name ? lib.warn "calling makeSetupHook without passing a name is deprecated." "hook",
       propagatedBuildInputs ? [ ],
       depsTargetTargetPropagated ? [ ],
       meta ? { },
