@@ -51,7 +51,11 @@
             # The commit's own date, so two builds of one commit are bit-identical.
             lastModifiedDate = self.lastModifiedDate or "19700101000001";
           };
-          checks = pkgs.callPackage ./nix/checks.nix { inherit crate advisory-db; };
+          # Imported, not callPackage'd: see nix/checks.nix.
+          checks = import ./nix/checks.nix {
+            inherit (pkgs) lib;
+            inherit crate advisory-db;
+          };
         }
       );
       forAllSystems = f: nixpkgs.lib.mapAttrs (_: f) perSystem;
@@ -78,6 +82,8 @@
         };
       });
 
-      formatter = forAllSystems (s: s.pkgs.nixfmt);
+      # `nix fmt` runs this with no arguments (Nix >= 2.25): nixfmt alone would wait on stdin;
+      # nixfmt-tree is treefmt set up to run nixfmt on every *.nix file of the tree.
+      formatter = forAllSystems (s: s.pkgs.nixfmt-tree);
     };
 }

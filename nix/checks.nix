@@ -3,6 +3,10 @@
 # Each is its own derivation, so CI can block on a failing lint without blocking builds of the
 # package. Tests that need a browser or files outside the repository are `#[ignore]`d, which
 # nextest skips here; `.ci/run` runs them.
+#
+# flake.nix imports this file with its arguments rather than through callPackage: callPackage
+# would add `override` and `overrideDerivation` to the returned set, which `nix flake check`
+# rejects as checks and the dev shell's inputsFrom cannot read.
 {
   # from nixpkgs
   lib,

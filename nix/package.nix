@@ -17,8 +17,13 @@ let
   # e.g. x86_64-unknown-linux-musl on x86_64-linux, aarch64-unknown-linux-musl on aarch64-linux.
   target = "${stdenv.hostPlatform.parsed.cpu.name}-unknown-linux-musl";
 
+  # The toolchain rust-toolchain.toml names, the one cargo uses outside Nix, plus the musl
+  # target (which that file cannot list: rustup would try to download it).
   craneLib = (crane.mkLib pkgs).overrideToolchain (
-    p: p.rust-bin.stable.latest.default.override { targets = [ target ]; }
+    p:
+    (p.rust-bin.fromRustupToolchainFile (src + "/rust-toolchain.toml")).override (old: {
+      targets = old.targets ++ [ target ];
+    })
   );
 
   # Cargo's files plus every TOML file: deny.toml and .cargo/audit.toml configure the checks,

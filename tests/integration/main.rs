@@ -1,5 +1,5 @@
 //! Integration tests, in one crate so it links once: the real server over real TCP, and the
-//! deployment files (flake.lock, fly.toml) held against the code.
+//! deployment files (flake.lock, fly.toml, the image the flake defines) held against the code.
 //!
 //! `helpers` starts the service in-process (bound to port 0) or as the real binary.
 
@@ -12,6 +12,7 @@ mod health;
 mod healthcheck;
 mod helpers;
 mod hostile;
+mod image;
 mod logging;
 mod metrics;
 mod monitor;
