@@ -54,7 +54,7 @@ impl IntoResponse for Yaml {
 /// Outcome of `GET /`.
 #[derive(ApiResponse)]
 pub enum RootResponse {
-    /// The documentation lives at `/docs`.
+    /// The front page: `/docs`, or `/status` in monitor mode.
     #[oai(status = 307)]
     Redirect(#[oai(header = "Location")] String),
 }
@@ -88,14 +88,18 @@ pub enum DocsResponse {
 pub struct DocsApi {
     /// Rendered from a first build of the spec (see [`crate::api::endpoint`]).
     pub documents: Arc<Documents>,
+    /// Where `GET /` redirects ([`crate::api::Extension::HOME`]).
+    pub home: &'static str,
 }
 
 #[OpenApi(tag = "ApiTags::Docs")]
 impl DocsApi {
-    /// Redirect to the documentation
+    /// Redirect to the front page
+    ///
+    /// The documentation at `/docs`; in monitor mode the status page at `/status`.
     #[oai(path = "/", method = "get", operation_id = "getRoot")]
     async fn root(&self) -> RootResponse {
-        RootResponse::Redirect("/docs".to_owned())
+        RootResponse::Redirect(self.home.to_owned())
     }
 
     /// Swagger UI

@@ -46,11 +46,20 @@ pub enum ApiTags {
 /// (nothing, `()`, when serving alone).
 pub type Apis<X = ()> = (HealthApi, ProbeApi, DocsApi, X);
 
+/// What a mode adds to the API: its operations, and the page `GET /` leads to.
+pub trait Extension: OpenApi + Clone + 'static {
+    /// Where `GET /` redirects.
+    const HOME: &'static str = "/docs";
+}
+
+/// Serving alone: nothing added, and `GET /` leads to the documentation.
+impl Extension for () {}
+
 /// The complete public endpoint: the API plus `extra`, routed, wrapped in the request
 /// middleware.
 ///
 /// Requests are counted in `metrics` when it is given.
-pub fn endpoint<X: OpenApi + Clone + 'static>(
+pub fn endpoint<X: Extension>(
     identity: Arc<Identity>,
     lifecycle: Arc<Lifecycle>,
     metrics: Option<Arc<Metrics>>,
@@ -63,7 +72,7 @@ pub fn endpoint<X: OpenApi + Clone + 'static>(
     crate::middleware::Observe::new(router, allow, metrics)
 }
 
-fn apis<X>(
+fn apis<X: Extension>(
     identity: &Arc<Identity>,
     lifecycle: &Arc<Lifecycle>,
     documents: Arc<Documents>,
@@ -74,7 +83,10 @@ fn apis<X>(
         ProbeApi {
             lifecycle: lifecycle.clone(),
         },
-        DocsApi { documents },
+        DocsApi {
+            documents,
+            home: X::HOME,
+        },
         extra,
     )
 }
@@ -99,7 +111,7 @@ fn describe<X: OpenApi>(apis: Apis<X>) -> OpenApiService<Apis<X>, ()> {
 
 /// The spec and Swagger UI, rendered once: the spec does not depend on the documents' contents,
 /// so a draft service renders them.
-fn documents<X: OpenApi>(
+fn documents<X: Extension>(
     identity: &Arc<Identity>,
     lifecycle: &Arc<Lifecycle>,
     extra: X,

@@ -359,7 +359,7 @@ pub fn status_report(monitoring: &Monitoring, now: SystemTime) -> Result<StatusR
     let mut targets = Vec::with_capacity(monitoring.config.targets.len());
     for target in &monitoring.config.targets {
         let saved = states.get(&target.name).cloned().unwrap_or_default();
-        let [day, week, month, quarter] = store.windows(&target.name, now)?;
+        let [day, week, month, quarter] = store.history(&target.name, now)?.windows();
         targets.push(TargetStatus {
             name: target.name.clone(),
             group: target.group.clone(),
@@ -392,7 +392,7 @@ pub fn status_report(monitoring: &Monitoring, now: SystemTime) -> Result<StatusR
 }
 
 /// A store read off the async workers.
-async fn read<T: Send + 'static>(
+pub(super) async fn read<T: Send + 'static>(
     call: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, StoreError> {
     tokio::task::spawn_blocking(call)
@@ -400,7 +400,8 @@ async fn read<T: Send + 'static>(
         .map_err(|err| StoreError::Io(err.to_string()))?
 }
 
-fn failure(err: &StoreError) -> Json<ErrorMessage> {
+/// The 500 body for a failed store read, which is logged (the body does not leak it).
+pub(super) fn failure(err: &StoreError) -> Json<ErrorMessage> {
     tracing::error!(error = %err, "monitor API: store read failed");
     error(
         500,
@@ -408,7 +409,8 @@ fn failure(err: &StoreError) -> Json<ErrorMessage> {
     )
 }
 
-fn error(status: u16, message: String) -> Json<ErrorMessage> {
+/// An error body with `status`'s reason phrase.
+pub(super) fn error(status: u16, message: String) -> Json<ErrorMessage> {
     let reason = poem::http::StatusCode::from_u16(status)
         .ok()
         .and_then(|s| s.canonical_reason())

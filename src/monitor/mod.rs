@@ -10,6 +10,7 @@
 //! - [`store`]: the redb database: results, aggregates, states, incidents, notifications.
 //! - [`alerts`]: one file per notifier and the delivery loop with retries.
 //! - [`api`]: `/api/v1/*`, read-only.
+//! - [`status`]: the status page, badges and the Atom feed of incidents.
 //! - [`metrics`]: `probe_*` gauges and `monitor_notifications_total`.
 //!
 //! The rest of the service (server, probes, docs, metrics listener) is shared: monitor mode is the
@@ -24,6 +25,7 @@ pub mod ledger;
 pub mod metrics;
 pub mod probe;
 pub mod schedule;
+pub mod status;
 pub mod store;
 
 use std::path::Path;
@@ -38,6 +40,14 @@ use self::ledger::Ledger;
 use self::metrics::MonitorMetrics;
 use self::probe::{Prober, ProberError};
 use self::store::{Store, StoreError};
+
+/// What monitor mode adds to the service's API: `/api/v1/*`, and the status page, badges and
+/// feed, where `GET /` now leads.
+pub type MonitorApis = (api::MonitorApi, status::StatusApi);
+
+impl crate::api::Extension for MonitorApis {
+    const HOME: &'static str = "/status";
+}
 
 /// Why monitor mode could not start.
 #[derive(Debug, thiserror::Error)]
@@ -91,15 +101,19 @@ impl Monitor {
         })
     }
 
-    /// The API over this monitor's config and store.
+    /// The API and pages over this monitor's config and store.
     #[must_use]
-    pub fn api(&self) -> api::MonitorApi {
-        api::MonitorApi {
-            monitoring: api::Monitoring {
-                config: self.config.clone(),
-                store: self.store.clone(),
+    pub fn api(&self) -> MonitorApis {
+        let monitoring = api::Monitoring {
+            config: self.config.clone(),
+            store: self.store.clone(),
+        };
+        (
+            api::MonitorApi {
+                monitoring: monitoring.clone(),
             },
-        }
+            status::StatusApi { monitoring },
+        )
     }
 
     /// Starts probing, committing and delivering until `stop` is cancelled.

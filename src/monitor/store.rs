@@ -249,6 +249,41 @@ impl Batch {
     }
 }
 
+/// Hours of hourly aggregates in a [`History`].
+pub const HISTORY_HOURS: u64 = 24;
+/// Days of daily aggregates in a [`History`].
+pub const HISTORY_DAYS: u64 = 90;
+
+/// A target's recent aggregates: what uptime windows, bars and sparklines are made of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct History {
+    /// The last [`HISTORY_HOURS`] hours (hours since the epoch, aggregate), oldest first, the
+    /// current hour last; hours without probes are zero.
+    pub hours: Vec<(u64, Aggregate)>,
+    /// The last [`HISTORY_DAYS`] days (days since the epoch, aggregate), oldest first, today
+    /// last; days without probes are zero.
+    pub days: Vec<(u64, Aggregate)>,
+}
+
+impl History {
+    /// Totals over the last 24 hours (hourly buckets, the current one included) and the last
+    /// 7, 30 and 90 days (daily buckets, today included).
+    #[must_use]
+    pub fn windows(&self) -> [Aggregate; 4] {
+        let sum = |buckets: &[(u64, Aggregate)]| {
+            buckets
+                .iter()
+                .fold(Aggregate::default(), |mut total, (_, a)| {
+                    total.add((a.checks, a.failures, a.response_time_ms));
+                    total
+                })
+        };
+        let days = &self.days;
+        let last = |n: usize| &days[days.len().saturating_sub(n)..];
+        [sum(&self.hours), sum(last(7)), sum(last(30)), sum(days)]
+    }
+}
+
 /// Checks, failures and response time over some period.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Aggregate {
@@ -279,6 +314,30 @@ impl Aggregate {
         self.failures += failures;
         self.response_time_ms += response_time_ms;
     }
+}
+
+/// The `count` buckets of `target` up to and including `last`, oldest first, zero where none.
+fn buckets(
+    table: &impl ReadableTable<(&'static str, u64), (u64, u64, u64)>,
+    target: &str,
+    last: u64,
+    count: u64,
+) -> Result<Vec<(u64, Aggregate)>, StoreError> {
+    let first = (last + 1).saturating_sub(count);
+    let mut found = HashMap::new();
+    for entry in table.range((target, first)..=(target, last))? {
+        let (key, value) = entry?;
+        found.insert(key.value().1, value.value());
+    }
+    Ok((first..=last)
+        .map(|bucket| {
+            let mut aggregate = Aggregate::default();
+            if let Some(value) = found.get(&bucket) {
+                aggregate.add(*value);
+            }
+            (bucket, aggregate)
+        })
+        .collect())
 }
 
 /// The open database.
@@ -481,81 +540,23 @@ impl Store {
             .transpose()
     }
 
-    /// The daily aggregates of `target` for the `days` days up to and including `now`'s,
-    /// oldest first; days without probes are zero.
+    /// The aggregates of `target` the status page and the API read: the 24 hours and the 90
+    /// days up to and including `now`'s, in one read.
     ///
     /// # Errors
     /// When the read fails.
-    pub fn daily(
-        &self,
-        target: &str,
-        now: SystemTime,
-        days: u64,
-    ) -> Result<Vec<(u64, Aggregate)>, StoreError> {
-        self.buckets(DAILY, target, millis(now) / DAY_MS, days)
-    }
-
-    /// The hourly aggregates of `target` for the `hours` hours up to and including `now`'s,
-    /// oldest first; hours without probes are zero.
-    ///
-    /// # Errors
-    /// When the read fails.
-    pub fn hourly(
-        &self,
-        target: &str,
-        now: SystemTime,
-        hours: u64,
-    ) -> Result<Vec<(u64, Aggregate)>, StoreError> {
-        self.buckets(HOURLY, target, millis(now) / HOUR_MS, hours)
-    }
-
-    fn buckets(
-        &self,
-        definition: TableDefinition<(&str, u64), (u64, u64, u64)>,
-        target: &str,
-        last: u64,
-        count: u64,
-    ) -> Result<Vec<(u64, Aggregate)>, StoreError> {
-        let first = (last + 1).saturating_sub(count);
+    pub fn history(&self, target: &str, now: SystemTime) -> Result<History, StoreError> {
         let txn = self.db.begin_read()?;
-        let table = txn.open_table(definition)?;
-        let mut found = HashMap::new();
-        for entry in table.range((target, first)..=(target, last))? {
-            let (key, value) = entry?;
-            found.insert(key.value().1, value.value());
-        }
-        Ok((first..=last)
-            .map(|bucket| {
-                let mut aggregate = Aggregate::default();
-                if let Some(value) = found.get(&bucket) {
-                    aggregate.add(*value);
-                }
-                (bucket, aggregate)
-            })
-            .collect())
-    }
-
-    /// Uptime over the last 24 hours (24 hourly buckets, the current one included) and over
-    /// the last 7, 30 and 90 days (daily buckets, today included).
-    ///
-    /// # Errors
-    /// When the read fails.
-    pub fn windows(&self, target: &str, now: SystemTime) -> Result<[Aggregate; 4], StoreError> {
-        let sum = |buckets: &[(u64, Aggregate)]| {
-            let mut total = Aggregate::default();
-            for (_, a) in buckets {
-                total.add((a.checks, a.failures, a.response_time_ms));
-            }
-            total
-        };
-        let hours = self.hourly(target, now, 24)?;
-        let days = self.daily(target, now, 90)?;
-        Ok([
-            sum(&hours),
-            sum(&days[days.len() - 7..]),
-            sum(&days[days.len() - 30..]),
-            sum(&days),
-        ])
+        let now = millis(now);
+        Ok(History {
+            hours: buckets(
+                &txn.open_table(HOURLY)?,
+                target,
+                now / HOUR_MS,
+                HISTORY_HOURS,
+            )?,
+            days: buckets(&txn.open_table(DAILY)?, target, now / DAY_MS, HISTORY_DAYS)?,
+        })
     }
 
     /// Notifications not yet delivered, in id order.
@@ -800,9 +801,13 @@ mod tests {
             ]))
             .unwrap();
         let now = from_millis(T0 + HOUR_MS + 1);
-        let hours = store.hourly("a", now, 2).unwrap();
+        let history = store.history("a", now).unwrap();
+        assert_eq!(history.hours.len(), 24);
         assert_eq!(
-            hours.iter().map(|(_, a)| *a).collect::<Vec<_>>(),
+            history.hours[22..]
+                .iter()
+                .map(|(_, a)| *a)
+                .collect::<Vec<_>>(),
             [
                 Aggregate {
                     checks: 3,
@@ -816,19 +821,18 @@ mod tests {
                 },
             ]
         );
-        let [day, week, month, quarter] = store.windows("a", now).unwrap();
+        let [day, week, month, quarter] = history.windows();
         assert_eq!(day.checks, 4);
         assert_eq!(day.uptime(), Some(0.75));
         assert_eq!(day.mean_response_time_ms(), Some(25));
         assert_eq!(week.checks, 4, "eight days ago is outside the week");
         assert_eq!(month.checks, 5);
         assert_eq!(quarter.uptime(), Some(0.6));
-        let [none, ..] = store.windows("b", now).unwrap();
+        let [none, ..] = store.history("b", now).unwrap().windows();
         assert_eq!(none.uptime(), None, "no data is null, not 0 or 1");
-        let days = store.daily("a", now, 90).unwrap();
-        assert_eq!(days.len(), 90);
+        assert_eq!(history.days.len(), 90);
         assert_eq!(
-            days.last().unwrap().0,
+            history.days.last().unwrap().0,
             (T0 + HOUR_MS) / DAY_MS,
             "today is last"
         );

@@ -153,3 +153,81 @@ async fn swagger_ui_lists_the_health_operations_and_executes_get_health() {
     println!("screenshot: {}", path.display());
     browser.close().await.unwrap();
 }
+
+#[tokio::test]
+#[ignore = "needs chromium and chromedriver (Debian: chromium, chromium-driver): run by .ci/run"]
+async fn the_status_page_renders_with_its_stylesheet_on_desktop_and_phone() {
+    use crate::monitor::{Behaviour, TargetServer, TestMonitor, fill_history, target};
+
+    // 90 days of history: t0 always up; t1 down for an hour a day in its last week and down
+    // now; t2 had one bad day a month ago.
+    let data = fill_history(3, 90, |target, minute| {
+        let day = minute / 1440;
+        match target {
+            1 => !(day >= 83 && minute % 1440 < 60),
+            2 => day != 60 || minute % 1440 >= 300,
+            _ => true,
+        }
+    });
+    let up = TargetServer::start(Behaviour::healthy()).await;
+    let down = TargetServer::start(Behaviour::failing()).await;
+    let toml = format!(
+        "[monitor]\ntitle = \"Status of health-service\"\n{}{}{}",
+        target("t0", &up.url("/health"), "group = \"production\""),
+        target(
+            "t1",
+            &down.url("/health"),
+            "group = \"production\"\nfailure_threshold = 1"
+        ),
+        target("t2", &up.url("/livez"), "group = \"staging\""),
+    );
+    let monitor = TestMonitor::start_in(&toml, data).await;
+    crate::monitor::wait_until(|| down.methods().len() >= 2).await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+
+    let driver = ChromeDriver::start().await;
+    let browser = driver.session().await;
+    browser.goto(&monitor.url("/status")).await.unwrap();
+    assert_eq!(text_of(&browser, ".banner").await, "Partial outage");
+    // The stylesheet loaded under the page's CSP: the banner has its colour, not the default.
+    let background = browser
+        .execute(
+            "return getComputedStyle(document.querySelector('.banner')).backgroundColor",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(background, json!("rgb(154, 103, 0)"));
+    let bars = browser
+        .find_all(Locator::Css("section.target svg.bars rect"))
+        .await
+        .unwrap();
+    assert_eq!(bars.len(), 3 * 90);
+    let t1 = text_of(&browser, "section[aria-label=t1]").await;
+    assert!(t1.contains("Down"), "{t1}");
+    let incidents = text_of(&browser, "table tbody").await;
+    assert!(
+        incidents.contains("t1") && incidents.contains("ongoing"),
+        "{incidents}"
+    );
+
+    let screenshot = browser.screenshot().await.unwrap();
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/status-page.png");
+    std::fs::write(&path, screenshot).unwrap();
+    println!("screenshot: {}", path.display());
+
+    // A phone: nothing wider than the screen.
+    browser.set_window_size(390, 844).await.unwrap();
+    let overflow = browser
+        .execute(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(overflow, json!(0), "horizontal scrolling on a phone");
+    let screenshot = browser.screenshot().await.unwrap();
+    std::fs::write(path.with_file_name("status-page-phone.png"), screenshot).unwrap();
+    browser.close().await.unwrap();
+    monitor.stop().await;
+}

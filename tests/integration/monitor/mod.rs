@@ -5,12 +5,14 @@
 //! - `restart`: SIGKILL and restart of the real binary mid-incident.
 //! - `cli`: `monitor --check` and start-up errors.
 //! - `api`: `/api/v1/*` and the spec.
+//! - `status`: the status page, badges and the Atom feed.
 
 mod alerts;
 mod api;
 mod cli;
 mod probe;
 mod restart;
+mod status;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -288,7 +290,11 @@ pub struct TestMonitor {
 
 impl TestMonitor {
     pub async fn start(toml: &str) -> Self {
-        let data = tempfile::tempdir().unwrap();
+        Self::start_in(toml, tempfile::tempdir().unwrap()).await
+    }
+
+    /// [`TestMonitor::start`] on a store that may already hold history.
+    pub async fn start_in(toml: &str, data: tempfile::TempDir) -> Self {
         let monitor =
             Monitor::open_with(parse(toml), data.path(), Prober::new(test_ca()).unwrap()).unwrap();
         let cli = <health_service::config::Cli as clap::Parser>::try_parse_from(["health-service"])
@@ -341,6 +347,45 @@ impl TestMonitor {
             .unwrap();
         self.data
     }
+}
+
+/// Fills a new store with one result a minute for `days` days up to now for each of `targets`;
+/// `ok(target index, minute)` decides each result. Written through the library, as the ledger
+/// would, one day per commit.
+pub fn fill_history(
+    targets: usize,
+    days: u64,
+    ok: impl Fn(usize, u64) -> bool,
+) -> tempfile::TempDir {
+    use health_service::monitor::store::{Batch, ResultRecord, Store, millis};
+    let data = tempfile::tempdir().unwrap();
+    let store = Store::open(data.path()).unwrap();
+    let now = millis(std::time::SystemTime::now());
+    let minutes = days * 24 * 60;
+    for day in 0..days {
+        let mut batch = Batch::default();
+        for minute in day * 1440..(day + 1) * 1440 {
+            let at_ms = now - (minutes - minute) * 60_000;
+            for target in 0..targets {
+                let ok = ok(target, minute);
+                batch.results.push((
+                    format!("t{target}"),
+                    ResultRecord {
+                        at_ms,
+                        ok,
+                        status_code: Some(if ok { 200 } else { 503 }),
+                        // Slower some hours than others, so the sparkline has a shape.
+                        response_time_ms: 25
+                            + ((minute / 60) * 37 + target as u64 * 11) % 50
+                            + minute % 7,
+                        error: (!ok).then(|| "[STATUS] (503) == 200".to_owned()),
+                    },
+                ));
+            }
+        }
+        store.commit(&batch).unwrap();
+    }
+    data
 }
 
 /// A target section for `url` probed every second with the given extra lines.

@@ -1,0 +1,404 @@
+//! The public face of monitor mode: the status page, its stylesheet, badges and the incident
+//! feed, declared with poem-openapi like every other route.
+//!
+//! - [`page`]: `GET /status`, server-rendered HTML (maud).
+//! - [`badge`]: shields.io-style SVG badges.
+//! - [`feed`]: `GET /incidents.atom`.
+
+pub mod badge;
+pub mod feed;
+pub mod page;
+
+use std::marker::PhantomData;
+use std::time::SystemTime;
+
+use poem::http::HeaderMap;
+use poem::{IntoResponse, Response};
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::{Html, Json, Payload};
+use poem_openapi::registry::{MetaSchemaRef, Registry};
+use poem_openapi::types::Type;
+use poem_openapi::{ApiResponse, Enum, OpenApi};
+
+use super::api::{ErrorMessage, Monitoring, error, failure, read};
+use super::store::{self, State};
+use crate::api::ApiTags;
+
+/// Only the page's own stylesheet; no script, frame, form or anything from elsewhere.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
+     base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+/// Badges may be a minute old: READMEs embed them, and image proxies cache by this.
+const BADGE_CACHE: &str = "max-age=60";
+/// The stylesheet changes only with the binary.
+const CSS_CACHE: &str = "max-age=3600";
+
+/// A media type for [`Text`].
+pub trait Media: Send {
+    /// The `Content-Type`.
+    const CONTENT_TYPE: &'static str;
+}
+
+/// `image/svg+xml`.
+pub struct SvgMedia;
+impl Media for SvgMedia {
+    const CONTENT_TYPE: &'static str = "image/svg+xml";
+}
+
+/// `application/atom+xml`.
+pub struct AtomMedia;
+impl Media for AtomMedia {
+    const CONTENT_TYPE: &'static str = "application/atom+xml; charset=utf-8";
+}
+
+/// `text/css`.
+pub struct CssMedia;
+impl Media for CssMedia {
+    const CONTENT_TYPE: &'static str = "text/css; charset=utf-8";
+}
+
+/// A text body of media type `M`, documented in the spec as a string of that type.
+pub struct Text<M>(pub String, PhantomData<M>);
+
+impl<M> Text<M> {
+    /// `body` as `M`.
+    #[must_use]
+    pub fn new(body: String) -> Self {
+        Self(body, PhantomData)
+    }
+}
+
+impl<M: Media> Payload for Text<M> {
+    const CONTENT_TYPE: &'static str = M::CONTENT_TYPE;
+
+    fn schema_ref() -> MetaSchemaRef {
+        String::schema_ref()
+    }
+
+    fn register(registry: &mut Registry) {
+        String::register(registry);
+    }
+}
+
+impl<M: Media> IntoResponse for Text<M> {
+    fn into_response(self) -> Response {
+        Response::builder()
+            .content_type(M::CONTENT_TYPE)
+            .body(self.0)
+    }
+}
+
+/// Outcome of `GET /status`.
+#[derive(ApiResponse)]
+pub enum PageResponse {
+    /// The status page.
+    #[oai(status = 200)]
+    Page(
+        Html<String>,
+        /// Only the page's own stylesheet may load: nothing third-party.
+        #[oai(header = "Content-Security-Policy")]
+        String,
+        /// `no-cache`: the page is always current.
+        #[oai(header = "Cache-Control")]
+        String,
+    ),
+    /// The store could not be read.
+    #[oai(status = 500)]
+    Failed(Json<ErrorMessage>),
+}
+
+/// Outcome of `GET /status.css`.
+#[derive(ApiResponse)]
+pub enum CssResponse {
+    /// The stylesheet, light and dark.
+    #[oai(status = 200)]
+    Css(
+        Text<CssMedia>,
+        /// `max-age=3600`.
+        #[oai(header = "Cache-Control")]
+        String,
+    ),
+}
+
+/// Outcome of a badge request.
+#[derive(ApiResponse)]
+pub enum BadgeResponse {
+    /// The badge.
+    #[oai(status = 200)]
+    Badge(
+        Text<SvgMedia>,
+        /// `max-age=60`.
+        #[oai(header = "Cache-Control")]
+        String,
+    ),
+    /// No target has that name.
+    #[oai(status = 404)]
+    NotFound(Json<ErrorMessage>),
+    /// The store could not be read.
+    #[oai(status = 500)]
+    Failed(Json<ErrorMessage>),
+}
+
+/// Outcome of `GET /incidents.atom`.
+#[derive(ApiResponse)]
+pub enum FeedResponse {
+    /// The feed.
+    #[oai(status = 200)]
+    Feed(Text<AtomMedia>),
+    /// The store could not be read.
+    #[oai(status = 500)]
+    Failed(Json<ErrorMessage>),
+}
+
+/// The uptime window of a badge.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Window {
+    /// The last 24 hours.
+    #[oai(rename = "24h")]
+    Day,
+    /// The last 7 days.
+    #[oai(rename = "7d")]
+    Week,
+    /// The last 30 days.
+    #[oai(rename = "30d")]
+    Month,
+    /// The last 90 days.
+    #[oai(rename = "90d")]
+    Quarter,
+}
+
+impl Window {
+    fn label(self) -> &'static str {
+        match self {
+            Self::Day => "24h",
+            Self::Week => "7d",
+            Self::Month => "30d",
+            Self::Quarter => "90d",
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// The status page, badges and feed.
+#[derive(Clone)]
+pub struct StatusApi {
+    /// Config and store.
+    pub monitoring: Monitoring,
+}
+
+#[OpenApi(tag = "ApiTags::Monitor")]
+impl StatusApi {
+    /// Status page
+    ///
+    /// Every target by group with its state, uptime over 24 hours to 90 days, a bar per day for
+    /// 90 days and the last day's response times, then the last 30 days' incidents. Plain HTML
+    /// and `/status.css`: works without JavaScript and reloads itself every minute.
+    #[oai(path = "/status", method = "get", operation_id = "getStatusPage")]
+    async fn page(&self) -> PageResponse {
+        let monitoring = self.monitoring.clone();
+        match read(move || page::Page::read(&monitoring, SystemTime::now())).await {
+            Ok(page) => PageResponse::Page(
+                Html(page.render()),
+                CONTENT_SECURITY_POLICY.to_owned(),
+                "no-cache".to_owned(),
+            ),
+            Err(err) => PageResponse::Failed(failure(&err)),
+        }
+    }
+
+    /// Status page stylesheet
+    #[oai(path = "/status.css", method = "get", operation_id = "getStatusCss")]
+    async fn css(&self) -> CssResponse {
+        CssResponse::Css(
+            Text::new(include_str!("status.css").to_owned()),
+            CSS_CACHE.to_owned(),
+        )
+    }
+
+    /// Status badge
+    ///
+    /// `up`, `down` or `unknown`, shields.io's flat style.
+    #[oai(
+        path = "/badges/:name/status.svg",
+        method = "get",
+        operation_id = "getStatusBadge"
+    )]
+    async fn status_badge(
+        &self,
+        /// The target's name.
+        name: Path<String>,
+    ) -> BadgeResponse {
+        let Path(name) = name;
+        if !self.known(&name) {
+            return not_found(&name);
+        }
+        let store = self.monitoring.store.clone();
+        let target = name.clone();
+        match read(move || store.state(&target)).await {
+            Ok(state) => {
+                let (message, color) = match state.map(|s| s.state) {
+                    Some(State::Up) => ("up", badge::GREEN),
+                    Some(State::Down) => ("down", badge::RED),
+                    Some(State::Unknown) | None => ("unknown", badge::GREY),
+                };
+                svg(badge::render(&name, message, color))
+            }
+            Err(err) => BadgeResponse::Failed(failure(&err)),
+        }
+    }
+
+    /// Uptime badge
+    ///
+    /// The share of successful probes over `window` (default 30 days), as a percentage.
+    #[oai(
+        path = "/badges/:name/uptime.svg",
+        method = "get",
+        operation_id = "getUptimeBadge"
+    )]
+    async fn uptime_badge(
+        &self,
+        /// The target's name.
+        name: Path<String>,
+        /// `24h`, `7d`, `30d` or `90d`.
+        #[oai(default = "default_window")]
+        window: Query<Window>,
+    ) -> BadgeResponse {
+        let Path(name) = name;
+        if !self.known(&name) {
+            return not_found(&name);
+        }
+        let store = self.monitoring.store.clone();
+        let target = name.clone();
+        match read(move || store.history(&target, SystemTime::now())).await {
+            Ok(history) => {
+                let uptime = history.windows()[window.0.index()].uptime();
+                let message = percent(uptime).unwrap_or("no data".to_owned());
+                let label = format!("uptime {}", window.0.label());
+                svg(badge::render(&label, &message, badge::uptime_color(uptime)))
+            }
+            Err(err) => BadgeResponse::Failed(failure(&err)),
+        }
+    }
+
+    /// Response time badge
+    ///
+    /// The mean response time over the last 24 hours, in ms.
+    #[oai(
+        path = "/badges/:name/response-time.svg",
+        method = "get",
+        operation_id = "getResponseTimeBadge"
+    )]
+    async fn response_time_badge(
+        &self,
+        /// The target's name.
+        name: Path<String>,
+    ) -> BadgeResponse {
+        let Path(name) = name;
+        if !self.known(&name) {
+            return not_found(&name);
+        }
+        let store = self.monitoring.store.clone();
+        let target = name.clone();
+        match read(move || store.history(&target, SystemTime::now())).await {
+            Ok(history) => {
+                let mean = history.windows()[0].mean_response_time_ms();
+                let (message, color) = match mean {
+                    None => ("no data".to_owned(), badge::GREY),
+                    Some(ms) if ms < 300 => (format!("{ms} ms"), badge::GREEN),
+                    Some(ms) if ms < 1000 => (format!("{ms} ms"), badge::YELLOW_GREEN),
+                    Some(ms) if ms < 3000 => (format!("{ms} ms"), badge::ORANGE),
+                    Some(ms) => (format!("{ms} ms"), badge::RED),
+                };
+                svg(badge::render("response time", &message, color))
+            }
+            Err(err) => BadgeResponse::Failed(failure(&err)),
+        }
+    }
+
+    /// Incident feed (Atom)
+    ///
+    /// One entry per incident, updated when it resolves: subscribe in any feed reader.
+    #[oai(
+        path = "/incidents.atom",
+        method = "get",
+        operation_id = "getIncidentFeed"
+    )]
+    async fn feed(&self, headers: &HeaderMap) -> FeedResponse {
+        let base = self.base(headers);
+        let store = self.monitoring.store.clone();
+        match read(move || store.incidents(100)).await {
+            Ok(incidents) => {
+                let now = store::millis(SystemTime::now());
+                let title = &self.monitoring.config.title;
+                FeedResponse::Feed(Text::new(feed::render(title, &base, &incidents, now)))
+            }
+            Err(err) => FeedResponse::Failed(failure(&err)),
+        }
+    }
+}
+
+impl StatusApi {
+    /// Whether a target has this name.
+    fn known(&self, name: &str) -> bool {
+        self.monitoring
+            .config
+            .targets
+            .iter()
+            .any(|t| t.name == name)
+    }
+
+    /// Where the monitor is reached: `public_url`, else the request's `Host`.
+    fn base(&self, headers: &HeaderMap) -> String {
+        if let Some(url) = &self.monitoring.config.public_url {
+            return url.as_str().trim_end_matches('/').to_owned();
+        }
+        let host = headers
+            .get(poem::http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_graphic()))
+            .unwrap_or("localhost");
+        format!("http://{host}")
+    }
+}
+
+/// `99.95%` (two decimals, never rounding a failure up to 100%), `100%`, or `None` without data.
+#[must_use]
+pub fn percent(uptime: Option<f64>) -> Option<String> {
+    uptime.map(|u| {
+        if u < 1.0 {
+            format!("{:.2}%", (u * 10_000.0).floor() / 100.0)
+        } else {
+            "100%".to_owned()
+        }
+    })
+}
+
+fn default_window() -> Window {
+    Window::Month
+}
+
+fn svg(body: String) -> BadgeResponse {
+    BadgeResponse::Badge(Text::new(body), BADGE_CACHE.to_owned())
+}
+
+fn not_found(name: &str) -> BadgeResponse {
+    BadgeResponse::NotFound(error(
+        404,
+        format!("no target named {name:?}; the targets are listed at /api/v1/status"),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percent;
+
+    #[test]
+    fn percentages_never_round_a_failure_up_to_100() {
+        assert_eq!(percent(Some(1.0)).as_deref(), Some("100%"));
+        assert_eq!(percent(Some(0.99999)).as_deref(), Some("99.99%"));
+        assert_eq!(percent(Some(0.5)).as_deref(), Some("50.00%"));
+        assert_eq!(percent(None), None);
+    }
+}

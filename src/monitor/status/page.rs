@@ -1,0 +1,369 @@
+//! `GET /status`: the public status page, rendered on the server with maud.
+//!
+//! It reads saved states, hourly and daily aggregates and the incident list, never raw
+//! results, so it costs the same with 90 days of history as with one. Everything it needs is in
+//! the page and `/status.css`: no script, no font, no image from elsewhere.
+
+use std::time::SystemTime;
+
+use maud::{DOCTYPE, Markup, html};
+
+use super::percent;
+use crate::monitor::api::Monitoring;
+use crate::monitor::store::{Aggregate, History, Incident, State, StoreError, millis};
+
+/// Incidents shown: those of the last 30 days.
+const INCIDENT_DAYS: u64 = 30;
+/// Seconds between the page's own reloads.
+pub const REFRESH_SECONDS: u32 = 60;
+const DAY_MS: u64 = 24 * 3_600_000;
+
+/// Everything the page shows, read at one moment.
+#[derive(Debug, Clone)]
+pub struct Page {
+    /// `[monitor] title`.
+    pub title: String,
+    /// Per target, in the config's order.
+    pub targets: Vec<TargetView>,
+    /// The last 30 days' incidents, newest first, open ones included.
+    pub incidents: Vec<Incident>,
+    /// When it was read, ms since the epoch.
+    pub now_ms: u64,
+}
+
+/// One target on the page.
+#[derive(Debug, Clone)]
+pub struct TargetView {
+    /// The target's name.
+    pub name: String,
+    /// Its heading, if any.
+    pub group: Option<String>,
+    /// Up, down or unknown.
+    pub state: State,
+    /// When the latest probe started, ms since the epoch.
+    pub last_check_ms: Option<u64>,
+    /// Hourly and daily aggregates.
+    pub history: History,
+}
+
+impl Page {
+    /// Reads the page's data from `monitoring`'s store at `now`.
+    ///
+    /// # Errors
+    /// When the store cannot be read.
+    pub fn read(monitoring: &Monitoring, now: SystemTime) -> Result<Self, StoreError> {
+        let store = &monitoring.store;
+        let states = store.states()?;
+        let mut targets = Vec::with_capacity(monitoring.config.targets.len());
+        for target in &monitoring.config.targets {
+            let state = states.get(&target.name);
+            targets.push(TargetView {
+                name: target.name.clone(),
+                group: target.group.clone(),
+                state: state.map_or(State::Unknown, |s| s.state),
+                last_check_ms: state.and_then(|s| s.last.as_ref()).map(|r| r.at_ms),
+                history: store.history(&target.name, now)?,
+            });
+        }
+        let now_ms = millis(now);
+        let since = now_ms.saturating_sub(INCIDENT_DAYS * DAY_MS);
+        let incidents = store
+            .incidents(1000)?
+            .into_iter()
+            .filter(|i| i.resolved_ms.is_none_or(|at| at >= since))
+            .collect();
+        Ok(Self {
+            title: monitoring.config.title.clone(),
+            targets,
+            incidents,
+            now_ms,
+        })
+    }
+
+    /// The page as HTML.
+    #[must_use]
+    pub fn render(&self) -> String {
+        let (banner_class, banner) = self.banner();
+        html! {
+            (DOCTYPE)
+            html lang="en" {
+                head {
+                    meta charset="utf-8";
+                    meta name="viewport" content="width=device-width, initial-scale=1";
+                    meta http-equiv="refresh" content=(REFRESH_SECONDS);
+                    title { (self.title) }
+                    link rel="stylesheet" href="/status.css";
+                    link rel="alternate" type="application/atom+xml" title="Incidents" href="/incidents.atom";
+                }
+                body {
+                    main {
+                        h1 { (self.title) }
+                        p class={ "banner " (banner_class) } role="status" { (banner) }
+                        @for (group, targets) in self.groups() {
+                            @if let Some(group) = group {
+                                h2 { (group) }
+                            }
+                            @for target in targets {
+                                (target_card(target, self.now_ms))
+                            }
+                        }
+                        h2 { "Incidents, last " (INCIDENT_DAYS) " days" }
+                        (incident_table(&self.incidents, self.now_ms))
+                        footer {
+                            "Updated " (time(self.now_ms)) "; this page reloads every "
+                            (REFRESH_SECONDS) " seconds. "
+                            a href="/incidents.atom" { "Incident feed (Atom)" } " · "
+                            a href="/api/v1/status" { "JSON" } " · "
+                            a href="/docs" { "API" }
+                        }
+                    }
+                }
+            }
+        }
+        .into_string()
+    }
+
+    /// The banner's class and words: all up, partial outage, major outage.
+    fn banner(&self) -> (&'static str, &'static str) {
+        let down = self
+            .targets
+            .iter()
+            .filter(|t| t.state == State::Down)
+            .count();
+        let known = self
+            .targets
+            .iter()
+            .filter(|t| t.state != State::Unknown)
+            .count();
+        match down {
+            0 if known == 0 => ("unknown", "Waiting for the first checks"),
+            0 => ("up", "All systems operational"),
+            n if n == self.targets.len() => ("down", "Major outage"),
+            _ => ("degraded", "Partial outage"),
+        }
+    }
+
+    /// Targets under their group headings, groups in order of first appearance; ungrouped
+    /// targets first, without a heading.
+    fn groups(&self) -> Vec<(Option<&str>, Vec<&TargetView>)> {
+        let mut groups: Vec<(Option<&str>, Vec<&TargetView>)> = Vec::new();
+        for target in &self.targets {
+            let group = target.group.as_deref();
+            match groups.iter_mut().find(|(g, _)| *g == group) {
+                Some((_, members)) => members.push(target),
+                None => groups.push((group, vec![target])),
+            }
+        }
+        groups.sort_by_key(|(group, _)| group.is_some());
+        groups
+    }
+}
+
+fn target_card(target: &TargetView, now_ms: u64) -> Markup {
+    let (state_class, state) = match target.state {
+        State::Up => ("up", "Up"),
+        State::Down => ("down", "Down"),
+        State::Unknown => ("unknown", "Unknown"),
+    };
+    let windows = target.history.windows();
+    html! {
+        section class="target" aria-label=(target.name) {
+            div class="head" {
+                span class="name" { (target.name) }
+                span class={ "state " (state_class) } { (state) }
+                span class="uptime" {
+                    @for (label, window) in ["24 h", "7 d", "30 d", "90 d"].iter().zip(windows) {
+                        span { (label) " " b { (percent(window.uptime()).unwrap_or("\u{2013}".to_owned())) } } " "
+                    }
+                }
+            }
+            (day_bars(&target.history, &windows[3]))
+            div class="axis" aria-hidden="true" { span { "90 days ago" } span { "today" } }
+            div class="foot" {
+                span { "Last check: " (target.last_check_ms.map_or("none yet".to_owned(), |at| ago(at, now_ms))) }
+                (sparkline(&target.history.hours))
+            }
+        }
+    }
+}
+
+/// One bar per day for 90 days, coloured by that day's uptime; each bar's `<title>` gives the
+/// date and the figure (shown on hover, read by screen readers), and the whole has a summary.
+fn day_bars(history: &History, total: &Aggregate) -> Markup {
+    const WIDTH: u64 = 8;
+    const STEP: u64 = 10;
+    let below = history
+        .days
+        .iter()
+        .filter(|(_, a)| a.uptime().is_some_and(|u| u < 0.99))
+        .count();
+    let summary = format!(
+        "Uptime per day over 90 days: {} in all; {} days below 99%",
+        percent(total.uptime()).unwrap_or("no data".to_owned()),
+        below
+    );
+    let width = STEP * history.days.len() as u64;
+    html! {
+        svg class="bars" role="img" aria-label=(summary) viewBox={ "0 0 " (width) " 34" }
+            preserveAspectRatio="none" xmlns="http://www.w3.org/2000/svg" {
+            @for (index, (day, aggregate)) in history.days.iter().enumerate() {
+                rect x=(index as u64 * STEP) width=(WIDTH) height="34" rx="1.5" class=(day_class(aggregate)) {
+                    title { (date(*day * DAY_MS)) ": " (day_text(aggregate)) }
+                }
+            }
+        }
+    }
+}
+
+fn day_class(aggregate: &Aggregate) -> &'static str {
+    match aggregate.uptime() {
+        None => "none",
+        Some(u) if u >= 0.999 => "ok",
+        Some(u) if u >= 0.99 => "minor",
+        Some(u) if u >= 0.95 => "major",
+        Some(_) => "bad",
+    }
+}
+
+fn day_text(aggregate: &Aggregate) -> String {
+    match aggregate.uptime() {
+        None => "no data".to_owned(),
+        Some(uptime) => format!(
+            "{} up, {} of {} checks failed",
+            percent(Some(uptime)).unwrap_or_default(),
+            aggregate.failures,
+            aggregate.checks
+        ),
+    }
+}
+
+/// The mean response time per hour over the last 24 hours as a line; hours without probes
+/// leave a gap. The summary (mean and worst hour) is its text alternative.
+fn sparkline(hours: &[(u64, Aggregate)]) -> Markup {
+    let means: Vec<Option<u64>> = hours
+        .iter()
+        .map(|(_, a)| a.mean_response_time_ms())
+        .collect();
+    let Some(max) = means.iter().flatten().copied().max() else {
+        return html! { span { "Response time: no data in 24 h" } };
+    };
+    let total = hours.iter().fold(Aggregate::default(), |mut t, (_, a)| {
+        t.checks += a.checks;
+        t.response_time_ms += a.response_time_ms;
+        t
+    });
+    let mean = total.mean_response_time_ms().unwrap_or(0);
+    let summary =
+        format!("Response time over 24 hours: mean {mean} ms, slowest hour {max} ms on average");
+    // Runs of consecutive hours with data, each drawn as its own line.
+    let mut runs: Vec<Vec<(usize, u64)>> = Vec::new();
+    for (index, mean) in means.iter().enumerate() {
+        match (mean, runs.last_mut()) {
+            (Some(ms), Some(run)) if run.last().is_some_and(|(i, _)| *i + 1 == index) => {
+                run.push((index, *ms));
+            }
+            (Some(ms), _) => runs.push(vec![(index, *ms)]),
+            (None, _) => {}
+        }
+    }
+    let scale = max.max(1) as f64;
+    html! {
+        span { "24 h response time, mean " (mean) " ms" }
+        svg class="spark" role="img" aria-label=(summary) viewBox="0 0 230 40" preserveAspectRatio="none"
+            xmlns="http://www.w3.org/2000/svg" {
+            @for run in &runs {
+                @let points = run.iter().map(|(i, ms)| format!("{},{:.1}", i * 10, 38.0 - 36.0 * *ms as f64 / scale)).collect::<Vec<_>>().join(" ");
+                @if let [(index, ms)] = run.as_slice() {
+                    // A lone hour: a short dash, so it shows.
+                    @let y = format!("{:.1}", 38.0 - 36.0 * *ms as f64 / scale);
+                    polyline points={ ((index * 10).saturating_sub(3)) "," (y) " " ((index * 10 + 3).min(230)) "," (y) } {}
+                } @else {
+                    polyline points=(points) {}
+                }
+            }
+        }
+    }
+}
+
+fn incident_table(incidents: &[Incident], now_ms: u64) -> Markup {
+    html! {
+        @if incidents.is_empty() {
+            p class="none" { "No incidents in the last " (INCIDENT_DAYS) " days." }
+        } @else {
+            table {
+                thead { tr { th { "Target" } th { "Started" } th { "Ended" } th { "Duration" } th { "Cause" } } }
+                tbody {
+                    @for incident in incidents {
+                        tr id={ "incident-" (incident.id) } {
+                            td data-label="Target" { (incident.target) }
+                            td data-label="Started" { (time(incident.started_ms)) }
+                            td data-label="Ended" {
+                                @match incident.resolved_ms {
+                                    Some(at) => (time(at)),
+                                    None => span class="ongoing" { "ongoing" },
+                                }
+                            }
+                            td data-label="Duration" { (duration(incident.duration_seconds(now_ms))) }
+                            td data-label="Cause" class="cause" { (incident.cause) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `2026-11-29 06:19 UTC`.
+fn time(ms: u64) -> String {
+    let text = crate::clock::rfc3339_millis(crate::monitor::store::from_millis(ms));
+    format!("{} {} UTC", &text[..10], &text[11..16])
+}
+
+/// `2026-11-29`.
+fn date(ms: u64) -> String {
+    crate::clock::rfc3339_millis(crate::monitor::store::from_millis(ms))[..10].to_owned()
+}
+
+/// `12 s ago`, `5 min ago`, or the time for anything older than a day.
+fn ago(at_ms: u64, now_ms: u64) -> String {
+    let seconds = now_ms.saturating_sub(at_ms) / 1000;
+    match seconds {
+        0..60 => format!("{seconds} s ago"),
+        60..3600 => format!("{} min ago", seconds / 60),
+        3600..86_400 => format!("{} h ago", seconds / 3600),
+        _ => time(at_ms),
+    }
+}
+
+/// `1h 2m 3s`.
+fn duration(seconds: u64) -> String {
+    humantime::format_duration(std::time::Duration::from_secs(seconds)).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_are_coloured_by_uptime_and_grey_without_data() {
+        let day = |checks, failures| Aggregate {
+            checks,
+            failures,
+            response_time_ms: 0,
+        };
+        assert_eq!(day_class(&day(0, 0)), "none");
+        assert_eq!(day_class(&day(1000, 0)), "ok");
+        assert_eq!(day_class(&day(1000, 1)), "ok");
+        assert_eq!(day_class(&day(1000, 2)), "minor");
+        assert_eq!(day_class(&day(100, 5)), "major");
+        assert_eq!(day_class(&day(100, 6)), "bad");
+    }
+
+    #[test]
+    fn ages_are_short_until_a_day() {
+        assert_eq!(ago(0, 12_000), "12 s ago");
+        assert_eq!(ago(0, 300_000), "5 min ago");
+        assert_eq!(ago(0, 7_200_000), "2 h ago");
+        assert_eq!(ago(0, 90_000_000), "1970-01-01 00:00 UTC");
+    }
+}
