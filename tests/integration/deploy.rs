@@ -1,6 +1,7 @@
-//! The deployment files held against each other and against the code.
+//! The deployment files held against each other and against the code: fly.toml against the
+//! service, fly.monitor.toml against the binary in monitor mode.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
@@ -8,10 +9,14 @@ use health_service::config::{DEFAULT_METRICS_PORT, DEFAULT_PORT};
 use health_service::shutdown::HANDLED;
 use serde_json::Value;
 
-use crate::helpers::{client, spawn_app, spawn_binary};
+use crate::helpers::{client, spawn_app, spawn_binary, spawn_binary_with};
+
+fn repo_path(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(name)
+}
 
 fn repo_file(name: &str) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(name);
+    let path = repo_path(name);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -114,8 +119,19 @@ fn flake_lock_matches_the_flake_inputs_and_the_verified_pins() {
     }
 }
 
+/// A Fly config of the repository (fly.toml, fly.monitor.toml), parsed.
+fn fly_config(name: &str) -> toml::Table {
+    repo_file(name)
+        .parse()
+        .unwrap_or_else(|e| panic!("{name} is not TOML: {e}"))
+}
+
 fn fly_toml() -> toml::Table {
-    repo_file("fly.toml").parse().expect("fly.toml is TOML")
+    fly_config("fly.toml")
+}
+
+fn fly_monitor_toml() -> toml::Table {
+    fly_config("fly.monitor.toml")
 }
 
 /// A fly.toml duration: a number of seconds or a string such as "20s".
@@ -157,14 +173,18 @@ fn fly_routes_to_the_default_port_and_keeps_a_machine_running() {
 
 #[test]
 fn fly_kill_settings_fit_the_shutdown_sequence() {
-    let fly = fly_toml();
+    assert_kill_settings_fit(&fly_toml());
+}
+
+/// `kill_signal` starts the graceful shutdown and `kill_timeout` outlasts it.
+fn assert_kill_settings_fit(fly: &toml::Table) {
     let signal = fly["kill_signal"].as_str().unwrap();
     assert!(
         HANDLED.contains(&signal),
         "{signal} is not one of {HANDLED:?}"
     );
 
-    let env: std::collections::HashMap<_, _> = fly_env(&fly).into_iter().collect();
+    let env: std::collections::HashMap<_, _> = fly_env(fly).into_iter().collect();
     let setting = |name: &str, default: &str| {
         humantime::parse_duration(env.get(name).map_or(default, String::as_str)).unwrap()
     };
@@ -184,7 +204,12 @@ async fn fly_checks_pass_against_the_service_configured_by_fly_env() {
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     // The binary accepts every value of [env]; it would exit at start-up otherwise.
     let binary = spawn_binary(&env).await;
+    assert_checks_pass(&fly, binary.addr).await;
+}
 
+/// Every `[[http_service.checks]]` of `fly`, sent with its method and headers to `addr` in plain
+/// HTTP, answers 2xx.
+async fn assert_checks_pass(fly: &toml::Table, addr: std::net::SocketAddr) {
     let checks = fly["http_service"]["checks"]
         .as_array()
         .expect("[[http_service.checks]]");
@@ -195,10 +220,7 @@ async fn fly_checks_pass_against_the_service_configured_by_fly_env() {
             .and_then(toml::Value::as_str)
             .unwrap_or("GET");
         let path = check["path"].as_str().unwrap();
-        let mut request = client().request(
-            method.parse().unwrap(),
-            format!("http://{}{path}", binary.addr),
-        );
+        let mut request = client().request(method.parse().unwrap(), format!("http://{addr}{path}"));
         let headers = check.get("headers").and_then(toml::Value::as_table);
         for (name, value) in headers.into_iter().flatten() {
             request = request.header(name, value.as_str().unwrap());
@@ -232,4 +254,172 @@ async fn fly_scrapes_the_metrics_port_and_path() {
         .unwrap();
     assert_eq!(response.status(), 200);
     assert!(response.text().await.unwrap().contains("build_info{"));
+}
+
+// fly.monitor.toml: the same image as a second app, started as `health-service monitor`.
+
+/// The monitor's process command (`[processes] app`), as the binary's arguments: the image's
+/// entrypoint is the binary, and a process group's command takes the place of the image's CMD.
+fn monitor_command(fly: &toml::Table) -> Vec<String> {
+    let processes = fly["processes"].as_table().expect("[processes]");
+    assert_eq!(
+        processes.keys().collect::<Vec<_>>(),
+        ["app"],
+        "one process group, so one monitor"
+    );
+    let command = processes["app"].as_str().unwrap();
+    // flyctl splits the command as a shell would; without quotes, escapes or variables that is a
+    // split on whitespace.
+    assert!(
+        !command.contains(['"', '\'', '\\', '$']),
+        "keep the command free of shell syntax: {command}"
+    );
+    command.split_whitespace().map(str::to_owned).collect()
+}
+
+/// Where in `command` the monitor's file is named: the index of the value of `--config`.
+fn config_index(command: &[String]) -> usize {
+    let flag = command
+        .iter()
+        .position(|arg| arg == "--config")
+        .unwrap_or_else(|| panic!("no --config in {command:?}"));
+    assert!(flag + 1 < command.len(), "no path after --config");
+    flag + 1
+}
+
+/// The one `[[mounts]]` of `fly`.
+fn only_mount(fly: &toml::Table) -> &toml::Table {
+    let mounts = fly["mounts"].as_array().expect("[[mounts]]");
+    assert_eq!(
+        mounts.len(),
+        1,
+        "one volume: it belongs to one machine, and one monitor alerts once"
+    );
+    mounts[0].as_table().unwrap()
+}
+
+#[test]
+fn fly_monitor_places_monitor_toml_where_its_command_reads_it() {
+    let fly = fly_monitor_toml();
+    let command = monitor_command(&fly);
+    assert_eq!(command[0], "monitor", "{command:?}");
+    let config = command[config_index(&command)].as_str();
+    assert!(Path::new(config).is_absolute(), "{config}");
+    let files = fly["files"].as_array().expect("[[files]]");
+    let placed = files
+        .iter()
+        .find(|file| file["guest_path"].as_str() == Some(config))
+        .unwrap_or_else(|| panic!("no [[files]] has guest_path {config}"));
+    // flyctl reads local_path from the directory it runs in: deploy.yml runs it from the root.
+    assert_eq!(placed["local_path"].as_str(), Some("monitor.toml"));
+}
+
+#[test]
+fn fly_monitor_keeps_its_store_on_one_volume_on_one_machine_always_running() {
+    let fly = fly_monitor_toml();
+    let mount = only_mount(&fly);
+    let env: std::collections::HashMap<_, _> = fly_env(&fly).into_iter().collect();
+    assert_eq!(
+        env.get("MONITOR_DATA_DIR").map(String::as_str),
+        mount["destination"].as_str(),
+        "the store lives on the volume"
+    );
+    assert_ne!(
+        fly["deploy"]["strategy"].as_str(),
+        Some("bluegreen"),
+        "Fly refuses bluegreen for an app with a volume"
+    );
+    let service = &fly["http_service"];
+    assert_eq!(
+        service["internal_port"].as_integer(),
+        Some(i64::from(DEFAULT_PORT))
+    );
+    assert_eq!(service["auto_stop_machines"].as_str(), Some("off"));
+    assert_eq!(service["min_machines_running"].as_integer(), Some(1));
+}
+
+#[test]
+fn fly_monitor_watches_the_service_from_another_region_with_the_same_image() {
+    let (service, monitor) = (fly_toml(), fly_monitor_toml());
+    assert_ne!(
+        monitor["primary_region"].as_str().unwrap(),
+        service["primary_region"].as_str().unwrap(),
+        "a monitor in the service's region shares its outages"
+    );
+    assert_eq!(monitor["build"]["image"], service["build"]["image"]);
+
+    // monitor.toml links to this app and watches that one.
+    let watching: toml::Table = repo_file("monitor.toml").parse().unwrap();
+    let app_url = |fly: &toml::Table| format!("https://{}.fly.dev", fly["app"].as_str().unwrap());
+    assert_eq!(
+        watching["monitor"]["public_url"].as_str(),
+        Some(app_url(&monitor).as_str())
+    );
+    for target in watching["target"].as_array().unwrap() {
+        let url = target["url"].as_str().unwrap();
+        assert!(url.starts_with(&format!("{}/", app_url(&service))), "{url}");
+    }
+}
+
+#[test]
+fn fly_monitor_kill_settings_fit_the_shutdown_sequence() {
+    assert_kill_settings_fit(&fly_monitor_toml());
+}
+
+/// A port of 127.0.0.1 that was free a moment ago.
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+#[tokio::test]
+async fn fly_monitor_checks_and_metrics_pass_against_the_binary_in_monitor_mode() {
+    let fly = fly_monitor_toml();
+    assert_eq!(
+        fly["metrics"]["port"].as_integer(),
+        Some(i64::from(DEFAULT_METRICS_PORT))
+    );
+    // The volume's path and the config path of the machine, here a temporary directory and the
+    // committed monitor.toml (which the other tests tie to the mount and to [[files]]).
+    let data = tempfile::tempdir().unwrap();
+    let data_dir = data.path().to_str().unwrap();
+    let mut command = monitor_command(&fly);
+    let config = config_index(&command);
+    command[config] = repo_path("monitor.toml").to_str().unwrap().to_owned();
+    let metrics_port = free_port().to_string();
+
+    let mut env = fly_env(&fly);
+    let data_setting = env
+        .iter_mut()
+        .find(|(name, _)| name == "MONITOR_DATA_DIR")
+        .expect("[env] sets MONITOR_DATA_DIR");
+    data_setting.1 = data_dir.to_owned();
+    let mut env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    env.extend([
+        ("METRICS_PORT", metrics_port.as_str()),
+        // The secret monitor.toml reads: a local port where nothing listens.
+        ("ALERT_WEBHOOK_URL", "http://127.0.0.1:1/hook"),
+        // monitor.toml's targets are the public service: send their probes to the same dead
+        // port, so they fail at once and nothing here depends on the network.
+        ("HTTPS_PROXY", "http://127.0.0.1:1"),
+    ]);
+    let args: Vec<&str> = command.iter().map(String::as_str).collect();
+    // The binary accepts [env], the command and monitor.toml; it would exit at start-up otherwise.
+    let binary = spawn_binary_with(&env, &args).await;
+
+    assert_checks_pass(&fly, binary.addr).await;
+    let path = fly["metrics"]["path"].as_str().unwrap();
+    let response = client()
+        .get(format!("http://127.0.0.1:{metrics_port}{path}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.text().await.unwrap().contains("build_info{"));
+    assert!(
+        data.path()
+            .join(health_service::monitor::store::FILE_NAME)
+            .is_file(),
+        "the store is created in MONITOR_DATA_DIR"
+    );
 }
