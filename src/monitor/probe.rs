@@ -102,10 +102,14 @@ impl Prober {
         let mut roots = rustls::RootCertStore {
             roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
         };
-        for root in extra_roots {
-            roots
-                .add(root)
-                .map_err(|err| ProberError::Client(err.to_string()))?;
+        // A system bundle (SSL_CERT_FILE often names one) can hold certificates webpki cannot
+        // use as trust anchors; skip those rather than refuse to start.
+        let (_, skipped) = roots.add_parsable_certificates(extra_roots);
+        if skipped > 0 {
+            tracing::warn!(
+                skipped,
+                "some extra CA certificates are not usable and were skipped"
+            );
         }
         let provider = Arc::new(rustls_graviola::default_provider());
         let tls = rustls::ClientConfig::builder_with_provider(provider)
