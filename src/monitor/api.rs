@@ -211,10 +211,14 @@ pub enum StatusResponse {
 
 /// Outcome of `GET /api/v1/targets/{name}/results`.
 #[derive(ApiResponse)]
+#[oai(bad_request_handler = "bad_request")]
 pub enum ResultsResponse {
     /// The results, newest first.
     #[oai(status = 200)]
     Ok(Json<Results>),
+    /// `limit` or `before` is not valid.
+    #[oai(status = 400)]
+    BadRequest(Json<ErrorMessage>),
     /// No target has that name.
     #[oai(status = 404)]
     NotFound(Json<ErrorMessage>),
@@ -225,10 +229,14 @@ pub enum ResultsResponse {
 
 /// Outcome of `GET /api/v1/incidents`.
 #[derive(ApiResponse)]
+#[oai(bad_request_handler = "bad_request")]
 pub enum IncidentsResponse {
     /// The incidents, newest first.
     #[oai(status = 200)]
     Ok(Json<Incidents>),
+    /// `limit` is not valid.
+    #[oai(status = 400)]
+    BadRequest(Json<ErrorMessage>),
     /// The store could not be read.
     #[oai(status = 500)]
     Failed(Json<ErrorMessage>),
@@ -407,6 +415,30 @@ pub(super) fn failure(err: &StoreError) -> Json<ErrorMessage> {
         500,
         "the monitor's store could not be read; see the log".to_owned(),
     )
+}
+
+/// A response whose 400 is a parameter that did not parse, with poem-openapi's message (which
+/// names the parameter and what it expects).
+pub(super) trait BadRequest {
+    /// The 400 response.
+    fn bad_request(body: Json<ErrorMessage>) -> Self;
+}
+
+impl BadRequest for ResultsResponse {
+    fn bad_request(body: Json<ErrorMessage>) -> Self {
+        Self::BadRequest(body)
+    }
+}
+
+impl BadRequest for IncidentsResponse {
+    fn bad_request(body: Json<ErrorMessage>) -> Self {
+        Self::BadRequest(body)
+    }
+}
+
+/// The `bad_request_handler` of the responses above.
+pub(super) fn bad_request<T: BadRequest>(err: poem::Error) -> T {
+    T::bad_request(error(400, err.to_string()))
 }
 
 /// An error body with `status`'s reason phrase.

@@ -20,7 +20,7 @@ use poem_openapi::registry::{MetaSchemaRef, Registry};
 use poem_openapi::types::Type;
 use poem_openapi::{ApiResponse, Enum, OpenApi};
 
-use super::api::{ErrorMessage, Monitoring, error, failure, read};
+use super::api::{BadRequest, ErrorMessage, Monitoring, bad_request, error, failure, read};
 use super::store::{self, State};
 use crate::api::ApiTags;
 
@@ -121,6 +121,7 @@ pub enum CssResponse {
 
 /// Outcome of a badge request.
 #[derive(ApiResponse)]
+#[oai(bad_request_handler = "bad_request")]
 pub enum BadgeResponse {
     /// The badge.
     #[oai(status = 200)]
@@ -130,6 +131,9 @@ pub enum BadgeResponse {
         #[oai(header = "Cache-Control")]
         String,
     ),
+    /// `window` is not one of `24h`, `7d`, `30d`, `90d`.
+    #[oai(status = 400)]
+    BadRequest(Json<ErrorMessage>),
     /// No target has that name.
     #[oai(status = 404)]
     NotFound(Json<ErrorMessage>),
@@ -147,6 +151,12 @@ pub enum FeedResponse {
     /// The store could not be read.
     #[oai(status = 500)]
     Failed(Json<ErrorMessage>),
+}
+
+impl BadRequest for BadgeResponse {
+    fn bad_request(body: Json<ErrorMessage>) -> Self {
+        Self::BadRequest(body)
+    }
 }
 
 /// The uptime window of a badge.
