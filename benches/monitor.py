@@ -15,8 +15,8 @@ measures for `--duration`:
 - store bytes per result: the store file's size after the monitor stops, over the results it
   holds (counted through /api/v1/targets/NAME/results).
 
-Targets (issue 12): CPU <= 5 % of a core, RSS <= 48 MB. Needs only Python and the release build
-from `cargo build --release`.
+Targets (issue 12): CPU <= 5 % of a core, RSS <= 48 MB. Needs only Python and the Rust toolchain
+(the script runs `cargo build --release`).
 """
 
 import argparse
@@ -79,8 +79,7 @@ def main():
     parser.add_argument("--interval", default="10s")
     parser.add_argument("--duration", default="60s")
     args = parser.parse_args()
-    if not BINARY.exists():
-        sys.exit(f"error: {BINARY} is missing; run `cargo build --release` first")
+    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
     interval, duration = seconds(args.interval), seconds(args.duration)
 
     with tempfile.TemporaryDirectory() as work:

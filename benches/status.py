@@ -91,8 +91,7 @@ def main():
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--requests", type=int, default=300)
     args = parser.parse_args()
-    if not BINARY.exists():
-        sys.exit(f"error: {BINARY} is missing; run `cargo build --release` first")
+    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
     os.sched_setaffinity(0, {int(CLIENT_CORE)})
 
     with tempfile.TemporaryDirectory() as work:
