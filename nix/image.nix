@@ -1,4 +1,5 @@
-# The OCI image Fly.io runs: the static binary and nothing else (no shell, no coreutils).
+# The container image Fly.io runs (a gzipped Docker archive, as `docker save` writes): the static
+# binary and nothing else (no shell, no coreutils).
 {
   # from nixpkgs
   lib,

@@ -26,11 +26,18 @@ let
     })
   );
 
-  # Cargo's files plus every TOML file: deny.toml and .cargo/audit.toml configure the checks,
-  # and the tests read fly.toml.
+  # Cargo's files plus every TOML file (deny.toml and .cargo/audit.toml configure the checks,
+  # and the tests read fly.toml), plus the few other files the build and the tests read:
+  # commonCargoSources keeps only *.rs, *.toml and Cargo.lock.
   cleanSrc = lib.fileset.toSource {
     root = src;
-    fileset = craneLib.fileset.commonCargoSources src;
+    fileset = lib.fileset.unions [
+      (craneLib.fileset.commonCargoSources src)
+      # include_str!'d by the status page (src/monitor/status/mod.rs).
+      (src + "/src/monitor/status/status.css")
+      # The TLS tests' CA, certificate and key, read at run time.
+      (src + "/tests/fixtures")
+    ];
   };
 
   commonArgs = {
