@@ -175,23 +175,21 @@ fn image_config_matches_the_code() {
 
 #[test]
 #[ignore = "needs nix and ../shared: run by .ci/run"]
-fn crate_source_holds_every_tracked_toml_file() {
+fn crate_source_holds_every_file_the_build_and_the_tests_read() {
     // The source the package and the checks build from, as lib.fileset copied it to the store.
     let src = nix_eval(&["eval", ".#packages"], "p: p.x86_64-linux.default.src");
     let src = Path::new(src.as_str().expect("a store path"));
-    let tomls = git(&["ls-files", "*.toml"]);
-    assert!(tomls.lines().any(|f| f == "fly.toml"), "{tomls}");
-    for file in tomls.lines() {
-        assert!(
-            src.join(file).is_file(),
-            "{file} is missing from the crate source {}: the tests and checks read it",
-            src.display()
-        );
+    // Every TOML file (the checks and tests read them), everything under src/ and tests/ (code,
+    // include_str! assets such as status.css, test fixtures), every Rust file (benches/ too:
+    // clippy checks all targets), and the lock file.
+    let tracked = git(&["ls-files", "*.toml", "src", "tests", "*.rs", "Cargo.lock"]);
+    for needed in ["fly.toml", "src/monitor/status/status.css", "tests/fixtures/tls/ca.pem"] {
+        assert!(tracked.lines().any(|f| f == needed), "{needed} not tracked: {tracked}");
     }
-    for file in ["Cargo.lock", "src/main.rs", "tests/integration/main.rs"] {
+    for file in tracked.lines() {
         assert!(
             src.join(file).is_file(),
-            "{file} missing from {}",
+            "{file} is missing from the crate source {}: the build or the tests read it",
             src.display()
         );
     }
