@@ -21,7 +21,7 @@ use poem_openapi::types::Type;
 use poem_openapi::{ApiResponse, Enum, OpenApi};
 
 use super::api::{BadRequest, ErrorMessage, Monitoring, bad_request, error, failure, read};
-use super::store::{self, State};
+use super::store::{self, History, State, Store, StoreError};
 use crate::api::ApiTags;
 
 /// Only the page's own stylesheet; no script, frame, form or anything from elsewhere.
@@ -240,23 +240,15 @@ impl StatusApi {
         /// The target's name.
         name: Path<String>,
     ) -> BadgeResponse {
-        let Path(name) = name;
-        if !self.known(&name) {
-            return not_found(&name);
-        }
-        let store = self.monitoring.store.clone();
-        let target = name.clone();
-        match read(move || store.state(&target)).await {
-            Ok(state) => {
-                let (message, color) = match state.map(|s| s.state) {
-                    Some(State::Up) => ("up", badge::GREEN),
-                    Some(State::Down) => ("down", badge::RED),
-                    Some(State::Unknown) | None => ("unknown", badge::GREY),
-                };
-                svg(badge::render(&name, message, color))
-            }
-            Err(err) => BadgeResponse::Failed(failure(&err)),
-        }
+        self.badge(name.0, Store::state, |name, state| {
+            let (message, color) = match state.map(|s| s.state) {
+                Some(State::Up) => ("up", badge::GREEN),
+                Some(State::Down) => ("down", badge::RED),
+                Some(State::Unknown) | None => ("unknown", badge::GREY),
+            };
+            badge::render(name, message, color)
+        })
+        .await
     }
 
     /// Uptime badge
@@ -275,21 +267,14 @@ impl StatusApi {
         #[oai(default = "default_window")]
         window: Query<Window>,
     ) -> BadgeResponse {
-        let Path(name) = name;
-        if !self.known(&name) {
-            return not_found(&name);
-        }
-        let store = self.monitoring.store.clone();
-        let target = name.clone();
-        match read(move || store.history(&target, SystemTime::now())).await {
-            Ok(history) => {
-                let uptime = history.windows()[window.0.index()].uptime();
-                let message = percent(uptime).unwrap_or("no data".to_owned());
-                let label = format!("uptime {}", window.0.label());
-                svg(badge::render(&label, &message, badge::uptime_color(uptime)))
-            }
-            Err(err) => BadgeResponse::Failed(failure(&err)),
-        }
+        let window = window.0;
+        self.badge(name.0, history, move |_, history| {
+            let uptime = history.windows()[window.index()].uptime();
+            let message = percent(uptime).unwrap_or("no data".to_owned());
+            let label = format!("uptime {}", window.label());
+            badge::render(&label, &message, badge::uptime_color(uptime))
+        })
+        .await
     }
 
     /// Response time badge
@@ -305,26 +290,19 @@ impl StatusApi {
         /// The target's name.
         name: Path<String>,
     ) -> BadgeResponse {
-        let Path(name) = name;
-        if !self.known(&name) {
-            return not_found(&name);
-        }
-        let store = self.monitoring.store.clone();
-        let target = name.clone();
-        match read(move || store.history(&target, SystemTime::now())).await {
-            Ok(history) => {
-                let mean = history.windows()[0].mean_response_time_ms();
-                let (message, color) = match mean {
-                    None => ("no data".to_owned(), badge::GREY),
-                    Some(ms) if ms < 300 => (format!("{ms} ms"), badge::GREEN),
-                    Some(ms) if ms < 1000 => (format!("{ms} ms"), badge::YELLOW_GREEN),
-                    Some(ms) if ms < 3000 => (format!("{ms} ms"), badge::ORANGE),
-                    Some(ms) => (format!("{ms} ms"), badge::RED),
-                };
-                svg(badge::render("response time", &message, color))
-            }
-            Err(err) => BadgeResponse::Failed(failure(&err)),
-        }
+        self.badge(name.0, history, |_, history| {
+            let mean = history.windows()[0].mean_response_time_ms();
+            let color = match mean {
+                None => badge::GREY,
+                Some(ms) if ms < 300 => badge::GREEN,
+                Some(ms) if ms < 1000 => badge::YELLOW_GREEN,
+                Some(ms) if ms < 3000 => badge::ORANGE,
+                Some(_) => badge::RED,
+            };
+            let message = mean.map_or("no data".to_owned(), |ms| format!("{ms} ms"));
+            badge::render("response time", &message, color)
+        })
+        .await
     }
 
     /// Incident feed (Atom)
@@ -350,13 +328,34 @@ impl StatusApi {
 }
 
 impl StatusApi {
-    /// Whether a target has this name.
-    fn known(&self, name: &str) -> bool {
-        self.monitoring
+    /// The badge of target `name`: `load` reads what it shows from the store (off the async
+    /// workers), `draw` turns the target's name and that into the SVG.
+    async fn badge<T: Send + 'static>(
+        &self,
+        name: String,
+        load: impl FnOnce(&Store, &str) -> Result<T, StoreError> + Send + 'static,
+        draw: impl FnOnce(&str, T) -> String,
+    ) -> BadgeResponse {
+        if !self
+            .monitoring
             .config
             .targets
             .iter()
             .any(|t| t.name == name)
+        {
+            return BadgeResponse::NotFound(error(
+                404,
+                format!("no target named {name:?}; the targets are listed at /api/v1/status"),
+            ));
+        }
+        let store = self.monitoring.store.clone();
+        let target = name.clone();
+        match read(move || load(&store, &target)).await {
+            Ok(found) => {
+                BadgeResponse::Badge(Text::new(draw(&name, found)), BADGE_CACHE.to_owned())
+            }
+            Err(err) => BadgeResponse::Failed(failure(&err)),
+        }
     }
 
     /// Where the monitor is reached: `public_url`, else the request's `Host`.
@@ -385,19 +384,13 @@ pub fn percent(uptime: Option<f64>) -> Option<String> {
     })
 }
 
+/// A target's history now, for the badges that show uptime or response time.
+fn history(store: &Store, target: &str) -> Result<History, StoreError> {
+    store.history(target, SystemTime::now())
+}
+
 fn default_window() -> Window {
     Window::Month
-}
-
-fn svg(body: String) -> BadgeResponse {
-    BadgeResponse::Badge(Text::new(body), BADGE_CACHE.to_owned())
-}
-
-fn not_found(name: &str) -> BadgeResponse {
-    BadgeResponse::NotFound(error(
-        404,
-        format!("no target named {name:?}; the targets are listed at /api/v1/status"),
-    ))
 }
 
 #[cfg(test)]
