@@ -5,7 +5,7 @@ use std::process::Stdio;
 use crate::helpers::{PATIENCE, command};
 
 /// Runs the binary with `env` and `args`; returns (exit code, stdout, stderr).
-async fn run(env: &[(&str, &str)], args: &[&str]) -> (Option<i32>, String, String) {
+pub async fn run(env: &[(&str, &str)], args: &[&str]) -> (Option<i32>, String, String) {
     let output = tokio::time::timeout(
         PATIENCE,
         command(env)

@@ -183,8 +183,15 @@ fn crate_source_holds_every_file_the_build_and_the_tests_read() {
     // include_str! assets such as status.css, test fixtures), every Rust file (benches/ too:
     // clippy checks all targets), and the lock file.
     let tracked = git(&["ls-files", "*.toml", "src", "tests", "*.rs", "Cargo.lock"]);
-    for needed in ["fly.toml", "src/monitor/status/status.css", "tests/fixtures/tls/ca.pem"] {
-        assert!(tracked.lines().any(|f| f == needed), "{needed} not tracked: {tracked}");
+    for needed in [
+        "fly.toml",
+        "src/monitor/status/status.css",
+        "tests/fixtures/tls/ca.pem",
+    ] {
+        assert!(
+            tracked.lines().any(|f| f == needed),
+            "{needed} not tracked: {tracked}"
+        );
     }
     for file in tracked.lines() {
         assert!(

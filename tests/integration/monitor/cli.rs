@@ -1,30 +1,6 @@
 //! `monitor --check` and the monitor's start-up errors, through the real binary.
 
-use std::process::Stdio;
-
-use crate::helpers::{PATIENCE, command};
-
-/// Runs the binary with `env` and `args`; returns (exit code, stdout, stderr).
-async fn run(env: &[(&str, &str)], args: &[&str]) -> (Option<i32>, String, String) {
-    let output = tokio::time::timeout(
-        PATIENCE,
-        command(env)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .output(),
-    )
-    .await
-    .expect("exits in time")
-    .expect("runs");
-    let text = |b: Vec<u8>| String::from_utf8(b).unwrap();
-    (
-        output.status.code(),
-        text(output.stdout),
-        text(output.stderr),
-    )
-}
+use crate::config::run;
 
 fn write(dir: &tempfile::TempDir, text: &str) -> String {
     let path = dir.path().join("monitor.toml");

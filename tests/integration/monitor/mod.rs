@@ -102,14 +102,7 @@ impl TargetServer {
                     .body(Body::from(now.body))
             }
         });
-        let stop = CancellationToken::new();
-        tokio::spawn(health_service::server::serve(
-            listener,
-            Arc::new(endpoint),
-            Duration::from_secs(5),
-            stop.clone(),
-            TaskTracker::new(),
-        ));
+        let stop = serve(listener, endpoint);
         Self {
             addr,
             behaviour,
@@ -195,14 +188,7 @@ impl Receiver {
                     .finish()
             }
         });
-        let stop = CancellationToken::new();
-        tokio::spawn(health_service::server::serve(
-            listener,
-            Arc::new(endpoint),
-            Duration::from_secs(5),
-            stop.clone(),
-            TaskTracker::new(),
-        ));
+        let stop = serve(listener, endpoint);
         Self {
             addr,
             received,
@@ -247,6 +233,20 @@ impl Drop for Receiver {
     fn drop(&mut self) {
         self.stop.cancel();
     }
+}
+
+/// Serves `endpoint` on `listener` with the service's own connection loop until the token is
+/// cancelled.
+fn serve(listener: TcpListener, endpoint: impl poem::Endpoint + 'static) -> CancellationToken {
+    let stop = CancellationToken::new();
+    tokio::spawn(health_service::server::serve(
+        listener,
+        Arc::new(endpoint),
+        Duration::from_secs(5),
+        stop.clone(),
+        TaskTracker::new(),
+    ));
+    stop
 }
 
 /// Polls `done` every 20 ms until it holds; panics after a generous bound (a hang guard).
