@@ -19,26 +19,19 @@ instructions from run to run and is close to the cost without sharing.
 import http.client
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-BINARY = ROOT / "target" / "release" / "health-service"
+from common import BINARY, build_release, free_port
+
 CONFIGS = {
     "production defaults (logs and metrics on)": {},
     "metrics off (METRICS_PORT=0)": {"METRICS_PORT": "0"},
     "logs off (RUST_LOG=off)": {"RUST_LOG": "off"},
 }
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 PATHS = ["/livez", "/health"]
@@ -79,7 +72,7 @@ def instructions(extra_env, path, requests, work):
 
 
 def main():
-    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    build_release()
     print("| configuration | " + " | ".join(f"GET {path}" for path in PATHS) + " |")
     print("| --- |" + " ---: |" * len(PATHS))
     with tempfile.TemporaryDirectory() as tmp:

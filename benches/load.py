@@ -20,7 +20,6 @@ import argparse
 import json
 import os
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,7 +28,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from common import BINARY, build_release, free_port, peak_rss_mb
+
 CONNECTIONS = 50
 SERVER_CORE, LOAD_CORE = "0", "1"
 BODY = json.dumps(
@@ -68,12 +68,6 @@ http {{
   }}
 }}
 """
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start(argv, env, log):
@@ -116,14 +110,6 @@ def load(port, duration):
     return rps, p50, p99
 
 
-def peak_rss_mb(pid):
-    """VmHWM, the resident-memory high-water mark, so it covers the whole load."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 def servers(work, binary):
     """name -> function returning (argv, env) for a fresh run on a free port."""
     def nginx():
@@ -160,8 +146,8 @@ def main():
     if (os.cpu_count() or 1) < 2:
         sys.exit("benches/load.py needs 2 cores: the server on one, wrk on the other")
 
-    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
-    binary = ROOT / "target" / "release" / "health-service"
+    build_release()
+    binary = BINARY
     with tempfile.TemporaryDirectory(prefix="health-service-load-", dir=args.log_dir) as tmp:
         work = Path(tmp)
         runs = servers(work, binary)

@@ -20,26 +20,18 @@ Targets (issue 12): CPU <= 5 % of a core, RSS <= 48 MB. Needs only Python and th
 """
 
 import argparse
+import json
 import os
 import signal
-import socket
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
-import json
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-BINARY = ROOT / "target" / "release" / "health-service"
+from common import BINARY, build_release, free_port, peak_rss_mb, wait_ready
+
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def seconds(text):
@@ -50,27 +42,9 @@ def seconds(text):
     return float(text)
 
 
-def wait_ready(url, timeout=10):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(url, timeout=1).read()
-            return
-        except OSError:
-            time.sleep(0.05)
-    sys.exit(f"error: {url} did not answer within {timeout} s")
-
-
 def cpu_seconds(pid):
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
-
-
-def peak_rss_mb(pid):
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def main():
@@ -79,7 +53,7 @@ def main():
     parser.add_argument("--interval", default="10s")
     parser.add_argument("--duration", default="60s")
     args = parser.parse_args()
-    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    build_release()
     interval, duration = seconds(args.interval), seconds(args.duration)
 
     with tempfile.TemporaryDirectory() as work:
@@ -90,7 +64,7 @@ def main():
             [BINARY], env={**base_env, "PORT": str(target_port), "RUST_LOG": "off"},
             stdout=subprocess.DEVNULL,
         )
-        wait_ready(f"http://127.0.0.1:{target_port}/livez")
+        wait_ready(target_port)
 
         config = work / "monitor.toml"
         with config.open("w") as f:
@@ -98,7 +72,7 @@ def main():
             for n in range(args.targets):
                 f.write(
                     f'[[target]]\nname = "t{n}"\nurl = "http://127.0.0.1:{target_port}/health"\n'
-                    f'interval = "{args.interval}"\ntimeout = "5s"\n'
+                    f'interval = "{args.interval}"\ntimeout = "{min(5.0, interval)}s"\n'
                     'conditions = ["[STATUS] == 200", "[BODY].status == UP"]\n'
                 )
         port = free_port()
@@ -109,7 +83,7 @@ def main():
             stdout=subprocess.DEVNULL,
         )
         try:
-            wait_ready(f"http://127.0.0.1:{port}/livez")
+            wait_ready(port)
             time.sleep(interval)  # every target has started
             cpu_before, started = cpu_seconds(monitor.pid), time.monotonic()
             time.sleep(duration)
@@ -127,8 +101,8 @@ def main():
         store_bytes = (data / "monitor.redb").stat().st_size
 
     print(f"targets: {args.targets} every {args.interval}; measured for {args.duration}")
-    print(f"| targets | interval | CPU, % of one core | peak RSS MB | results | store bytes | bytes per result |")
-    print(f"| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| targets | interval | CPU, % of one core | peak RSS MB | results | store bytes | bytes per result |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     print(
         f"| {args.targets} | {args.interval} | {cpu:.2f} | {rss:.1f} | {results} | {store_bytes} "
         f"| {store_bytes / max(results, 1):.0f} |"

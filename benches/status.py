@@ -18,9 +18,9 @@ with `cargo build --release` and `cargo bench --no-run --bench status_fill`.
 
 import argparse
 import http.client
+import json
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,35 +28,9 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-BINARY = ROOT / "target" / "release" / "health-service"
+from common import BINARY, ROOT, build_release, free_port, peak_rss_mb, wait_ready
+
 MONITOR_CORE, CLIENT_CORE = "0", "1"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_ready(port, timeout=20):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            connection.request("GET", "/livez")
-            connection.getresponse().read()
-            return
-        except OSError:
-            time.sleep(0.05)
-    sys.exit(f"error: nothing answered on port {port} within {timeout} s")
-
-
-def peak_rss_mb(pid):
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def percentile(values, fraction):
@@ -70,7 +44,6 @@ def fill(data, targets, days):
         ["cargo", "bench", "--no-run", "--bench", "status_fill", "--message-format=json"],
         cwd=ROOT, capture_output=True, text=True, check=True,
     )
-    import json
     executables = [
         message["executable"]
         for message in map(json.loads, built.stdout.splitlines())
@@ -91,7 +64,7 @@ def main():
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--requests", type=int, default=300)
     args = parser.parse_args()
-    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    build_release()
     os.sched_setaffinity(0, {int(CLIENT_CORE)})
 
     with tempfile.TemporaryDirectory() as work:
