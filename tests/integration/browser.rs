@@ -187,6 +187,8 @@ async fn the_status_page_renders_with_its_stylesheet_on_desktop_and_phone() {
 
     let driver = ChromeDriver::start().await;
     let browser = driver.session().await;
+    // A desktop window just tall enough for the page, for the README's screenshot.
+    browser.set_window_size(1280, 1050).await.unwrap();
     browser.goto(&monitor.url("/status")).await.unwrap();
     assert_eq!(text_of(&browser, ".banner").await, "Partial outage");
     // The stylesheet loaded under the page's CSP: the banner has its colour, not the default.
