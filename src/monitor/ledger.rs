@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::Notify;
 
@@ -280,8 +280,10 @@ pub fn run(
         if last_prune.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
             last_prune = Some(Instant::now());
             let now = SystemTime::now();
-            let results_before = now.checked_sub(retention).unwrap_or(now);
-            let history_before = now.checked_sub(retention.max(MIN_HISTORY)).unwrap_or(now);
+            // A retention reaching before any representable time keeps everything.
+            let keep_from = |age: Duration| now.checked_sub(age).unwrap_or(UNIX_EPOCH);
+            let results_before = keep_from(retention);
+            let history_before = keep_from(retention.max(MIN_HISTORY));
             match store.prune(results_before, history_before) {
                 Ok(0) => {}
                 Ok(removed) => tracing::info!(removed, "pruned results past the retention"),
