@@ -61,6 +61,14 @@ impl TestApp {
 /// Starts the service with the defaults plus `args` (flags, as on the command line), both
 /// listeners on free ports of 127.0.0.1.
 pub async fn spawn_app(args: &[&str]) -> TestApp {
+    spawn_app_with(args, |app| app).await
+}
+
+/// [`spawn_app`], with `extend` applied to the application before it runs (monitor mode, say).
+pub async fn spawn_app_with(
+    args: &[&str],
+    extend: impl FnOnce(Application) -> Application,
+) -> TestApp {
     let mut argv = vec!["health-service"];
     argv.extend_from_slice(args);
     let cli = Cli::try_parse_from(argv).expect("test flags parse");
@@ -71,6 +79,7 @@ pub async fn spawn_app(args: &[&str]) -> TestApp {
         .await
         .expect("binds port 0");
     let app = Application::with_listeners(cli.config, listener, Some(metrics)).expect("builds");
+    let app = extend(app);
     let addr = app.local_addr().expect("bound");
     let metrics_addr = app.metrics_addr().expect("metrics listener is on");
     let lifecycle = app.lifecycle();

@@ -22,15 +22,13 @@ use std::time::Duration;
 use health_service::monitor::Monitor;
 use health_service::monitor::config::{self, MonitorConfig};
 use health_service::monitor::probe::Prober;
-use health_service::startup::Application;
 use poem::http::StatusCode;
 use poem::{Body, Request, Response};
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::helpers::PATIENCE;
+use crate::helpers::{PATIENCE, TestApp, spawn_app_with};
 
 /// How a [`TargetServer`] answers, changed by the test while it runs.
 #[derive(Debug, Clone)]
@@ -284,8 +282,7 @@ pub struct TestMonitor {
     pub addr: SocketAddr,
     pub metrics_addr: SocketAddr,
     pub data: tempfile::TempDir,
-    stop: Option<oneshot::Sender<()>>,
-    stopped: tokio::task::JoinHandle<()>,
+    app: TestApp,
 }
 
 impl TestMonitor {
@@ -297,26 +294,12 @@ impl TestMonitor {
     pub async fn start_in(toml: &str, data: tempfile::TempDir) -> Self {
         let monitor =
             Monitor::open_with(parse(toml), data.path(), Prober::new(test_ca()).unwrap()).unwrap();
-        let cli = <health_service::config::Cli as clap::Parser>::try_parse_from(["health-service"])
-            .unwrap();
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let metrics = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let app = Application::with_listeners(cli.config, listener, Some(metrics))
-            .unwrap()
-            .with_monitor(monitor)
-            .unwrap();
-        let addr = app.local_addr().unwrap();
-        let metrics_addr = app.metrics_addr().unwrap();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let stopped = tokio::spawn(app.run_until(async move {
-            let _ = stopped.await;
-        }));
+        let app = spawn_app_with(&[], |app| app.with_monitor(monitor).unwrap()).await;
         Self {
-            addr,
-            metrics_addr,
+            addr: app.addr,
+            metrics_addr: app.metrics_addr,
             data,
-            stop: Some(stop),
-            stopped,
+            app,
         }
     }
 
@@ -338,10 +321,8 @@ impl TestMonitor {
 
     /// Shuts down (as SIGTERM would) and waits until every result is committed.
     pub async fn stop(mut self) -> tempfile::TempDir {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        tokio::time::timeout(PATIENCE * 2, &mut self.stopped)
+        self.app.signal_shutdown();
+        tokio::time::timeout(PATIENCE * 2, &mut self.app.stopped)
             .await
             .expect("the monitor stops")
             .unwrap();
