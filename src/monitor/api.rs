@@ -262,7 +262,7 @@ impl MonitorApi {
     )]
     async fn status(&self) -> StatusResponse {
         let monitoring = self.monitoring.clone();
-        match read(move || status_report(&monitoring, SystemTime::now())).await {
+        match store::blocking(move || status_report(&monitoring, SystemTime::now())).await {
             Ok(report) => StatusResponse::Ok(Json(report)),
             Err(err) => StatusResponse::Failed(failure(&err)),
         }
@@ -309,7 +309,7 @@ impl MonitorApi {
         let store = self.monitoring.store.clone();
         let target = name.clone();
         let limit = usize::try_from(limit.0).unwrap_or(usize::MAX);
-        match read(move || store.results(&target, before_ms, limit)).await {
+        match store::blocking(move || store.results(&target, before_ms, limit)).await {
             Ok(results) => ResultsResponse::Ok(Json(Results {
                 target: name,
                 results: results.iter().map(Check::from).collect(),
@@ -338,7 +338,7 @@ impl MonitorApi {
     ) -> IncidentsResponse {
         let store = self.monitoring.store.clone();
         let limit = usize::try_from(limit.0).unwrap_or(usize::MAX);
-        match read(move || store.incidents(limit)).await {
+        match store::blocking(move || store.incidents(limit)).await {
             Ok(incidents) => {
                 let now = store::millis(SystemTime::now());
                 IncidentsResponse::Ok(Json(Incidents {
@@ -397,15 +397,6 @@ pub fn status_report(monitoring: &Monitoring, now: SystemTime) -> Result<StatusR
         status,
         targets,
     })
-}
-
-/// A store read off the async workers.
-pub(super) async fn read<T: Send + 'static>(
-    call: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
-) -> Result<T, StoreError> {
-    tokio::task::spawn_blocking(call)
-        .await
-        .map_err(|err| StoreError::Io(err.to_string()))?
 }
 
 /// The 500 body for a failed store read, which is logged (the body does not leak it).

@@ -674,6 +674,18 @@ impl Store {
     }
 }
 
+/// Runs store work off the async workers: a read can wait on the disk, every write does.
+///
+/// # Errors
+/// The work's own error, or [`StoreError::Io`] if it panicked.
+pub async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|err| StoreError::Io(err.to_string()))?
+}
+
 /// Milliseconds since the Unix epoch (0 before it).
 #[must_use]
 pub fn millis(time: SystemTime) -> u64 {

@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::config::{Alert, AlertKind, MonitorConfig};
 use super::metrics::MonitorMetrics;
-use super::store::{Event, Notification, Store, from_millis, millis};
+use super::store::{self, Event, Notification, Store, from_millis, millis};
 
 /// How long one delivery attempt may take.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
@@ -161,8 +161,9 @@ async fn deliver_due(
     config: &MonitorConfig,
     client: &reqwest::Client,
     metrics: &MonitorMetrics,
-) -> Result<Option<SystemTime>, super::store::StoreError> {
-    let pending = blocking(store, Store::pending).await?;
+) -> Result<Option<SystemTime>, store::StoreError> {
+    let reader = store.clone();
+    let pending = store::blocking(move || reader.pending()).await?;
     // An alert whose earlier notification is still waiting gets none of its later ones, so
     // "resolved" never arrives before "down".
     let mut waiting: HashSet<u32> = HashSet::new();
@@ -285,19 +286,9 @@ async fn save(
     store: &Arc<Store>,
     notification: Notification,
     retry: bool,
-) -> Result<(), super::store::StoreError> {
-    blocking(store, move |store| store.save_attempt(&notification, retry)).await
-}
-
-/// Runs a store call off the async workers: every write waits for the disk.
-pub async fn blocking<T: Send + 'static>(
-    store: &Arc<Store>,
-    call: impl FnOnce(&Store) -> Result<T, super::store::StoreError> + Send + 'static,
-) -> Result<T, super::store::StoreError> {
+) -> Result<(), store::StoreError> {
     let store = store.clone();
-    tokio::task::spawn_blocking(move || call(&store))
-        .await
-        .map_err(|err| super::store::StoreError::Io(err.to_string()))?
+    store::blocking(move || store.save_attempt(&notification, retry)).await
 }
 
 fn millis_of(duration: Duration) -> u64 {

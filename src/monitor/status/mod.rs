@@ -20,7 +20,7 @@ use poem_openapi::registry::{MetaSchemaRef, Registry};
 use poem_openapi::types::Type;
 use poem_openapi::{ApiResponse, Enum, OpenApi};
 
-use super::api::{BadRequest, ErrorMessage, Monitoring, bad_request, error, failure, read};
+use super::api::{BadRequest, ErrorMessage, Monitoring, bad_request, error, failure};
 use super::store::{self, History, State, Store, StoreError};
 use crate::api::ApiTags;
 
@@ -208,7 +208,7 @@ impl StatusApi {
     #[oai(path = "/status", method = "get", operation_id = "getStatusPage")]
     async fn page(&self) -> PageResponse {
         let monitoring = self.monitoring.clone();
-        match read(move || page::Page::read(&monitoring, SystemTime::now())).await {
+        match store::blocking(move || page::Page::read(&monitoring, SystemTime::now())).await {
             Ok(page) => PageResponse::Page(
                 Html(page.render()),
                 CONTENT_SECURITY_POLICY.to_owned(),
@@ -316,7 +316,7 @@ impl StatusApi {
     async fn feed(&self, headers: &HeaderMap) -> FeedResponse {
         let base = self.base(headers);
         let store = self.monitoring.store.clone();
-        match read(move || store.incidents(100)).await {
+        match store::blocking(move || store.incidents(100)).await {
             Ok(incidents) => {
                 let now = store::millis(SystemTime::now());
                 let title = &self.monitoring.config.title;
@@ -350,7 +350,7 @@ impl StatusApi {
         }
         let store = self.monitoring.store.clone();
         let target = name.clone();
-        match read(move || load(&store, &target)).await {
+        match store::blocking(move || load(&store, &target)).await {
             Ok(found) => {
                 BadgeResponse::Badge(Text::new(draw(&name, found)), BADGE_CACHE.to_owned())
             }
