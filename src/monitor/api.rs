@@ -47,6 +47,19 @@ pub enum Overall {
     Down,
 }
 
+impl Overall {
+    /// Up when no target is down, down when every one is, degraded in between; unknown targets
+    /// count as not down.
+    pub fn of(states: impl ExactSizeIterator<Item = TargetState>) -> Self {
+        let count = states.len();
+        match states.filter(|s| *s == TargetState::Down).count() {
+            0 => Self::Up,
+            down if down == count => Self::Down,
+            _ => Self::Degraded,
+        }
+    }
+}
+
 /// One target's state.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
 #[oai(rename_all = "lowercase")]
@@ -383,15 +396,7 @@ pub fn status_report(monitoring: &Monitoring, now: SystemTime) -> Result<StatusR
             },
         });
     }
-    let down = targets
-        .iter()
-        .filter(|t| t.state == TargetState::Down)
-        .count();
-    let status = match down {
-        0 => Overall::Up,
-        n if n == targets.len() => Overall::Down,
-        _ => Overall::Degraded,
-    };
+    let status = Overall::of(targets.iter().map(|t| t.state));
     Ok(StatusReport {
         title: monitoring.config.title.clone(),
         status,

@@ -23,8 +23,10 @@ pub const FILE_NAME: &str = "monitor.redb";
 /// Page cache: enough for the hot aggregates; the file itself can be much larger.
 const CACHE_BYTES: usize = 8 * 1024 * 1024;
 
-const HOUR_MS: u64 = 3_600_000;
-const DAY_MS: u64 = 24 * HOUR_MS;
+/// The span of an hourly aggregate, ms.
+pub const HOUR_MS: u64 = 3_600_000;
+/// The span of a daily aggregate (a UTC day), ms.
+pub const DAY_MS: u64 = 24 * HOUR_MS;
 
 /// `format_version`, `next_incident`, `next_notification`.
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");

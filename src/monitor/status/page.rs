@@ -9,14 +9,13 @@ use std::time::SystemTime;
 use maud::{DOCTYPE, Markup, html};
 
 use super::percent;
-use crate::monitor::api::Monitoring;
-use crate::monitor::store::{Aggregate, History, Incident, State, StoreError, millis};
+use crate::monitor::api::{Monitoring, Overall};
+use crate::monitor::store::{Aggregate, DAY_MS, History, Incident, State, StoreError, millis};
 
 /// Incidents shown: those of the last 30 days.
 const INCIDENT_DAYS: u64 = 30;
 /// Seconds between the page's own reloads.
 pub const REFRESH_SECONDS: u32 = 60;
-const DAY_MS: u64 = 24 * 3_600_000;
 
 /// Everything the page shows, read at one moment.
 #[derive(Debug, Clone)]
@@ -125,21 +124,13 @@ impl Page {
 
     /// The banner's class and words: all up, partial outage, major outage.
     fn banner(&self) -> (&'static str, &'static str) {
-        let down = self
-            .targets
-            .iter()
-            .filter(|t| t.state == State::Down)
-            .count();
-        let known = self
-            .targets
-            .iter()
-            .filter(|t| t.state != State::Unknown)
-            .count();
-        match down {
-            0 if known == 0 => ("unknown", "Waiting for the first checks"),
-            0 => ("up", "All systems operational"),
-            n if n == self.targets.len() => ("down", "Major outage"),
-            _ => ("degraded", "Partial outage"),
+        if self.targets.iter().all(|t| t.state == State::Unknown) {
+            return ("unknown", "Waiting for the first checks");
+        }
+        match Overall::of(self.targets.iter().map(|t| t.state.into())) {
+            Overall::Up => ("up", "All systems operational"),
+            Overall::Degraded => ("degraded", "Partial outage"),
+            Overall::Down => ("down", "Major outage"),
         }
     }
 
