@@ -12,9 +12,6 @@ use super::config::MonitorConfig;
 use super::store::{self, Incident, ResultRecord, State, Store, StoreError};
 use crate::api::ApiTags;
 
-/// Most results or incidents one request returns.
-pub const MAX_LIMIT: u32 = 1000;
-
 /// What the API reads: the config (the targets and their order) and the store.
 #[derive(Debug, Clone)]
 pub struct Monitoring {

@@ -666,14 +666,6 @@ impl Store {
         txn.commit()?;
         Ok(removed)
     }
-
-    /// Bytes of the database file.
-    ///
-    /// # Errors
-    /// When the file cannot be read.
-    pub fn file_bytes(&self) -> std::io::Result<u64> {
-        Ok(std::fs::metadata(&self.path)?.len())
-    }
 }
 
 /// Runs store work off the async workers: a read can wait on the disk, every write does.
