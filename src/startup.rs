@@ -31,9 +31,6 @@ pub enum StartupError {
     /// The metrics registry refused a metric (a programming error).
     #[error("cannot register metrics: {0}")]
     Metrics(#[from] prometheus::Error),
-    /// Monitor mode could not start its tasks.
-    #[error(transparent)]
-    Monitor(#[from] crate::monitor::MonitorError),
 }
 
 /// A bound, not yet serving, service.
@@ -152,13 +149,10 @@ impl Application {
                 let api = monitor.api();
                 let endpoint = crate::api::endpoint(identity, lifecycle.clone(), recorder, api);
                 let accepting = vec![spawn_serve(listener, endpoint, serving)];
-                match monitor.start(monitor_metrics, stop.clone()) {
-                    Ok(running) => (accepting, Some(running)),
-                    Err(err) => {
-                        tracing::error!(error = %err, "monitor mode could not start");
-                        (accepting, None)
-                    }
-                }
+                (
+                    accepting,
+                    Some(monitor.start(monitor_metrics, stop.clone())),
+                )
             }
         };
         if let Some((listener, metrics)) = metrics {

@@ -30,6 +30,7 @@ pub mod store;
 
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::mpsc::Sender;
 
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -38,7 +39,7 @@ use tokio_util::task::TaskTracker;
 use self::config::MonitorConfig;
 use self::ledger::Ledger;
 use self::metrics::MonitorMetrics;
-use self::probe::{Prober, ProberError};
+use self::probe::{Outcome, Prober, ProberError};
 use self::store::{Store, StoreError};
 
 /// What monitor mode adds to the service's API: `/api/v1/*`, and the status page, badges and
@@ -68,7 +69,12 @@ pub struct Monitor {
     config: Arc<MonitorConfig>,
     store: Arc<Store>,
     prober: Arc<Prober>,
-    ledger: Ledger,
+    /// Where probe results go: the ledger's thread, already running, which commits them.
+    results: Sender<(usize, Outcome)>,
+    /// The ledger's thread; it ends once every sender of `results` is gone.
+    ledger: std::thread::JoinHandle<()>,
+    /// Wakes the delivery loop when the ledger commits new notifications.
+    wake: Arc<Notify>,
 }
 
 impl Monitor {
@@ -93,11 +99,18 @@ impl Monitor {
         let store = Arc::new(Store::open(data_dir)?);
         let config = Arc::new(config);
         let ledger = Ledger::load(config.clone(), &store)?;
+        // The thread is started here, where a failure can still stop start-up; it waits for
+        // results, and ends at once if the monitor is dropped without starting.
+        let (results, received) = std::sync::mpsc::channel();
+        let wake = Arc::new(Notify::new());
+        let ledger = ledger::spawn(ledger, store.clone(), received, wake.clone())?;
         Ok(Self {
             config,
             store,
             prober,
+            results,
             ledger,
+            wake,
         })
     }
 
@@ -116,23 +129,22 @@ impl Monitor {
         )
     }
 
-    /// Starts probing, committing and delivering until `stop` is cancelled.
-    ///
-    /// # Errors
-    /// When the ledger's thread cannot be started.
-    pub fn start(
-        self,
-        metrics: Arc<MonitorMetrics>,
-        stop: CancellationToken,
-    ) -> Result<Running, MonitorError> {
-        let (results, received) = std::sync::mpsc::channel();
-        let wake = Arc::new(Notify::new());
-        let ledger = ledger::spawn(self.ledger, self.store.clone(), received, wake.clone())?;
+    /// Starts probing and delivering until `stop` is cancelled.
+    #[must_use]
+    pub fn start(self, metrics: Arc<MonitorMetrics>, stop: CancellationToken) -> Running {
+        let Self {
+            config,
+            store,
+            prober,
+            results,
+            ledger,
+            wake,
+        } = self;
         let tasks = TaskTracker::new();
-        let targets = Arc::new(self.config.targets.clone());
+        let targets = Arc::new(config.targets.clone());
         schedule::spawn(
             targets,
-            self.prober.clone(),
+            prober.clone(),
             metrics.clone(),
             &results,
             &stop,
@@ -142,16 +154,16 @@ impl Monitor {
         // what is left and ends too.
         drop(results);
         tasks.spawn(alerts::deliver(
-            self.store,
-            self.config,
-            self.prober.alert_client(),
+            store,
+            config,
+            prober.alert_client(),
             wake,
             metrics,
             stop,
         ));
         tasks.close();
         tracing::info!("monitor started");
-        Ok(Running { tasks, ledger })
+        Running { tasks, ledger }
     }
 }
 
