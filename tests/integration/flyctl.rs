@@ -921,9 +921,11 @@ fn vm_sizes(config: &Table) -> Findings {
 }
 
 /// `Flatten` hands each process-group-aware section only to the groups its `processes` names:
-/// a name that is no group of `[processes]` silently leaves the section out of every machine (a
-/// mount, a file, the metrics; `validateServicesSection` and `validateRestartPolicy` refuse it
-/// for services and restart policies, and this holds every section to it).
+/// a name that is no group of `[processes]` silently leaves the section off every machine (a
+/// mount, so the store would land on the machine's own disk; the metrics; the VM size).
+/// `validateServicesSection` and `validateRestartPolicy` refuse it for services and restart
+/// policies; this holds every section to it, `[[files]]` too, although deploy merges those into
+/// every group's machines before flattening (machines.go, `MergeFiles`).
 fn groups_exist(config: &Table) -> Findings {
     let names = process_names(config);
     let mut findings = vec![];
