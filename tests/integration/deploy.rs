@@ -2,7 +2,7 @@
 //! service, fly.monitor.toml against the binary in monitor mode. flyctl.rs holds both against
 //! flyctl's own rules.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
@@ -10,16 +10,7 @@ use health_service::config::{DEFAULT_METRICS_PORT, DEFAULT_PORT};
 use health_service::shutdown::HANDLED;
 use serde_json::Value;
 
-use crate::helpers::{client, spawn_app, spawn_binary, spawn_binary_with};
-
-fn repo_path(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(name)
-}
-
-fn repo_file(name: &str) -> String {
-    let path = repo_path(name);
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
+use crate::helpers::{client, repo_file, repo_path, spawn_app, spawn_binary, spawn_binary_with};
 
 /// flake.nix's `inputs`, evaluated by Nix itself rather than parsed by hand.
 fn flake_inputs() -> Value {

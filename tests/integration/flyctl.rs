@@ -1,5 +1,5 @@
 //! fly.toml and fly.monitor.toml held to flyctl's own rules, read from flyctl's source at the
-//! version deploy.yml installs: `internal/appconfig/validation.go` (`Config.Validate`, which
+//! version deploy.yml installs (.github/flyctl.toml): `internal/appconfig/validation.go` (`Config.Validate`, which
 //! `flyctl deploy` runs on every deploy, `--image` included, and `flyctl config validate`) and
 //! what it calls, the conversion of a config to each process group's machine config
 //! (`machines.go`, `processgroups.go`), and fly-go v0.9.5's types. Each rule names the function it
@@ -11,24 +11,15 @@
 //! deploy.yml's step timeouts against flyctl's waits.
 
 use std::collections::BTreeSet;
-use std::path::Path;
 use std::time::Duration;
 
 use serde_yaml::Value as Yaml;
 use toml::{Table, Value};
 
+use crate::helpers::{repo_file, repo_path};
+
 /// The flyctl version whose source the rules below were read from.
 const WRITTEN_AGAINST: &str = "0.4.87";
-
-/// Where flyctl runs in deploy.yml: the repository root, from which it reads `[[files]]`.
-fn repo_root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn repo_file(name: &str) -> String {
-    let path = repo_root().join(name);
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
 
 fn parse(text: &str) -> Table {
     text.parse()
@@ -1003,7 +994,7 @@ fn files(config: &Table) -> Findings {
             ));
         }
         if let Some(local) = str_of(file, "local_path")
-            && let Err(e) = std::fs::read(repo_root().join(local))
+            && let Err(e) = std::fs::read(repo_path(local))
         {
             findings.push(format!("could not read file {local}: {e}"));
         }
