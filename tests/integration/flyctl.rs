@@ -935,8 +935,9 @@ fn groups_exist(config: &Table) -> Findings {
 }
 
 /// Issue 16's rule, beyond flyctl's: once `[processes]` declares groups, every section that
-/// belongs to one names it. flyctl refuses this only for services (above); for the other
-/// sections `Flatten` picks the default group, which is right only until a second group exists.
+/// belongs to one names it. flyctl refuses this only for services (above); `Flatten` gives any
+/// other unnamed section to the default group (`ComputeForGroup` a `[[vm]]` to every group),
+/// which is right only until a second group exists.
 fn groups_named(config: &Table) -> Findings {
     if declared_groups(config).is_empty() {
         return vec![];
