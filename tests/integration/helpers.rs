@@ -19,6 +19,17 @@ use tokio::net::TcpListener;
 use tokio::process::{Child, ChildStdout, Command};
 use tokio::sync::oneshot;
 
+/// A file of the repository, by its path from the root.
+pub fn repo_path(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(name)
+}
+
+/// The text of a file of the repository (deploy files, workflows, scripts), or a panic naming it.
+pub fn repo_file(name: &str) -> String {
+    let path = repo_path(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
 /// Longest any test waits for something that should happen at once; a guard against hangs, not a
 /// performance bound.
 pub const PATIENCE: Duration = Duration::from_secs(10);
