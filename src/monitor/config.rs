@@ -528,6 +528,10 @@ fn check_target(
         match (header_name, header_value) {
             (Ok(name), Ok(mut header)) => {
                 secrets.add(&value, redact::REDACTED);
+                // `Bearer <token>`: a server may echo the token alone.
+                if let Some((_, credentials)) = value.split_once(' ') {
+                    secrets.add(credentials.trim(), redact::REDACTED);
+                }
                 header.set_sensitive(true);
                 headers.push((name, header));
             }
@@ -1086,6 +1090,7 @@ mod tests {
             target.scrub("echoed Bearer t0ps3cret and https://hooks.example.org/T0/B1"),
             "echoed redacted and ${HOOK}"
         );
+        assert_eq!(target.scrub("token t0ps3cret"), "token redacted");
     }
 
     #[test]
