@@ -49,6 +49,9 @@ async fn run(cli: Cli) -> ExitCode {
         }
         Some(Command::Monitor(args)) => match monitor_config(&args) {
             Ok(monitor) if args.check => {
+                for warning in monitor.warnings() {
+                    eprintln!("{}: warning: {warning}", args.config.display());
+                }
                 println!(
                     "{}: valid: {} targets, {} alerts",
                     args.config.display(),

@@ -87,8 +87,10 @@ pub struct TargetStatus {
     /// The heading it is listed under, if any. Example: `production`.
     #[oai(nullable)]
     pub group: Option<String>,
-    /// What is probed (without any password). Example: `https://health-service-5054231013.fly.dev/health`.
-    pub url: String,
+    /// What is probed: null unless the target's config says `show_url = true`, and then without
+    /// user info, query or fragment. Example: `https://health-service-5054231013.fly.dev/health`.
+    #[oai(nullable)]
+    pub url: Option<String>,
     /// Up, down or unknown.
     pub state: TargetState,
     /// When the state last changed; null while unknown.

@@ -3,6 +3,7 @@
 //! Every problem is found in one pass and reported as one [`Problem`] line naming the target
 //! (or alert) and the key, so `monitor --check` shows them all at once.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::path::Path;
@@ -13,6 +14,7 @@ use reqwest::header::{HeaderName, HeaderValue};
 use serde::Deserialize;
 
 use super::conditions::Condition;
+use super::redact::{self, Secret, Secrets};
 
 /// Page and feed title when `[monitor] title` is not set.
 pub const DEFAULT_TITLE: &str = "Status";
@@ -51,20 +53,34 @@ pub struct MonitorConfig {
     pub alerts: Vec<Alert>,
 }
 
+impl MonitorConfig {
+    /// What `--check` warns about without refusing the file, one line each.
+    #[must_use]
+    pub fn warnings(&self) -> Vec<String> {
+        self.targets
+            .iter()
+            .filter_map(Target::show_url_warning)
+            .collect()
+    }
+}
+
 /// One HTTP service to probe.
 #[derive(Debug, Clone)]
 pub struct Target {
     /// Unique, `[a-z0-9-]`: used in URLs, metric labels and the store's keys.
     pub name: String,
-    /// What to request.
-    pub url: Url,
+    /// What to request; may hold credentials, so it is shown only through [`Target::public_url`]
+    /// and [`Target::alert_url`].
+    pub url: Secret<Url>,
+    /// Whether public surfaces show the URL (as [`Target::public_url`]); off unless asked.
+    pub show_url: bool,
     /// `GET` or `HEAD`.
     pub method: ProbeMethod,
     /// Time between probes.
     pub interval: Duration,
     /// Longest a probe may take, body included.
     pub timeout: Duration,
-    /// Sent with every probe.
+    /// Sent with every probe; the values are marked sensitive, so their `Debug` hides them.
     pub headers: Vec<(HeaderName, HeaderValue)>,
     /// All must hold for a probe to succeed; none means a status from 200 to 399.
     pub conditions: Vec<Condition>,
@@ -76,17 +92,53 @@ pub struct Target {
     pub group: Option<String>,
     /// Whether redirects are followed (else a 3xx is the answer judged).
     pub follow_redirects: bool,
+    /// What this target must never show: its user info, query values and header values, and
+    /// every value filled in from `${NAME}`.
+    pub secrets: Secrets,
 }
 
 impl Target {
-    /// The URL as shown publicly (status page, API, alerts): without a password.
+    /// The URL as public surfaces show it: `None` unless `show_url = true`, then without user
+    /// info, query or fragment, and any `${NAME}` value shown as `${NAME}`.
     #[must_use]
-    pub fn public_url(&self) -> String {
-        let mut url = self.url.clone();
-        if url.password().is_some() {
-            let _ = url.set_password(None);
-        }
-        url.to_string()
+    pub fn public_url(&self) -> Option<String> {
+        self.show_url.then(|| {
+            self.scrub(&redact::public_url(self.url.expose()))
+                .into_owned()
+        })
+    }
+
+    /// The URL as alerts carry it: without user info, query values `redacted`.
+    #[must_use]
+    pub fn alert_url(&self) -> String {
+        self.scrub(&redact::alert_url(self.url.expose()))
+            .into_owned()
+    }
+
+    /// `text` (a probe's reason, say) without this target's secrets.
+    #[must_use]
+    pub fn scrub<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        self.secrets.scrub(text)
+    }
+
+    /// Why publishing this target's URL (`show_url = true`) leaves parts of it out, if it does:
+    /// the `--check` warning.
+    #[must_use]
+    pub fn show_url_warning(&self) -> Option<String> {
+        let url = self.url.expose();
+        let user_info = !url.username().is_empty() || url.password().is_some();
+        let hidden = match (user_info, url.query().is_some()) {
+            _ if !self.show_url => return None,
+            (true, true) => "user info and query are",
+            (true, false) => "user info is",
+            (false, true) => "query is",
+            (false, false) => return None,
+        };
+        Some(format!(
+            "target {:?}: show_url: the URL's {hidden} never shown; the page and API show {}",
+            self.name,
+            self.public_url().unwrap_or_default()
+        ))
     }
 }
 
@@ -127,27 +179,27 @@ impl Alert {
 pub enum AlertKind {
     /// A JSON POST of the facts to any URL.
     Webhook {
-        /// Where to POST.
-        url: Url,
+        /// Where to POST (its path or query is often the credential).
+        url: Secret<Url>,
     },
     /// A Slack incoming webhook.
     Slack {
-        /// The incoming webhook's URL.
-        url: Url,
+        /// The incoming webhook's URL, whose path is the credential.
+        url: Secret<Url>,
     },
     /// A Discord channel webhook.
     Discord {
-        /// The channel webhook's URL.
-        url: Url,
+        /// The channel webhook's URL, whose path is the credential.
+        url: Secret<Url>,
     },
     /// A Telegram chat, through a bot.
     Telegram {
         /// The bot's token from BotFather.
-        bot_token: String,
+        bot_token: Secret<String>,
         /// The chat to write to.
         chat_id: String,
         /// The Bot API's base URL ([`TELEGRAM_API`] unless set).
-        api: Url,
+        api: Secret<Url>,
     },
 }
 
@@ -212,7 +264,16 @@ pub fn parse(
         }]
     })?;
     let mut problems = Vec::new();
-    substitute_table(&mut table, &mut Vec::new(), &env, &mut problems);
+    let mut variables = Secrets::default();
+    substitute_table(
+        &mut table,
+        &mut Vec::new(),
+        &mut Substitution {
+            env: &env,
+            problems: &mut problems,
+            secrets: &mut variables,
+        },
+    );
     // A value whose variable is unset is reported once, not again as a bad value.
     let unset: HashSet<String> = problems.iter().map(|p| p.place.clone()).collect();
 
@@ -274,7 +335,7 @@ pub fn parse(
                 "another target has this name; names must be unique",
             ));
         }
-        targets.extend(check_target(&place, raw, &mut problems));
+        targets.extend(check_target(&place, raw, &variables, &mut problems));
     }
 
     let mut alerts = Vec::new();
@@ -289,6 +350,10 @@ pub fn parse(
 
     let mut reported = HashSet::new();
     problems.retain(|p| !unset.contains(&p.place) || reported.insert(p.place.clone()));
+    // A bad value quoted in a problem shows its `${NAME}` parts by name, not by value.
+    for problem in &mut problems {
+        problem.message = variables.scrub(&problem.message).into_owned();
+    }
     match (problems.is_empty(), retention) {
         (true, Some(retention)) => Ok(MonitorConfig {
             title,
@@ -315,6 +380,7 @@ const TARGET_KEYS: &[&str] = &[
     "success_threshold",
     "group",
     "follow_redirects",
+    "show_url",
 ];
 const ALERT_KEYS: &[&str] = &["kind", "url", "bot_token", "chat_id", "targets", "reminder"];
 
@@ -369,6 +435,8 @@ struct RawTarget {
     group: Option<String>,
     #[serde(default)]
     follow_redirects: bool,
+    #[serde(default)]
+    show_url: bool,
 }
 
 /// `[[alert]]` as written.
@@ -392,7 +460,12 @@ enum RawKind {
     Telegram,
 }
 
-fn check_target(place: &str, raw: RawTarget, problems: &mut Vec<Problem>) -> Option<Target> {
+fn check_target(
+    place: &str,
+    raw: RawTarget,
+    variables: &Secrets,
+    problems: &mut Vec<Problem>,
+) -> Option<Target> {
     let before = problems.len();
     let at = |key: &str| format!("{place}: {key}");
 
@@ -432,12 +505,36 @@ fn check_target(place: &str, raw: RawTarget, problems: &mut Vec<Problem>) -> Opt
         ));
     }
 
+    let mut secrets = variables.clone();
+    if let Some(url) = &url {
+        for part in [url.username(), url.password().unwrap_or_default()] {
+            secrets.add(part, redact::REDACTED);
+        }
+        // Query values both decoded and as written.
+        for (_, value) in url.query_pairs() {
+            secrets.add(&value, redact::REDACTED);
+        }
+        for part in url.query().unwrap_or_default().split('&') {
+            secrets.add(
+                part.split_once('=').map_or(part, |(_, v)| v),
+                redact::REDACTED,
+            );
+        }
+    }
     let mut headers = Vec::new();
     for (name, value) in raw.headers {
         let header_name = HeaderName::try_from(name.as_str());
         let header_value = HeaderValue::try_from(value.as_str());
         match (header_name, header_value) {
-            (Ok(name), Ok(value)) => headers.push((name, value)),
+            (Ok(name), Ok(mut header)) => {
+                secrets.add(&value, redact::REDACTED);
+                // `Bearer <token>`: a server may echo the token alone.
+                if let Some((_, credentials)) = value.split_once(' ') {
+                    secrets.add(credentials.trim(), redact::REDACTED);
+                }
+                header.set_sensitive(true);
+                headers.push((name, header));
+            }
             (Err(_), _) => problems.push(problem(
                 &at("headers"),
                 format!("{name:?} is not a valid header name"),
@@ -493,7 +590,8 @@ fn check_target(place: &str, raw: RawTarget, problems: &mut Vec<Problem>) -> Opt
     }
     Some(Target {
         name: raw.name,
-        url: url?,
+        url: Secret::new(url?),
+        show_url: raw.show_url,
         method,
         interval: interval?,
         timeout: timeout?,
@@ -503,6 +601,7 @@ fn check_target(place: &str, raw: RawTarget, problems: &mut Vec<Problem>) -> Opt
         success_threshold,
         group: raw.group,
         follow_redirects: raw.follow_redirects,
+        secrets,
     })
 }
 
@@ -532,9 +631,9 @@ fn check_alert(
             );
             match (raw.bot_token, raw.chat_id, api) {
                 (Some(bot_token), Some(chat_id), Some(api)) => Some(AlertKind::Telegram {
-                    bot_token,
+                    bot_token: Secret::new(bot_token),
                     chat_id,
-                    api,
+                    api: Secret::new(api),
                 }),
                 _ => None,
             }
@@ -552,7 +651,7 @@ fn check_alert(
                     None
                 }
             };
-            url.map(|url| match kind {
+            url.map(Secret::new).map(|url| match kind {
                 RawKind::Slack => AlertKind::Slack { url },
                 RawKind::Discord => AlertKind::Discord { url },
                 _ => AlertKind::Webhook { url },
@@ -642,32 +741,55 @@ fn entries(key: &str, value: toml::Value, problems: &mut Vec<Problem>) -> Vec<to
     }
 }
 
+/// What `${NAME}` substitution reads and records as it walks the file.
+struct Substitution<'a, E> {
+    /// Reads a variable.
+    env: &'a E,
+    /// Gets a problem for each unset variable and each `${NAME}` where none is accepted.
+    problems: &'a mut Vec<Problem>,
+    /// Gets each value filled in, outside the keys that are public anyway.
+    secrets: &'a mut Secrets,
+}
+
 /// Replaces `${NAME}` in every string value, recording a problem for each unset variable.
-fn substitute_table(
+fn substitute_table<E: Fn(&str) -> Option<String>>(
     table: &mut toml::Table,
     path: &mut Vec<String>,
-    env: &impl Fn(&str) -> Option<String>,
-    problems: &mut Vec<Problem>,
+    with: &mut Substitution<'_, E>,
 ) {
     for (key, value) in table.iter_mut() {
         path.push(key.clone());
-        substitute_value(value, path, env, problems);
+        substitute_value(value, path, with);
         path.pop();
     }
 }
 
-fn substitute_value(
+fn substitute_value<E: Fn(&str) -> Option<String>>(
     value: &mut toml::Value,
     path: &mut Vec<String>,
-    env: &impl Fn(&str) -> Option<String>,
-    problems: &mut Vec<Problem>,
+    with: &mut Substitution<'_, E>,
 ) {
     match value {
-        toml::Value::String(text) => match substitute(text, env) {
-            Ok(Some(filled)) => *text = filled,
-            Ok(None) => {}
-            Err(message) => problems.push(problem(&display_path(path), message)),
-        },
+        toml::Value::String(text) if text.contains("${") && is_target_name(path) => {
+            with.problems.push(problem(
+                &display_path(path),
+                "${NAME} is not accepted in a name: names are shown on the page, in the API and \
+                 in logs, and key the store; write the name itself",
+            ));
+        }
+        toml::Value::String(text) => {
+            let mut filled_in = Vec::new();
+            match substitute(text, with.env, &mut filled_in) {
+                Ok(Some(filled)) => *text = filled,
+                Ok(None) => {}
+                Err(message) => with.problems.push(problem(&display_path(path), message)),
+            }
+            if !is_public(path) {
+                for (name, value) in filled_in {
+                    with.secrets.add_variable(&name, &value);
+                }
+            }
+        }
         toml::Value::Array(items) => {
             for (index, item) in items.iter_mut().enumerate() {
                 let name = match item.get("name").and_then(toml::Value::as_str) {
@@ -675,12 +797,27 @@ fn substitute_value(
                     _ => format!("#{}", index + 1),
                 };
                 path.push(name);
-                substitute_value(item, path, env, problems);
+                substitute_value(item, path, with);
                 path.pop();
             }
         }
-        toml::Value::Table(table) => substitute_table(table, path, env, problems),
+        toml::Value::Table(table) => substitute_table(table, path, with),
         _ => {}
+    }
+}
+
+/// `[[target]] name`.
+fn is_target_name(path: &[String]) -> bool {
+    matches!(path, [section, _, key] if section == "target" && key == "name")
+}
+
+/// The keys whose values are public by design (the page's title and address, a group's
+/// heading): a `${NAME}` there is shown like the rest of the value.
+fn is_public(path: &[String]) -> bool {
+    match path {
+        [section, key] if section == "monitor" => key == "title" || key == "public_url",
+        [section, _, key] if section == "target" => key == "group",
+        _ => false,
     }
 }
 
@@ -695,8 +832,13 @@ fn display_path(path: &[String]) -> String {
     }
 }
 
-/// `text` with each `${NAME}` replaced; `None` when it has none.
-fn substitute(text: &str, env: &impl Fn(&str) -> Option<String>) -> Result<Option<String>, String> {
+/// `text` with each `${NAME}` replaced; `None` when it has none. Each `(NAME, value)` used is
+/// added to `filled_in`.
+fn substitute(
+    text: &str,
+    env: &impl Fn(&str) -> Option<String>,
+    filled_in: &mut Vec<(String, String)>,
+) -> Result<Option<String>, String> {
     if !text.contains("${") {
         return Ok(None);
     }
@@ -720,7 +862,10 @@ fn substitute(text: &str, env: &impl Fn(&str) -> Option<String>) -> Result<Optio
             ));
         }
         match env(name) {
-            Some(value) => out.push_str(&value),
+            Some(value) => {
+                out.push_str(&value);
+                filled_in.push((name.to_owned(), value));
+            }
             None => return Err(format!("environment variable {name} is not set")),
         }
         rest = &after[end + 1..];
@@ -816,14 +961,14 @@ mod tests {
         assert_eq!(
             config.alerts[0].kind,
             AlertKind::Slack {
-                url: Url::parse("https://hooks.example.org/T0/B1").unwrap()
+                url: Secret::new(Url::parse("https://hooks.example.org/T0/B1").unwrap())
             }
         );
         let AlertKind::Telegram { bot_token, api, .. } = &config.alerts[1].kind else {
             panic!("telegram");
         };
-        assert_eq!(bot_token, "123:abc");
-        assert_eq!(api.as_str(), "https://api.telegram.org/");
+        assert_eq!(bot_token.expose(), "123:abc");
+        assert_eq!(api.expose().as_str(), "https://api.telegram.org/");
         assert!(
             config.alerts[1].covers("api"),
             "no targets means every target"
@@ -915,13 +1060,110 @@ mod tests {
         );
     }
 
+    /// One target of `url` with the `extra` lines.
+    fn target(url: &str, extra: &str) -> Target {
+        let text = format!("[[target]]\nname = \"a\"\nurl = \"{url}\"\n{extra}");
+        parse(&text, env).unwrap().targets.remove(0)
+    }
+
     #[test]
-    fn the_public_url_has_no_password() {
+    fn the_url_is_shown_only_with_show_url_and_without_credentials() {
+        let url = "https://u:secret@a.example/h?token=${TOKEN}#x";
+        assert_eq!(target(url, "").public_url(), None);
+        let shown = target(url, "show_url = true");
+        assert_eq!(shown.public_url().as_deref(), Some("https://a.example/h"));
+        assert_eq!(shown.alert_url(), "https://a.example/h?token=redacted");
+    }
+
+    #[test]
+    fn variable_values_are_shown_by_name_and_cut_out_of_reasons() {
+        let target = target(
+            "https://a.example/hooks/${HOOK}",
+            "show_url = true\nheaders = { Authorization = \"Bearer t0ps3cret\" }",
+        );
+        // The variable's value is a URL itself, so it lands percent-encoded in the path.
+        assert_eq!(
+            target.public_url().as_deref(),
+            Some("https://a.example/hooks/${HOOK}")
+        );
+        assert_eq!(
+            target.scrub("echoed Bearer t0ps3cret and https://hooks.example.org/T0/B1"),
+            "echoed redacted and ${HOOK}"
+        );
+        assert_eq!(target.scrub("token t0ps3cret"), "token redacted");
+    }
+
+    #[test]
+    fn debug_of_the_config_prints_no_credential() {
         let config = parse(
-            "[[target]]\nname = \"a\"\nurl = \"https://u:secret@a.example/h\"",
+            r#"
+            [[target]]
+            name = "api"
+            url = "https://user:pa55word@a.example/h?key=k3yvalue"
+            headers = { Authorization = "Bearer ${TOKEN}" }
+            [[alert]]
+            kind = "telegram"
+            bot_token = "${TOKEN}"
+            chat_id = "-100"
+            [[alert]]
+            kind = "slack"
+            url = "${HOOK}"
+            "#,
             env,
         )
         .unwrap();
-        assert_eq!(config.targets[0].public_url(), "https://u@a.example/h");
+        let debug = format!("{config:?}");
+        for secret in ["pa55word", "k3yvalue", "123:abc", "T0/B1", "user"] {
+            assert!(!debug.contains(secret), "{secret} in {debug}");
+        }
+    }
+
+    #[test]
+    fn a_problem_quoting_a_value_names_its_variable_instead() {
+        assert_eq!(
+            problems("[[target]]\nname = \"a\"\nurl = \"ftp://${TOKEN}@a.example/\""),
+            [
+                "target \"a\": url: \"ftp://${TOKEN}@a.example/\" is not an http:// or https:// URL with a host"
+            ]
+        );
+        assert_eq!(
+            problems("[[target]]\nname = \"${TOKEN}\"\nurl = \"https://a.example/\""),
+            [
+                "target \"${TOKEN}\": name: ${NAME} is not accepted in a name: names are shown on \
+              the page, in the API and in logs, and key the store; write the name itself"
+            ]
+        );
+    }
+
+    #[test]
+    fn check_warns_once_per_shown_url_with_user_info_or_query() {
+        let config = parse(
+            r#"
+            [[target]]
+            name = "hidden"
+            url = "https://u:p@a.example/h?k=v"
+            [[target]]
+            name = "plain"
+            url = "https://a.example/h"
+            show_url = true
+            [[target]]
+            name = "both"
+            url = "https://u:p@a.example/h?k=v"
+            show_url = true
+            [[target]]
+            name = "query"
+            url = "https://a.example/h?k=v"
+            show_url = true
+            "#,
+            env,
+        )
+        .unwrap();
+        assert_eq!(
+            config.warnings(),
+            [
+                "target \"both\": show_url: the URL's user info and query are never shown; the page and API show https://a.example/h",
+                "target \"query\": show_url: the URL's query is never shown; the page and API show https://a.example/h",
+            ]
+        );
     }
 }

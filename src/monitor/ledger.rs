@@ -222,7 +222,7 @@ impl Ledger {
             .targets
             .iter()
             .find(|t| t.name == incident.target)
-            .map(super::config::Target::public_url)
+            .map(super::config::Target::alert_url)
             .unwrap_or_default();
         self.batch.notifications.push(Notification {
             id: 0,

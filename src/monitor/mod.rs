@@ -4,6 +4,7 @@
 //! # Layout
 //! - [`config`]: the TOML file, `${NAME}` from the environment, checked with one line per problem.
 //! - [`conditions`]: Gatus's condition syntax, parsed once and judged per probe.
+//! - [`redact`]: what of a target's URL, headers and `${NAME}` values may be shown, and where.
 //! - [`probe`]: the HTTP client (rustls with graviola, Mozilla roots), timeouts, the body limit.
 //! - [`schedule`]: one task per target, spread over the interval.
 //! - [`ledger`]: results → states, incidents and notifications; the thread that commits them.
@@ -24,6 +25,7 @@ pub mod config;
 pub mod ledger;
 pub mod metrics;
 pub mod probe;
+pub mod redact;
 pub mod schedule;
 pub mod status;
 pub mod store;

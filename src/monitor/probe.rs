@@ -171,6 +171,9 @@ impl Probe for Prober {
             ),
         };
         let duration = started.elapsed();
+        // The reason is published (API, page, feed, alerts) and logged: nothing of the
+        // target's credentials or `${NAME}` values may be in it, whatever the server echoed.
+        let error = error.map(|reason| target.scrub(&reason).into_owned());
         Outcome {
             at,
             ok: error.is_none(),
@@ -202,11 +205,15 @@ async fn exchange(
         ProbeMethod::Get => reqwest::Method::GET,
         ProbeMethod::Head => reqwest::Method::HEAD,
     };
-    let mut request = client.request(method, target.url.clone());
+    let mut request = client.request(method, target.url.expose().clone());
     for (name, value) in &target.headers {
         request = request.header(name, value);
     }
-    let mut response = request.send().await.map_err(|err| (None, describe(&err)))?;
+    // Without the URL, which may hold credentials.
+    let mut response = request
+        .send()
+        .await
+        .map_err(|err| (None, describe(&err.without_url())))?;
     let mut answer = Answer {
         status: response.status().as_u16(),
         response_time: started.elapsed(),
@@ -230,7 +237,7 @@ async fn exchange(
             Ok(Some(chunk)) => answer.body.extend_from_slice(&chunk),
             Ok(None) => return Ok(answer),
             Err(err) => {
-                let reason = format!("reading the body: {}", describe(&err));
+                let reason = format!("reading the body: {}", describe(&err.without_url()));
                 return Err((Some(answer), reason));
             }
         }

@@ -213,7 +213,7 @@ pub struct Notification {
     pub event: Event,
     /// The incident, as it was when this was made.
     pub incident: Incident,
-    /// The target's public URL.
+    /// The target's URL as alerts carry it: no user info, query values `redacted`.
     pub url: String,
     /// When it was made, ms since the epoch.
     pub created_ms: u64,

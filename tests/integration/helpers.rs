@@ -184,6 +184,8 @@ impl Connection {
 pub struct Binary {
     pub child: Child,
     pub addr: SocketAddr,
+    /// The log lines up to and including the "listening" one.
+    pub started: Vec<String>,
     /// The log lines after the "listening" one.
     pub logs: tokio::io::Lines<BufReader<ChildStdout>>,
 }
@@ -205,6 +207,16 @@ pub async fn spawn_binary(env: &[(&str, &str)]) -> Binary {
 
 /// [`spawn_binary`] with command-line arguments (a subcommand, say).
 pub async fn spawn_binary_with(env: &[(&str, &str)], args: &[&str]) -> Binary {
+    start_binary(env, args, Stdio::inherit()).await
+}
+
+/// [`spawn_binary_with`] with stderr piped too (in `child.stderr`), for tests that read every
+/// line the binary prints.
+pub async fn spawn_binary_capturing(env: &[(&str, &str)], args: &[&str]) -> Binary {
+    start_binary(env, args, Stdio::piped()).await
+}
+
+async fn start_binary(env: &[(&str, &str)], args: &[&str], stderr: Stdio) -> Binary {
     let mut all = vec![
         ("HOST", "127.0.0.1"),
         ("PORT", "0"),
@@ -215,10 +227,11 @@ pub async fn spawn_binary_with(env: &[(&str, &str)], args: &[&str]) -> Binary {
     let mut child = command(&all)
         .args(args)
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(stderr)
         .spawn()
         .expect("binary starts");
     let mut logs = BufReader::new(child.stdout.take().expect("stdout piped")).lines();
+    let mut started = Vec::new();
     let addr = loop {
         let line = tokio::time::timeout(PATIENCE, logs.next_line())
             .await
@@ -226,6 +239,7 @@ pub async fn spawn_binary_with(env: &[(&str, &str)], args: &[&str]) -> Binary {
             .expect("stdout reads")
             .expect("the binary logs 'listening' before exiting");
         let entry: serde_json::Value = serde_json::from_str(&line).expect("log lines are JSON");
+        started.push(line);
         if entry["message"] == "listening" {
             break entry["addr"]
                 .as_str()
@@ -234,7 +248,12 @@ pub async fn spawn_binary_with(env: &[(&str, &str)], args: &[&str]) -> Binary {
                 .expect("addr parses");
         }
     };
-    Binary { child, addr, logs }
+    Binary {
+        child,
+        addr,
+        started,
+        logs,
+    }
 }
 
 impl Binary {

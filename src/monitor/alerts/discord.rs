@@ -32,7 +32,7 @@ pub(super) fn message(url: &Url, facts: &Facts<'_>) -> Message {
             "content": facts.summary(),
             "embeds": [{
                 "title": format!("{}: {}", incident.target, facts.event.name()),
-                "url": facts.notification.url,
+                "url": facts.url,
                 "color": color,
                 "fields": fields,
             }],

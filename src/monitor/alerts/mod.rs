@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::config::{Alert, AlertKind, MonitorConfig};
 use super::metrics::MonitorMetrics;
+use super::redact;
 use super::store::{self, Event, Notification, Store, from_millis, millis};
 
 /// How long one delivery attempt may take.
@@ -39,6 +40,8 @@ pub struct Facts<'a> {
     pub event: Event,
     /// The notification, with its incident as it was when the event happened.
     pub notification: &'a Notification,
+    /// The target's URL as alerts carry it: no user info, query values `redacted`.
+    pub url: String,
     /// The incident's duration so far (or in all, once resolved), whole seconds.
     pub duration_seconds: u64,
     /// The status page, when `[monitor] public_url` is set.
@@ -90,14 +93,14 @@ pub struct Message {
 #[must_use]
 pub fn message(alert: &AlertKind, facts: &Facts<'_>) -> Message {
     match alert {
-        AlertKind::Webhook { url } => webhook::message(url, facts),
-        AlertKind::Slack { url } => slack::message(url, facts),
-        AlertKind::Discord { url } => discord::message(url, facts),
+        AlertKind::Webhook { url } => webhook::message(url.expose(), facts),
+        AlertKind::Slack { url } => slack::message(url.expose(), facts),
+        AlertKind::Discord { url } => discord::message(url.expose(), facts),
         AlertKind::Telegram {
             bot_token,
             chat_id,
             api,
-        } => telegram::message(api, bot_token, chat_id, facts),
+        } => telegram::message(api.expose(), bot_token.expose(), chat_id, facts),
     }
 }
 
@@ -110,9 +113,20 @@ pub fn rfc3339(ms: u64) -> String {
 /// The facts of `notification` for the config's status page.
 #[must_use]
 pub fn facts<'a>(config: &MonitorConfig, notification: &'a Notification) -> Facts<'a> {
+    // Redacted again: a notification stored by an older version kept more of the URL.
+    let url = redact::alert_url_text(&notification.url);
+    let url = match config
+        .targets
+        .iter()
+        .find(|t| t.name == notification.incident.target)
+    {
+        Some(target) => target.scrub(&url).into_owned(),
+        None => url,
+    };
     Facts {
         event: notification.event,
         notification,
+        url,
         // To the resolution once resolved, else so far.
         duration_seconds: notification
             .incident
@@ -409,6 +423,24 @@ mod tests {
         let text = telegram.body["text"].as_str().unwrap();
         assert!(text.starts_with(summary), "{text}");
         assert!(text.contains("https://api.example.org/health"), "{text}");
+    }
+
+    #[test]
+    fn no_format_carries_the_user_info_or_query_values_of_a_stored_url() {
+        let config = config::parse(CONFIG, |_| None).unwrap();
+        let mut notification = notification(Event::Down, false);
+        // As an older version stored it: only the password was left out.
+        notification.url = "https://user@api.example.org/health?token=t0k3n#frag".to_owned();
+        let facts = facts(&config, &notification);
+        assert_eq!(facts.url, "https://api.example.org/health?token=redacted");
+        for alert in &config.alerts {
+            let body = message(&alert.kind, &facts).body.to_string();
+            assert!(
+                body.contains("https://api.example.org/health?token=redacted"),
+                "{body}"
+            );
+            assert!(!body.contains("user") && !body.contains("t0k3n"), "{body}");
+        }
     }
 
     #[test]

@@ -14,10 +14,7 @@ pub(super) fn message(url: &Url, facts: &Facts<'_>) -> Message {
         Event::Down | Event::Reminder => ":red_circle:",
     };
     let mut fields = vec![
-        field(
-            "Target",
-            &format!("<{}|{}>", facts.notification.url, incident.target),
-        ),
+        field("Target", &format!("<{}|{}>", facts.url, incident.target)),
         field("Incident", &format!("#{}", incident.id)),
         field("Started", &rfc3339(incident.started_ms)),
         field(

@@ -8,7 +8,7 @@ use super::{Facts, Message};
 /// `POST {api}/bot{token}/sendMessage` with the summary and the links as plain text (no
 /// `parse_mode`, so nothing in a cause needs escaping).
 pub(super) fn message(api: &Url, bot_token: &str, chat_id: &str, facts: &Facts<'_>) -> Message {
-    let mut text = format!("{}\n{}", facts.summary(), facts.notification.url);
+    let mut text = format!("{}\n{}", facts.summary(), facts.url);
     if let Some(page) = &facts.status_page_url {
         text.push_str(&format!("\nStatus page: {page}"));
     }

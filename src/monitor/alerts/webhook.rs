@@ -15,7 +15,7 @@ pub(super) fn message(url: &Url, facts: &Facts<'_>) -> Message {
         body: json!({
             "event": facts.event.name(),
             "target": incident.target,
-            "url": notification.url,
+            "url": facts.url,
             "incident_id": incident.id,
             "started_at": rfc3339(incident.started_ms),
             "resolved_at": incident.resolved_ms.map(rfc3339),

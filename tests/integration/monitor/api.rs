@@ -9,7 +9,11 @@ async fn status_lists_every_target_in_order_with_state_and_uptime() {
     let down = TargetServer::start(Behaviour::failing()).await;
     let toml = format!(
         "[monitor]\ntitle = \"Status of things\"\n{}{}",
-        target("api", &up.url("/health"), "group = \"production\""),
+        target(
+            "api",
+            &up.url("/health"),
+            "group = \"production\"\nshow_url = true"
+        ),
         target("db", &down.url("/"), "failure_threshold = 1"),
     );
     let monitor = TestMonitor::start(&toml).await;
@@ -34,6 +38,7 @@ async fn status_lists_every_target_in_order_with_state_and_uptime() {
         assert_eq!(db["uptime"][window], 0.0, "{window}");
     }
     assert_eq!(db["group"], serde_json::Value::Null);
+    assert_eq!(db["url"], serde_json::Value::Null, "no show_url, no URL");
     assert_eq!(db["state"], "down");
     assert_eq!(db["last_check"]["error"], "status 503 is not 200..399");
     assert!(db["since"].is_string());

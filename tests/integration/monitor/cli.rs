@@ -26,6 +26,29 @@ async fn check_accepts_a_valid_file_and_exits_0() {
 }
 
 #[tokio::test]
+async fn check_warns_in_one_line_about_a_shown_url_with_credentials_and_exits_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        &dir,
+        "[[target]]\nname = \"api\"\nurl = \"https://user:${PASS}@a.example/health?token=${TOKEN}\"\nshow_url = true\n[[target]]\nname = \"plain\"\nurl = \"https://a.example/\"\nshow_url = true\n[[target]]\nname = \"hidden\"\nurl = \"https://user:${PASS}@a.example/\"\n",
+    );
+    let (code, stdout, stderr) = run(
+        &[("PASS", "p4ssw0rd"), ("TOKEN", "t0k3nvalue")],
+        &["monitor", "--config", &path, "--check"],
+    )
+    .await;
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(stdout, format!("{path}: valid: 3 targets, 0 alerts\n"));
+    assert_eq!(
+        stderr,
+        format!(
+            "{path}: warning: target \"api\": show_url: the URL's user info and query are never \
+             shown; the page and API show https://a.example/health\n"
+        )
+    );
+}
+
+#[tokio::test]
 async fn check_prints_one_line_per_problem_and_exits_1() {
     let dir = tempfile::tempdir().unwrap();
     let path = write(

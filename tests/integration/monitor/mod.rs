@@ -6,12 +6,14 @@
 //! - `cli`: `monitor --check` and start-up errors.
 //! - `api`: `/api/v1/*` and the spec.
 //! - `status`: the status page, badges and the Atom feed.
+//! - `secrets`: no credential on a public surface, in an alert or in a log.
 
 mod alerts;
 mod api;
 mod cli;
 mod probe;
 mod restart;
+mod secrets;
 mod status;
 
 use std::net::SocketAddr;
