@@ -467,7 +467,12 @@ fn build_strategies(config: &Table) -> Findings {
         ("image", set("image")),
         (
             "buildpacks",
-            set("builder") || build.get("buildpacks").is_some(),
+            // `len(c.Build.Buildpacks) > 0`: an empty list names no buildpack.
+            set("builder")
+                || build
+                    .get("buildpacks")
+                    .and_then(Value::as_array)
+                    .is_some_and(|list| !list.is_empty()),
         ),
         (
             "dockerfile",
@@ -1545,6 +1550,25 @@ fn every_rule_refuses_a_config_that_breaks_it() {
             rule.mirrors
         );
     }
+}
+
+/// As `BuildStrategies`, which counts buildpacks by `len(c.Build.Buildpacks) > 0`: `[build]`'s
+/// image and an empty list are one strategy, a named buildpack makes two.
+#[test]
+fn an_empty_buildpacks_list_is_no_build_strategy() {
+    let with_buildpacks = |names: Vec<&str>| {
+        edited("fly.toml", |c| {
+            table_mut(c, "build").insert("buildpacks".into(), names.into());
+        })
+    };
+    assert_eq!(
+        build_strategies(&with_buildpacks(vec![])),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        build_strategies(&with_buildpacks(vec!["paketo-buildpacks/go"])),
+        ["more than one build configuration found: [image, buildpacks]"]
+    );
 }
 
 #[test]
