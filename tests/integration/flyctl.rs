@@ -339,7 +339,9 @@ fn shlex_split(text: &str) -> Result<Vec<String>, &'static str> {
 }
 
 /// Go's `time.ParseDuration`: one or more decimal numbers each with a unit (`ns`, `us`, `µs`,
-/// `ms`, `s`, `m`, `h`), an optional sign, or a bare `0`.
+/// `ms`, `s`, `m`, `h`), an optional sign, or a bare `0`. Stricter than Go, which accepts a
+/// negative duration (and flyctl passes it on): refused here, as no duration of a Fly config
+/// means anything below zero.
 fn go_duration(text: &str) -> Result<Duration, String> {
     let invalid = || format!("time: invalid duration \"{text}\"");
     let unsigned = text.strip_prefix(['+', '-']).unwrap_or(text);
@@ -388,8 +390,10 @@ fn go_duration(text: &str) -> Result<Duration, String> {
 }
 
 /// A duration field as flyctl reads it. Strings go through Go's parser; numbers are accepted by
-/// flyctl in a unit that depends on the field (seconds for `kill_timeout`, milliseconds for a
-/// check's, nanoseconds for `wait_timeout`), so they are refused here: a string says its unit.
+/// flyctl in a unit that depends on the field (patches.go: seconds for `kill_timeout`,
+/// milliseconds for a `[[services]]` or top-level check's; nanoseconds, fly-go's `Duration`
+/// unpatched, for `wait_timeout`, `release_command_timeout` and an `[[http_service.checks]]`'s),
+/// so they are refused here: a string says its unit.
 fn duration_field(value: &Value) -> Result<Duration, String> {
     match value {
         Value::String(text) => go_duration(text),
@@ -467,7 +471,12 @@ fn build_strategies(config: &Table) -> Findings {
         ("image", set("image")),
         (
             "buildpacks",
-            set("builder") || build.get("buildpacks").is_some(),
+            // `len(c.Build.Buildpacks) > 0`: an empty list names no buildpack.
+            set("builder")
+                || build
+                    .get("buildpacks")
+                    .and_then(Value::as_array)
+                    .is_some_and(|list| !list.is_empty()),
         ),
         (
             "dockerfile",
@@ -683,7 +692,9 @@ fn console_command(config: &Table) -> Findings {
 
 /// `validateMounts`: sizes parse and are at least 1 GB, snapshot retention is 1 to 60 days, the
 /// auto-extend settings come together and within their bounds; and (as it does for a flattened
-/// group, and as a group's machine takes only one volume) one mount per process group.
+/// group, and as a group's machine takes only one volume) one mount per process group. Beyond
+/// flyctl, which checks neither: a mount names both its volume (`source`) and its `destination`,
+/// without which it mounts nothing.
 fn mounts(config: &Table) -> Findings {
     let mut findings = vec![];
     let mounts = mount_sections(config);
@@ -838,10 +849,12 @@ fn vm_preset(size: &str) -> Option<(&'static str, i64)> {
 
 /// `computeToGuest` (run for every group at deploy; `config validate` skips it, as
 /// `validateMachineConversion` checks the wrong error): the size is one of fly-go's presets and
-/// the memory parses (binary units, MiB) and is not zero. And the guest limits flyctl states in
-/// machine/update.go, which Fly enforces on every machine: a shared CPU takes 256 to 2048 MB in
-/// steps of 256, a performance CPU 2048 to 8192 MB in steps of 1024. One `[[vm]]` per group:
-/// `ComputeForGroup` keeps one and ignores the rest.
+/// the memory parses (binary units, MiB) and is not zero. And, stricter than a deploy, which does
+/// not check them itself, the guest limits machine/update.go's `Update` checks before it changes
+/// a machine: `cpu_kind` is `shared` or `performance`, a shared CPU takes 256 to 2048 MB in steps
+/// of 256, a performance CPU 2048 to 8192 MB in steps of 1024 (fly-go's `MIN_MEMORY_MB_PER_*`,
+/// `MAX_MEMORY_MB_PER_*`). One `[[vm]]` per group: `ComputeForGroup` keeps one and ignores the
+/// rest.
 fn vm_sizes(config: &Table) -> Findings {
     let mut findings = vec![];
     let vms = vm_sections(config);
@@ -1334,6 +1347,13 @@ fn breaking_examples() -> Vec<(&'static str, Table, &'static str)> {
         (
             "mounts",
             edited(monitor, |c| {
+                first_mut(c, "mounts").remove("destination");
+            }),
+            "mount 'monitor_data' needs both source and destination",
+        ),
+        (
+            "mounts",
+            edited(monitor, |c| {
                 first_mut(c, "mounts").insert("snapshot_retention".into(), 90.into());
             }),
             "not between 1 and 60 days",
@@ -1545,6 +1565,25 @@ fn every_rule_refuses_a_config_that_breaks_it() {
             rule.mirrors
         );
     }
+}
+
+/// As `BuildStrategies`, which counts buildpacks by `len(c.Build.Buildpacks) > 0`: `[build]`'s
+/// image and an empty list are one strategy, a named buildpack makes two.
+#[test]
+fn an_empty_buildpacks_list_is_no_build_strategy() {
+    let with_buildpacks = |names: Vec<&str>| {
+        edited("fly.toml", |c| {
+            table_mut(c, "build").insert("buildpacks".into(), names.into());
+        })
+    };
+    assert_eq!(
+        build_strategies(&with_buildpacks(vec![])),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        build_strategies(&with_buildpacks(vec!["paketo-buildpacks/go"])),
+        ["more than one build configuration found: [image, buildpacks]"]
+    );
 }
 
 #[test]
