@@ -1770,13 +1770,14 @@ fn deploy_and_rollback_steps_outlast_every_attempt_flyctl_makes() {
     let deploy = release_step(&workflow, "fly-release deploy fly.toml ");
     assert!(timeout_too_short(&service, false, 1, step_minutes(deploy)).is_some());
 
-    // The job outlasts all of its steps, so it never cuts a rollback short.
+    // The job outlasts all of its steps, so it never cuts a rollback short: every step has a
+    // timeout of its own, or one that hangs (a checkout, a download) could use up the job's.
     let release = &workflow["jobs"]["release"];
     let steps: u64 = release["steps"]
         .as_sequence()
         .unwrap()
         .iter()
-        .filter_map(|step| step["timeout-minutes"].as_u64())
+        .map(step_minutes)
         .sum();
     let job = release["timeout-minutes"].as_u64().unwrap();
     assert!(job > steps, "job {job} min <= its steps' {steps} min");
