@@ -12,12 +12,15 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::Notify;
+use tokio::sync::mpsc::UnboundedSender;
 
+use super::alerts::Direct;
 use super::config::MonitorConfig;
+use super::health::StoreHealth;
 use super::probe::Outcome;
 use super::store::{
     Batch, Event, Incident, Notification, ResultRecord, State, Store, StoreError, TargetState,
-    millis,
+    from_millis, millis,
 };
 
 /// Results are committed at least this often: a SIGKILL loses at most this much of them.
@@ -210,6 +213,14 @@ impl Ledger {
         self.batch = Batch::default();
     }
 
+    /// Drops the oldest results of the batch beyond `max` (states, incidents and notifications
+    /// stay); returns how many went.
+    pub fn hold_at_most(&mut self, max: usize) -> usize {
+        let excess = self.batch.results.len().saturating_sub(max);
+        self.batch.results.drain(..excess);
+        excess
+    }
+
     /// The state of target `index`.
     #[must_use]
     pub fn state(&self, index: usize) -> Option<&TargetState> {
@@ -240,21 +251,39 @@ impl Ledger {
     }
 }
 
+/// Where the ledger's thread reports, besides the store.
+#[derive(Debug, Clone)]
+pub struct Outlets {
+    /// Woken when notifications are committed: the delivery loop.
+    pub delivery: Arc<Notify>,
+    /// Whether the store commits, for readiness, `/health`, the page, the API and metrics.
+    pub health: Arc<StoreHealth>,
+    /// Messages sent without the outbox while the store cannot commit.
+    pub direct: UnboundedSender<Direct>,
+    /// Near this many bytes of store, raw results are pruned oldest first.
+    pub max_store_bytes: u64,
+}
+
 /// Commits what `results` brings until every sender is gone, then commits the rest.
 ///
 /// Results are committed once per [`COMMIT_EVERY`]; an incident change and its notifications
-/// at once, after which `delivery` is woken. A failed commit is kept and tried again, so
-/// nothing is lost while the process lives. Runs on its own thread: every commit waits for the
-/// disk.
+/// at once, after which `delivery` is woken. A failed commit is kept in memory and tried again
+/// with backoff after re-opening the store (redb fails everything after an I/O error until
+/// then), so a full disk that gets space again loses nothing; past [`MAX_HELD_RESULTS`] the
+/// oldest held results are dropped and counted. Once the data is stale every alert is told
+/// directly, and so is each target change meanwhile. Runs on its own thread: every commit waits
+/// for the disk.
 pub fn run(
     mut ledger: Ledger,
     store: &Store,
     results: &Receiver<(usize, Outcome)>,
-    delivery: &Notify,
+    outlets: &Outlets,
 ) {
     let retention = ledger.config.retention;
     let mut last_commit = Instant::now();
     let mut last_prune: Option<Instant> = None;
+    let mut size = SizeGuard::default();
+    let mut trouble: Option<Trouble> = None;
     loop {
         let wait = COMMIT_EVERY.saturating_sub(last_commit.elapsed());
         let (urgent, done) = match results.recv_timeout(wait) {
@@ -263,35 +292,230 @@ pub fn run(
             Err(RecvTimeoutError::Disconnected) => (false, true),
         };
         let urgent = ledger.remind(SystemTime::now()) || urgent;
-        if urgent || done || last_commit.elapsed() >= COMMIT_EVERY {
+        let may_try = done
+            || trouble
+                .as_ref()
+                .is_none_or(|t| Instant::now() >= t.next_attempt);
+        if (urgent || done || last_commit.elapsed() >= COMMIT_EVERY) && may_try {
             last_commit = Instant::now();
-            if !ledger.batch().is_empty() {
-                match store.commit(ledger.batch()) {
-                    Ok(ids) => {
-                        ledger.committed();
-                        if !ids.is_empty() {
-                            delivery.notify_one();
-                        }
-                    }
-                    Err(err) => tracing::error!(error = %err, "commit failed; retrying"),
+            commit(&mut ledger, store, outlets, &mut trouble);
+        }
+        if let Some(trouble) = &mut trouble {
+            trouble.tell(&mut ledger, outlets);
+        } else {
+            if last_prune.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
+                last_prune = Some(Instant::now());
+                prune(store, retention);
+            }
+            size.check(store, outlets);
+        }
+        if done {
+            if trouble.is_some() {
+                tracing::error!(
+                    results = ledger.batch().results.len(),
+                    "stopping with results the store could not commit; they are lost"
+                );
+            }
+            break;
+        }
+    }
+}
+
+/// Most results held in memory while the store cannot commit (about 16 MB); past it the oldest
+/// are dropped. 150 targets probed every 30 s fill it in 5.5 hours.
+pub const MAX_HELD_RESULTS: usize = 100_000;
+/// The first retry of a failed commit waits this long; each further one twice as long.
+const FIRST_RETRY: Duration = Duration::from_secs(1);
+/// The longest wait between commit attempts while the store fails: once space is back,
+/// commits resume within this.
+const MAX_RETRY: Duration = Duration::from_secs(8);
+
+/// A run of failed commits.
+#[derive(Debug)]
+struct Trouble {
+    /// Failed attempts so far.
+    failures: u32,
+    /// When to try again (re-open, then commit).
+    next_attempt: Instant,
+    /// When the data went stale, once every alert was told.
+    announced: Option<u64>,
+    /// How many of the batch's notifications were sent directly.
+    sent: usize,
+}
+
+impl Trouble {
+    /// Tells every alert once the data is stale, and each notification queued since; drops
+    /// the oldest results past the bound.
+    fn tell(&mut self, ledger: &mut Ledger, outlets: &Outlets) {
+        let dropped = ledger.hold_at_most(MAX_HELD_RESULTS);
+        if dropped > 0 {
+            outlets.health.dropped(dropped);
+            tracing::warn!(
+                dropped,
+                held = MAX_HELD_RESULTS,
+                "dropped the oldest results the store could not commit"
+            );
+        }
+        if self.announced.is_none()
+            && let Some(stale) = outlets.health.stale()
+        {
+            tracing::error!(
+                since = crate::clock::rfc3339_millis(from_millis(stale.since_ms)),
+                error = stale.cause,
+                "the monitor cannot write its store: telling every alert directly"
+            );
+            self.announced = Some(stale.since_ms);
+            let _ = outlets.direct.send(Direct::Degraded {
+                since_ms: stale.since_ms,
+                cause: stale.cause,
+            });
+        }
+        if self.announced.is_some() {
+            for notification in ledger.batch().notifications.iter().skip(self.sent) {
+                let _ = outlets
+                    .direct
+                    .send(Direct::Unrecorded(notification.clone()));
+            }
+            self.sent = ledger.batch().notifications.len();
+        }
+    }
+}
+
+/// One commit attempt; after a failure, the store is re-opened first.
+fn commit(ledger: &mut Ledger, store: &Store, outlets: &Outlets, trouble: &mut Option<Trouble>) {
+    let now = SystemTime::now();
+    if ledger.batch().is_empty() && trouble.is_none() {
+        outlets.health.fresh(now, false);
+        return;
+    }
+    let attempt = match trouble {
+        Some(_) => store.reopen().and_then(|()| store.commit(ledger.batch())),
+        None => store.commit(ledger.batch()),
+    };
+    match attempt {
+        Ok(ids) => {
+            ledger.committed();
+            if !ids.is_empty() {
+                outlets.delivery.notify_one();
+            }
+            let cause = outlets.health.fresh(now, true);
+            outlets.health.set_bytes(store.file_bytes());
+            if let Some(ended) = trouble.take() {
+                tracing::info!(failures = ended.failures, "the store commits again");
+                if let Some(since_ms) = ended.announced {
+                    let _ = outlets.direct.send(Direct::Recovered {
+                        since_ms,
+                        at_ms: millis(now),
+                        cause: cause.unwrap_or_default(),
+                    });
                 }
             }
         }
-        if last_prune.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
-            last_prune = Some(Instant::now());
-            let now = SystemTime::now();
-            // A retention reaching before any representable time keeps everything.
-            let keep_from = |age: Duration| now.checked_sub(age).unwrap_or(UNIX_EPOCH);
-            let results_before = keep_from(retention);
-            let history_before = keep_from(retention.max(MIN_HISTORY));
-            match store.prune(results_before, history_before) {
-                Ok(0) => {}
-                Ok(removed) => tracing::info!(removed, "pruned results past the retention"),
-                Err(err) => tracing::error!(error = %err, "pruning failed"),
-            }
+        Err(err) => {
+            let error = err.to_string();
+            outlets.health.failed(&error);
+            let trouble = trouble.get_or_insert(Trouble {
+                failures: 0,
+                next_attempt: Instant::now(),
+                announced: None,
+                sent: 0,
+            });
+            trouble.failures += 1;
+            let wait = FIRST_RETRY
+                .saturating_mul(1 << trouble.failures.saturating_sub(1).min(8))
+                .min(MAX_RETRY);
+            trouble.next_attempt = Instant::now() + wait;
+            tracing::error!(
+                error,
+                failures = trouble.failures,
+                held = ledger.batch().results.len(),
+                retry_in = ?wait,
+                "commit failed; re-opening the store and retrying"
+            );
         }
-        if done {
-            break;
+    }
+}
+
+/// Prunes what `retention` and [`MIN_HISTORY`] no longer keep.
+fn prune(store: &Store, retention: Duration) {
+    let now = SystemTime::now();
+    // A retention reaching before any representable time keeps everything.
+    let keep_from = |age: Duration| now.checked_sub(age).unwrap_or(UNIX_EPOCH);
+    let results_before = keep_from(retention);
+    let history_before = keep_from(retention.max(MIN_HISTORY));
+    match store.prune(results_before, history_before) {
+        Ok(0) => {}
+        Ok(removed) => tracing::info!(removed, "pruned results past the retention"),
+        Err(err) => tracing::error!(error = %err, "pruning failed"),
+    }
+}
+
+/// How often the store's size is looked at.
+const SIZE_CHECK_EVERY: Duration = Duration::from_secs(10);
+/// From this share of `max_store_size` on, raw results are pruned.
+const SIZE_HIGH_WATER: f64 = 0.9;
+/// The share of the raw results' time span pruned each time, oldest first.
+const SIZE_PRUNE_SHARE: u64 = 10;
+/// The size warning is logged at most this often.
+const SIZE_WARN_EVERY: Duration = Duration::from_secs(24 * 3600);
+
+/// Keeps the store below `max_store_size`: near it, the oldest tenth of the raw results goes
+/// (beyond what `retention` prunes) and the file is compacted, so it stops growing.
+#[derive(Debug, Default)]
+struct SizeGuard {
+    /// When the size was last looked at.
+    checked: Option<Instant>,
+    /// When the warning was last logged.
+    warned: Option<Instant>,
+}
+
+impl SizeGuard {
+    fn check(&mut self, store: &Store, outlets: &Outlets) {
+        if self
+            .checked
+            .is_some_and(|at| at.elapsed() < SIZE_CHECK_EVERY)
+        {
+            return;
+        }
+        self.checked = Some(Instant::now());
+        let bytes = store.file_bytes();
+        outlets.health.set_bytes(bytes);
+        #[allow(
+            clippy::cast_precision_loss,
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss
+        )]
+        let high_water = (outlets.max_store_bytes as f64 * SIZE_HIGH_WATER) as u64;
+        if bytes < high_water {
+            return;
+        }
+        let removed = match store.results_span() {
+            Ok(Some((oldest, newest))) => {
+                let cut = oldest + (newest - oldest) / SIZE_PRUNE_SHARE + 1;
+                store.prune(from_millis(cut), UNIX_EPOCH)
+            }
+            Ok(None) => Ok(0),
+            Err(err) => Err(err),
+        };
+        let compacted = store.compact();
+        let after = store.file_bytes();
+        let (removed, error) = match (removed, compacted) {
+            (Ok(removed), Ok(())) => (Some(removed), None),
+            (Ok(removed), Err(err)) => (Some(removed), Some(err.to_string())),
+            (Err(err), _) => (None, Some(err.to_string())),
+        };
+        outlets.health.set_bytes(after);
+        if self.warned.is_none_or(|at| at.elapsed() >= SIZE_WARN_EVERY) {
+            self.warned = Some(Instant::now());
+            tracing::warn!(
+                bytes,
+                after,
+                max_store_size = outlets.max_store_bytes,
+                removed,
+                error,
+                "the store is near max_store_size: pruning the oldest raw results beyond the \
+                 retention (aggregates and incidents stay); logged once a day"
+            );
         }
     }
 }
@@ -301,11 +525,11 @@ pub fn spawn(
     ledger: Ledger,
     store: Arc<Store>,
     results: Receiver<(usize, Outcome)>,
-    delivery: Arc<Notify>,
+    outlets: Outlets,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
     std::thread::Builder::new()
         .name("monitor-ledger".to_owned())
-        .spawn(move || run(ledger, &store, &results, &delivery))
+        .spawn(move || run(ledger, &store, &results, &outlets))
 }
 
 #[cfg(test)]
