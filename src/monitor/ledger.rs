@@ -452,21 +452,30 @@ fn prune(store: &Store, retention: Duration) {
 
 /// How often the store's size is looked at.
 const SIZE_CHECK_EVERY: Duration = Duration::from_secs(10);
-/// From this share of `max_store_size` on, raw results are pruned.
-const SIZE_HIGH_WATER: f64 = 0.9;
-/// The share of the raw results' time span pruned each time, oldest first.
-const SIZE_PRUNE_SHARE: u64 = 10;
+/// The share of the file that raw results may fill once it cannot grow any more, percent: the
+/// rest is free pages for the next commits.
+const SIZE_FILL_PERCENT: u64 = 80;
 /// The size warning is logged at most this often.
 const SIZE_WARN_EVERY: Duration = Duration::from_secs(24 * 3600);
 
-/// Keeps the store below `max_store_size`: near it, the oldest tenth of the raw results goes
-/// (beyond what `retention` prunes) and the file is compacted, so it stops growing.
+/// Keeps the store file within `max_store_size`.
+///
+/// redb doubles its file whenever it runs out of free pages, so once twice the file would pass
+/// the limit the file must not grow at all: from then on the raw results may fill only
+/// [`SIZE_FILL_PERCENT`] of it, and the oldest are pruned (beyond what `retention` prunes) to
+/// make room for new ones, whose pages the store reuses. How many results fit is measured once,
+/// dividing the file's size by the results it holds: free pages, aggregates, states and
+/// incidents are counted in as if they were results, so the estimate errs on the side of
+/// pruning more. A file already past the limit (a limit set below an existing store) is
+/// compacted first.
 #[derive(Debug, Default)]
 struct SizeGuard {
     /// When the size was last looked at.
     checked: Option<Instant>,
     /// When the warning was last logged.
     warned: Option<Instant>,
+    /// Bytes per raw result, measured once the limit is near.
+    per_result: Option<u64>,
 }
 
 impl SizeGuard {
@@ -478,45 +487,70 @@ impl SizeGuard {
             return;
         }
         self.checked = Some(Instant::now());
-        let bytes = store.file_bytes();
-        outlets.health.set_bytes(bytes);
-        #[allow(
-            clippy::cast_precision_loss,
-            clippy::cast_possible_truncation,
-            clippy::cast_sign_loss
-        )]
-        let high_water = (outlets.max_store_bytes as f64 * SIZE_HIGH_WATER) as u64;
-        if bytes < high_water {
-            return;
+        if let Err(err) = self.keep_within(store, outlets) {
+            tracing::error!(error = %err, "cannot keep the store within max_store_size");
         }
-        let removed = match store.results_span() {
-            Ok(Some((oldest, newest))) => {
-                let cut = oldest + (newest - oldest) / SIZE_PRUNE_SHARE + 1;
-                store.prune(from_millis(cut), UNIX_EPOCH)
+    }
+
+    fn keep_within(&mut self, store: &Store, outlets: &Outlets) -> Result<(), StoreError> {
+        let max = outlets.max_store_bytes;
+        let mut bytes = store.file_bytes();
+        outlets.health.set_bytes(bytes);
+        if bytes.saturating_mul(2) <= max {
+            return Ok(());
+        }
+        let per_result = match self.per_result {
+            Some(per_result) => per_result,
+            None => {
+                if bytes > max {
+                    store.compact()?;
+                    bytes = store.file_bytes();
+                    outlets.health.set_bytes(bytes);
+                }
+                let count = store.result_count()?.max(1);
+                let per_result = (bytes / count).max(1);
+                self.per_result = Some(per_result);
+                tracing::info!(
+                    bytes,
+                    results = count,
+                    per_result,
+                    max_store_size = max,
+                    "the store is near max_store_size: from now on it holds at most what fits"
+                );
+                per_result
             }
-            Ok(None) => Ok(0),
-            Err(err) => Err(err),
         };
-        let compacted = store.compact();
-        let after = store.file_bytes();
-        let (removed, error) = match (removed, compacted) {
-            (Ok(removed), Ok(())) => (Some(removed), None),
-            (Ok(removed), Err(err)) => (Some(removed), Some(err.to_string())),
-            (Err(err), _) => (None, Some(err.to_string())),
+        let fit = bytes.min(max) / 100 * SIZE_FILL_PERCENT / per_result;
+        let count = store.result_count()?;
+        if count <= fit {
+            return Ok(());
+        }
+        // Oldest first: the share of the time span that holds the excess (and a tenth more, so
+        // this runs now and then, not every check).
+        let excess = (count - fit) + fit / 10;
+        let removed = match store.results_span()? {
+            Some((oldest, newest)) => {
+                let span = u128::from(newest - oldest);
+                let cut = span * u128::from(excess) / u128::from(count.max(1));
+                let cut = oldest + u64::try_from(cut).unwrap_or(u64::MAX).min(newest - oldest) + 1;
+                let removed = store.prune(from_millis(cut), UNIX_EPOCH)?;
+                store.settle()?;
+                removed
+            }
+            None => 0,
         };
-        outlets.health.set_bytes(after);
         if self.warned.is_none_or(|at| at.elapsed() >= SIZE_WARN_EVERY) {
             self.warned = Some(Instant::now());
             tracing::warn!(
                 bytes,
-                after,
-                max_store_size = outlets.max_store_bytes,
+                max_store_size = max,
+                results = count,
                 removed,
-                error,
                 "the store is near max_store_size: pruning the oldest raw results beyond the \
                  retention (aggregates and incidents stay); logged once a day"
             );
         }
+        Ok(())
     }
 }
 
@@ -743,5 +777,76 @@ mod tests {
         let (mut ledger, _store, _dir) = ledger();
         assert!(!ledger.record(7, &outcome(0, false)));
         assert!(ledger.batch().is_empty());
+    }
+}
+
+#[cfg(test)]
+mod size_tests {
+    use super::*;
+    use crate::monitor::store::ResultRecord;
+
+    /// Commits `count` results of `target` a second apart, ending `skip` seconds before now.
+    fn fill(store: &Store, skip: u64, count: u64) {
+        let now = millis(SystemTime::now()) - skip * 1000;
+        let mut batch = Batch::default();
+        batch.states.insert("a".to_owned(), TargetState::default());
+        for i in 0..count {
+            batch.results.push((
+                "a".to_owned(),
+                ResultRecord {
+                    at_ms: now - (count - i) * 1000,
+                    ok: true,
+                    status_code: Some(200),
+                    response_time_ms: 20,
+                    error: None,
+                },
+            ));
+        }
+        store.commit(&batch).unwrap();
+    }
+
+    #[test]
+    fn near_max_store_size_the_oldest_results_go_and_the_file_stops_growing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let max = 4 * 1024 * 1024;
+        let mut skip = 10_000_000;
+        while store.file_bytes() <= max / 2 {
+            skip -= 5000;
+            fill(&store, skip, 5000);
+        }
+        let (direct, _queue) = tokio::sync::mpsc::unbounded_channel();
+        let outlets = Outlets {
+            delivery: Arc::new(Notify::new()),
+            health: Arc::new(StoreHealth::new(0).unwrap()),
+            direct,
+            max_store_bytes: max,
+        };
+        let (first, _) = store.results_span().unwrap().unwrap();
+        let mut guard = SizeGuard::default();
+        let mut sizes = Vec::new();
+        // 40,000 new results, 40 a commit, the size checked every 25 commits: more than the
+        // file holds.
+        for round in 0..1000 {
+            if round % 25 == 0 {
+                guard.checked = None;
+                guard.check(&store, &outlets);
+            }
+            skip -= 40;
+            fill(&store, skip, 40);
+            sizes.push(store.file_bytes());
+        }
+        let largest = *sizes.iter().max().unwrap();
+        assert!(largest <= max, "grew to {largest}");
+        // redb gives free pages at the end back, so the size moves, but never up again.
+        let first_half = sizes[..500].iter().max();
+        assert!(sizes[500..].iter().max() <= first_half, "stopped growing");
+        let (oldest, _) = store.results_span().unwrap().unwrap();
+        assert!(oldest > first, "the oldest went");
+        let newest = &store.results("a", None, 1).unwrap()[0];
+        assert!(
+            newest.at_ms > millis(SystemTime::now()) - skip * 1000 - 2000,
+            "the newest stay"
+        );
     }
 }

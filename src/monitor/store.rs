@@ -465,6 +465,20 @@ impl Store {
         Ok(())
     }
 
+    /// Two empty commits: redb reuses the pages a commit freed only once later commits have
+    /// passed, so after a prune this makes its pages free for the next real commit, instead of
+    /// that commit growing the file.
+    ///
+    /// # Errors
+    /// When a commit fails.
+    pub fn settle(&self) -> Result<(), StoreError> {
+        let db = self.db()?;
+        for _ in 0..2 {
+            db.begin_write()?.commit()?;
+        }
+        Ok(())
+    }
+
     /// The database file's size in bytes (0 when it cannot be read).
     #[must_use]
     pub fn file_bytes(&self) -> u64 {
@@ -700,6 +714,16 @@ impl Store {
         }
         txn.commit()?;
         Ok(())
+    }
+
+    /// How many raw results the store holds (redb keeps the count: no scan).
+    ///
+    /// # Errors
+    /// When the read fails.
+    pub fn result_count(&self) -> Result<u64, StoreError> {
+        let db = self.db()?;
+        let txn = db.begin_read()?;
+        Ok(txn.open_table(RESULTS)?.len()?)
     }
 
     /// The start times of the oldest and the newest raw result of any target, ms since the
