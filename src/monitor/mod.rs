@@ -94,6 +94,28 @@ pub fn max_store_bytes(config: &MonitorConfig, dir: &Path) -> Option<u64> {
     Some((total as f64 * DEFAULT_STORE_SHARE) as u64)
 }
 
+/// The store's bytes per raw result, aggregates, states and redb's own pages included, as
+/// `benches/monitor.py` measured it (README, "Performance").
+pub const BYTES_PER_RESULT: u64 = 160;
+/// Bytes per hourly or daily aggregate row, key included (a bound, not a measurement).
+const BYTES_PER_AGGREGATE: u64 = 64;
+
+/// What the configured targets, intervals and retention will fill the store with.
+#[must_use]
+pub fn expected_store_bytes(config: &MonitorConfig) -> u64 {
+    let retention = config.retention.as_secs();
+    config
+        .targets
+        .iter()
+        .map(|target| {
+            let results = retention / target.interval.as_secs().max(1);
+            // 48 hours of hourly rows and at least 91 days of daily ones.
+            let aggregates = 48 + (retention / 86_400).max(91);
+            results * BYTES_PER_RESULT + aggregates * BYTES_PER_AGGREGATE
+        })
+        .sum()
+}
+
 /// The size and the free bytes (for unprivileged users) of the filesystem `dir` is on; `dir`'s
 /// nearest existing ancestor when it does not exist yet.
 #[must_use]

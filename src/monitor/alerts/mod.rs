@@ -719,6 +719,89 @@ mod tests {
     }
 
     #[test]
+    fn monitor_messages_reach_every_alert_with_target_null_and_the_store_error() {
+        let config = config::parse(CONFIG, |_| None).unwrap();
+        let cause = "store: I/O error: No space left on device (os error 28)".to_owned();
+        let degraded = direct_messages(
+            &config,
+            &Direct::Degraded {
+                since_ms: 1_800_000_000_000,
+                cause: cause.clone(),
+            },
+        );
+        let kinds: Vec<&str> = degraded.iter().map(|(kind, _, _)| *kind).collect();
+        assert_eq!(kinds, ["webhook", "slack", "discord", "telegram"]);
+        let (_, webhook, key) = &degraded[0];
+        assert_eq!(key, "health-service-monitor-degraded-1800000000000");
+        let body = &webhook.body;
+        assert_eq!(body["event"], "monitor_degraded");
+        assert_eq!(body["target"], serde_json::Value::Null);
+        assert_eq!(body["incident_id"], serde_json::Value::Null);
+        assert_eq!(body["started_at"], "2027-01-15T08:00:00.000Z");
+        assert_eq!(body["resolved_at"], serde_json::Value::Null);
+        assert_eq!(body["cause"], cause.as_str());
+        let summary = format!(
+            "The monitor cannot write its store since 2027-01-15T08:00:00.000Z: alerts may be \
+             missed ({cause})"
+        );
+        assert_eq!(degraded[1].1.body["text"], format!(":warning: {summary}"));
+        assert_eq!(degraded[2].1.body["content"], summary);
+        assert_eq!(
+            degraded[2].1.body["embeds"][0]["title"],
+            "monitor: monitor_degraded"
+        );
+        assert!(
+            degraded[3].1.body["text"]
+                .as_str()
+                .unwrap()
+                .starts_with(&summary),
+            "{}",
+            degraded[3].1.body
+        );
+
+        let recovered = direct_messages(
+            &config,
+            &Direct::Recovered {
+                since_ms: 1_800_000_000_000,
+                at_ms: 1_800_000_305_000,
+                cause: cause.clone(),
+            },
+        );
+        let body = &recovered[0].1.body;
+        assert_eq!(body["event"], "monitor_recovered");
+        assert_eq!(body["resolved_at"], "2027-01-15T08:05:05.000Z");
+        assert_eq!(body["duration_seconds"], 305);
+        assert_eq!(
+            recovered[2].1.body["content"],
+            format!(
+                "The monitor can write its store again after 5m 5s (stale since \
+                 2027-01-15T08:00:00.000Z; the error was: {cause})"
+            )
+        );
+    }
+
+    #[test]
+    fn a_notification_sent_without_a_record_goes_to_its_alert_only_and_says_so() {
+        let config = config::parse(CONFIG, |_| None).unwrap();
+        let mut down = notification(Event::Down, false);
+        down.alert = 1;
+        down.kind = "slack".to_owned();
+        let sent = direct_messages(&config, &Direct::Unrecorded(down));
+        assert_eq!(sent.len(), 1);
+        let (kind, message, key) = &sent[0];
+        assert_eq!(*kind, "slack");
+        assert_eq!(key, "health-service-unrecorded-4-down-1-1800000305000");
+        let text = message.body["text"].as_str().unwrap();
+        assert!(text.ends_with(UNRECORDED), "{text}");
+        let webhook = direct_messages(
+            &config,
+            &Direct::Unrecorded(notification(Event::Down, false)),
+        );
+        assert_eq!(webhook[0].1.body["recorded"], false);
+        assert_eq!(webhook[0].1.body["target"], "api");
+    }
+
+    #[test]
     fn backoff_doubles_from_two_seconds_up_to_ten_minutes() {
         let waits: Vec<u64> = (1..=12).map(|n| backoff(n).as_secs()).collect();
         assert_eq!(waits, [2, 4, 8, 16, 32, 64, 128, 256, 512, 600, 600, 600]);
