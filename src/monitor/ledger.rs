@@ -321,8 +321,8 @@ pub fn run(
     }
 }
 
-/// Most results held in memory while the store cannot commit (about 16 MB); past it the oldest
-/// are dropped. 150 targets probed every 30 s fill it in 5.5 hours.
+/// Most results held in memory while the store cannot commit; past it the oldest are dropped.
+/// 150 targets probed every 30 s make that many in 5.5 hours.
 pub const MAX_HELD_RESULTS: usize = 100_000;
 /// The first retry of a failed commit waits this long; each further one twice as long.
 const FIRST_RETRY: Duration = Duration::from_secs(1);
@@ -770,6 +770,29 @@ mod tests {
         assert!(resumed.record(1, &outcome(160, false)));
         assert_eq!(resumed.batch().incidents.last().unwrap().id, 2);
         drop(dir);
+    }
+
+    #[test]
+    fn held_results_past_the_bound_go_oldest_first_and_the_rest_stays() {
+        let (mut ledger, _store, _dir) = ledger();
+        for second in 0..5 {
+            ledger.record(1, &outcome(second, false));
+        }
+        assert_eq!(ledger.hold_at_most(3), 2);
+        let kept: Vec<u64> = ledger
+            .batch()
+            .results
+            .iter()
+            .map(|(_, r)| (r.at_ms - 1_800_000_000_000) / 1000)
+            .collect();
+        assert_eq!(kept, [2, 3, 4], "the oldest went");
+        assert_eq!(ledger.batch().incidents.len(), 1, "the incident stays");
+        assert_eq!(
+            ledger.batch().notifications.len(),
+            1,
+            "its notification too"
+        );
+        assert_eq!(ledger.hold_at_most(3), 0);
     }
 
     #[test]

@@ -382,6 +382,48 @@ mod tests {
     }
 
     #[test]
+    fn stale_data_has_a_banner_with_since_when_and_why() {
+        let stale = Stale {
+            since_ms: 1_800_000_000_000,
+            cause: "store: I/O error: No space left on device (os error 28)".to_owned(),
+        };
+        let page = Page {
+            title: "Status".to_owned(),
+            targets: Vec::new(),
+            incidents: Vec::new(),
+            now_ms: 1_800_000_060_000,
+            stale: Some(stale),
+            readable: false,
+        };
+        let html = page.render();
+        assert!(
+            html.contains(
+                "<p class=\"banner stale\" role=\"alert\">Data stale since 2027-01-15 08:00 UTC: \
+                 the monitor cannot write its store (store: I/O error: No space left on device \
+                 (os error 28)). What is shown is as of then; alerts are still sent.</p>"
+            ),
+            "{html}"
+        );
+        assert!(
+            html.contains("cannot be read until its store works again"),
+            "{html}"
+        );
+        assert!(
+            !html.contains("Incidents, last"),
+            "nothing read, nothing shown: {html}"
+        );
+
+        let fresh = Page {
+            stale: None,
+            readable: true,
+            ..page
+        };
+        let html = fresh.render();
+        assert!(!html.contains("stale"), "{html}");
+        assert!(html.contains("Incidents, last 30 days"), "{html}");
+    }
+
+    #[test]
     fn ages_are_short_until_a_day() {
         assert_eq!(ago(0, 12_000), "12 s ago");
         assert_eq!(ago(0, 300_000), "5 min ago");

@@ -211,6 +211,10 @@ async fn a_full_disk_is_loud_still_alerts_and_recovers_without_a_restart() {
     })
     .await;
     assert_eq!(get(&binary, "/readyz", None).await.0, 200);
+    let (status, health) = get(&binary, "/health", Some("application/health+json")).await;
+    assert_eq!(status, 200, "{health}");
+    let health: serde_json::Value = serde_json::from_str(&health).unwrap();
+    assert_eq!(health["checks"]["monitor:store"][0]["status"], "pass");
 
     let filler = fs.fill();
     eventually("/readyz 503 once the disk is full", || async {
@@ -375,5 +379,55 @@ async fn max_store_size_below_the_filesystem_stops_the_store_growing_and_commits
     assert!(
         results.contains("\"ok\":true"),
         "commits went on: {results}"
+    );
+}
+
+#[tokio::test]
+async fn check_warns_when_the_store_will_not_fit_where_it_lives() {
+    let test = "check_warns_when_the_store_will_not_fit_where_it_lives";
+    let Some(fs) = SmallFs::mount(test, "4m") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("monitor.toml");
+    std::fs::write(&config, target("api", "http://127.0.0.1:9/", "")).unwrap();
+    let config = config.to_str().unwrap();
+    let data = fs.path().join("data");
+    let (code, stdout, stderr) = crate::config::run(
+        &[],
+        &[
+            "monitor",
+            "--config",
+            config,
+            "--check",
+            "--data-dir",
+            data.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(code, Some(0), "warnings, not errors: {stderr}");
+    // One target every second for 90 days: 7,776,000 results of 160 bytes and 139 aggregates,
+    // 1,244,168,896 bytes.
+    assert!(
+        stdout.ends_with(&format!(
+            "{config}: the store will hold about 1.2 GiB (160 bytes a result, 90 days of results kept)\n"
+        )),
+        "{stdout}"
+    );
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{stderr}");
+    assert!(
+        lines[0].starts_with(&format!(
+            "{config}: warning: that is more than the 4.0 MiB available for the store in {}",
+            data.display()
+        )),
+        "{stderr}"
+    );
+    assert!(
+        lines[1].starts_with(&format!(
+            "{config}: warning: that is more than max_store_size (3.2 MiB, 80 % of the filesystem of {})",
+            data.display()
+        )),
+        "{stderr}"
     );
 }
