@@ -517,6 +517,55 @@ mod tests {
         assert_eq!(parsed(&a.health_json(true, uptime, instant()))["nama"], "A");
     }
 
+    /// A part that fails with a fixed error.
+    #[derive(Debug)]
+    struct FullDisk;
+
+    impl crate::lifecycle::Component for FullDisk {
+        fn check(&self) -> ComponentCheck {
+            ComponentCheck {
+                name: "monitor:store",
+                component_type: "datastore",
+                observed_seconds: 9,
+                failure: Some("store: No space left on device (os error 28)".to_owned()),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failing_component_fails_health_with_its_check_and_the_process_still_passes() {
+        let lifecycle = Arc::new(Lifecycle::new());
+        lifecycle.watch(Arc::new(FullDisk));
+        let identity = Identity {
+            nama: "A".to_owned(),
+            nrp: "1".to_owned(),
+        };
+        let api = HealthApi::new(&identity, lifecycle);
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            poem::http::header::ACCEPT,
+            HeaderValue::from_static(HEALTH_JSON),
+        );
+        let HealthResponse::Down(HealthBody::HealthJson(body)) = api.report(&headers) else {
+            panic!("503 with application/health+json");
+        };
+        let json: serde_json::Value = serde_json::from_slice(body.bytes().unwrap()).unwrap();
+        assert_eq!(json["status"], "fail");
+        assert_eq!(json["checks"]["uptime"][0]["status"], "pass");
+        let store = &json["checks"]["monitor:store"][0];
+        assert_eq!(store["status"], "fail");
+        assert_eq!(store["componentType"], "datastore");
+        assert_eq!(store["observedValue"], 9);
+        assert_eq!(
+            store["output"],
+            "store: No space left on device (os error 28)"
+        );
+        let HealthResponse::Down(HealthBody::Json(body)) = api.report(&HeaderMap::new()) else {
+            panic!("503 in the default format too");
+        };
+        assert_eq!(parsed(&body)["status"], "DOWN");
+    }
+
     #[test]
     fn uptime_is_cut_to_whole_seconds() {
         assert_eq!(format_uptime(Duration::from_millis(3_723_999)), "1h 2m 3s");

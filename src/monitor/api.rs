@@ -502,3 +502,60 @@ pub(super) fn error(status: u16, message: String) -> Json<ErrorMessage> {
 fn timestamp(ms: u64) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(i64::try_from(ms).unwrap_or(i64::MAX)).unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::monitor::health::StoreHealth;
+
+    #[test]
+    fn a_report_the_store_cannot_give_says_why_and_claims_no_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = crate::monitor::config::parse(
+            "[[target]]\nname = \"api\"\nurl = \"http://127.0.0.1:1/\"\nshow_url = true\n\
+             [[target]]\nname = \"web\"\nurl = \"http://127.0.0.1:2/\"",
+            |_| None,
+        )
+        .unwrap();
+        let monitoring = Monitoring {
+            config: Arc::new(config),
+            store: Arc::new(Store::open(dir.path()).unwrap()),
+            health: Arc::new(StoreHealth::new(0).unwrap()),
+        };
+        let report = unreadable_report(
+            &monitoring,
+            Stale {
+                since_ms: 1_800_000_000_000,
+                cause: "store: I/O error: No space left on device (os error 28)".to_owned(),
+            },
+        );
+        assert_eq!(
+            report.stale_since.map(|t| t.to_rfc3339()).as_deref(),
+            Some("2027-01-15T08:00:00+00:00")
+        );
+        assert_eq!(
+            report.store_error.as_deref(),
+            Some("store: I/O error: No space left on device (os error 28)")
+        );
+        let states: Vec<_> = report
+            .targets
+            .iter()
+            .map(|t| (t.name.as_str(), t.state))
+            .collect();
+        assert_eq!(
+            states,
+            [("api", TargetState::Unknown), ("web", TargetState::Unknown)]
+        );
+        assert_eq!(
+            report.targets[0].url.as_deref(),
+            Some("http://127.0.0.1:1/")
+        );
+        assert_eq!(report.targets[1].url, None, "hidden unless show_url");
+        assert_eq!(report.targets[0].uptime.day, None);
+
+        // While the store works, the report from it is not stale.
+        let fresh = status_report(&monitoring, SystemTime::now()).unwrap();
+        assert_eq!(fresh.stale_since, None);
+        assert_eq!(fresh.store_error, None);
+    }
+}
