@@ -395,7 +395,9 @@ fn commit(ledger: &mut Ledger, store: &Store, outlets: &Outlets, trouble: &mut O
     match attempt {
         Ok(ids) => {
             ledger.committed();
-            if !ids.is_empty() {
+            // After a failure too: the delivery loop waits longer between reads of a failing
+            // store.
+            if !ids.is_empty() || trouble.is_some() {
                 outlets.delivery.notify_one();
             }
             let cause = outlets.health.fresh(now, true);

@@ -400,12 +400,19 @@ pub async fn deliver(
     metrics: Arc<MonitorMetrics>,
     stop: CancellationToken,
 ) {
+    // Failed reads in a row: a store that cannot be read (a full disk) is retried less and less
+    // often, up to once a minute; the ledger wakes this loop when it commits again.
+    let mut failures = 0;
     loop {
         let next_due = match deliver_due(&store, &config, &client, &metrics).await {
-            Ok(next_due) => next_due,
+            Ok(next_due) => {
+                failures = 0;
+                next_due
+            }
             Err(err) => {
-                tracing::error!(error = %err, "cannot read pending notifications");
-                Some(SystemTime::now() + FIRST_BACKOFF)
+                failures += 1;
+                tracing::error!(error = %err, failures, "cannot read pending notifications");
+                Some(SystemTime::now() + backoff(failures).min(IDLE_LOOK))
             }
         };
         let wait = next_due.map_or(IDLE_LOOK, |due| {
