@@ -58,6 +58,7 @@ async fn run(cli: Cli) -> ExitCode {
                     monitor.targets.len(),
                     monitor.alerts.len()
                 );
+                check_store_size(&monitor, &args);
                 return ExitCode::SUCCESS;
             }
             Ok(monitor) => Some((monitor, args)),
@@ -106,6 +107,53 @@ fn monitor_config(args: &MonitorArgs) -> Result<monitor::config::MonitorConfig, 
         }
         ExitCode::FAILURE
     })
+}
+
+/// Prints what the store will hold for the configured targets, intervals and retention, and
+/// warns when that is more than the space free where it lives or than `max_store_size`.
+fn check_store_size(config: &monitor::config::MonitorConfig, args: &MonitorArgs) {
+    let expected = monitor::expected_store_bytes(config);
+    println!(
+        "{}: the store will hold about {} ({} bytes a result, {} of results kept)",
+        args.config.display(),
+        bytesize::ByteSize(expected),
+        monitor::BYTES_PER_RESULT,
+        match config.retention.as_secs() {
+            secs if secs % 86_400 == 0 => format!("{} days", secs / 86_400),
+            _ => humantime::format_duration(config.retention).to_string(),
+        }
+    );
+    let dir = args.data_dir.display();
+    // The store already there counts as available: it is what grows.
+    let existing =
+        std::fs::metadata(args.data_dir.join(monitor::store::FILE_NAME)).map_or(0, |m| m.len());
+    if let Some((_, free)) = monitor::filesystem_bytes(&args.data_dir) {
+        let available = free.saturating_add(existing);
+        if expected > available {
+            eprintln!(
+                "{}: warning: that is more than the {} available for the store in {dir}; \
+                 grow the volume, shorten retention or lengthen intervals, or set \
+                 [monitor] max_store_size (the oldest results are then pruned)",
+                args.config.display(),
+                bytesize::ByteSize(available)
+            );
+        }
+    }
+    if let Some(max) = monitor::max_store_bytes(config, &args.data_dir)
+        && expected > max
+    {
+        eprintln!(
+            "{}: warning: that is more than max_store_size ({}{}): the oldest raw results will \
+             be pruned before retention would prune them",
+            args.config.display(),
+            bytesize::ByteSize(max),
+            if config.max_store_size.is_none() {
+                format!(", 80 % of the filesystem of {dir}")
+            } else {
+                String::new()
+            }
+        );
+    }
 }
 
 fn fail(line: String) -> ExitCode {

@@ -92,9 +92,14 @@ impl Application {
     /// [`StartupError::Metrics`] when its metrics cannot be registered.
     pub fn with_monitor(mut self, monitor: Monitor) -> Result<Self, StartupError> {
         let metrics = match &self.metrics {
-            Some((_, metrics)) => MonitorMetrics::register(metrics.registry())?,
+            Some((_, metrics)) => {
+                monitor.health().register(metrics.registry())?;
+                MonitorMetrics::register(metrics.registry())?
+            }
             None => MonitorMetrics::unexposed()?,
         };
+        // A monitor whose store cannot commit is blind: unready, and /health says why.
+        self.lifecycle.watch(monitor.health());
         self.monitor = Some((monitor, Arc::new(metrics)));
         Ok(self)
     }

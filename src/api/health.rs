@@ -19,7 +19,7 @@ use super::ApiTags;
 use super::no_store::NoStore;
 use super::payload::SerdeJson;
 use crate::config::{DEFAULT_NAMA, DEFAULT_NRP, Identity};
-use crate::lifecycle::Lifecycle;
+use crate::lifecycle::{ComponentCheck, Lifecycle};
 
 /// The media type of the IETF health check response format.
 pub const HEALTH_JSON: &str = "application/health+json";
@@ -109,6 +109,12 @@ pub struct HealthCheck {
 pub struct Checks {
     /// Time since the process started.
     pub uptime: Vec<CheckResult>,
+    /// Monitor mode only: whether the monitor's store commits. `observedValue` is the seconds
+    /// since it last did; `fail`, with the store's error as `output`, once it has not for three
+    /// commit periods.
+    #[oai(rename = "monitor:store", skip_serializing_if_is_none)]
+    #[serde(rename = "monitor:store", skip_serializing_if = "Option::is_none")]
+    pub monitor_store: Option<Vec<CheckResult>>,
 }
 
 /// One measurement, as the draft's `checks` entries are shaped.
@@ -126,6 +132,10 @@ pub struct CheckResult {
     pub status: CheckStatus,
     /// When it was measured, RFC 3339. Example: `2026-11-28T04:37:31.429Z`.
     pub time: String,
+    /// Why it fails, when it does. Example: `store: No space left on device (os error 28)`.
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
 }
 
 impl Example for HealthCheck {
@@ -144,7 +154,9 @@ impl Example for HealthCheck {
                     observed_unit: "s".to_owned(),
                     status: CheckStatus::Pass,
                     time: health.timestamp,
+                    output: None,
                 }],
+                monitor_store: None,
             },
         }
     }
@@ -166,7 +178,9 @@ pub enum HealthResponse {
     /// The service is serving: `status` is `UP` (or `pass`).
     #[oai(status = 200)]
     Up(HealthBody),
-    /// The service is shutting down: `status` is `DOWN` (or `fail`); take it out of rotation.
+    /// The service is shutting down, or (monitor mode) its store has not committed for three
+    /// commit periods: `status` is `DOWN` (or `fail`, with the failing check); take it out of
+    /// rotation.
     #[oai(status = 503)]
     Down(HealthBody),
 }
@@ -208,7 +222,7 @@ impl HealthApi {
     /// Report the service's health
     ///
     /// Answers 200 with `status: UP` while serving and 503 with `status: DOWN` from the moment a
-    /// shutdown signal arrives. Send `Accept: application/health+json` for the IETF health check
+    /// shutdown signal arrives, or in monitor mode while the monitor's store cannot commit. Send `Accept: application/health+json` for the IETF health check
     /// format (draft-inadarei-api-health-check-06); any other `Accept` gets `application/json`.
     #[oai(path = "/health", method = "get", operation_id = "getHealth")]
     async fn get_health(&self, headers: &HeaderMap) -> NoStore<HealthResponse> {
@@ -229,11 +243,14 @@ impl HealthApi {
 
 impl HealthApi {
     fn report(&self, headers: &HeaderMap) -> HealthResponse {
-        let up = !self.lifecycle.is_stopping();
+        let component = self.lifecycle.component();
+        let failing = component.as_ref().is_some_and(|c| c.failure.is_some());
+        let up = !self.lifecycle.is_stopping() && !failing;
         let uptime = self.lifecycle.uptime();
         let now = SystemTime::now();
         let body = if prefers_health_json(headers) {
-            HealthBody::HealthJson(SerdeJson::new(&self.health_check(up, uptime, now)))
+            let check = self.health_check(up, uptime, now, component.as_ref());
+            HealthBody::HealthJson(SerdeJson::new(&check))
         } else {
             HealthBody::Json(self.health_json(up, uptime, now))
         };
@@ -292,12 +309,33 @@ impl HealthApi {
         }
     }
 
-    fn health_check(&self, up: bool, uptime: Duration, now: SystemTime) -> HealthCheck {
+    fn health_check(
+        &self,
+        up: bool,
+        uptime: Duration,
+        now: SystemTime,
+        component: Option<&ComponentCheck>,
+    ) -> HealthCheck {
         let status = if up {
             CheckStatus::Pass
         } else {
             CheckStatus::Fail
         };
+        let time = crate::clock::rfc3339_millis(now);
+        let monitor_store = component.map(|c| {
+            vec![CheckResult {
+                component_type: c.component_type.to_owned(),
+                observed_value: c.observed_seconds,
+                observed_unit: "s".to_owned(),
+                status: if c.failure.is_some() {
+                    CheckStatus::Fail
+                } else {
+                    CheckStatus::Pass
+                },
+                time: time.clone(),
+                output: c.failure.clone(),
+            }]
+        });
         HealthCheck {
             status,
             version: env!("CARGO_PKG_VERSION_MAJOR").to_owned(),
@@ -309,9 +347,16 @@ impl HealthApi {
                     component_type: "system".to_owned(),
                     observed_value: uptime.as_secs(),
                     observed_unit: "s".to_owned(),
-                    status,
-                    time: crate::clock::rfc3339_millis(now),
+                    // The process itself is up as long as it answers; only stopping fails it.
+                    status: if self.lifecycle.is_stopping() {
+                        CheckStatus::Fail
+                    } else {
+                        CheckStatus::Pass
+                    },
+                    time,
+                    output: None,
                 }],
+                monitor_store,
             },
         }
     }
@@ -470,6 +515,55 @@ mod tests {
         assert_eq!(parsed(&a.health_json(true, uptime, instant()))["nama"], "A");
         assert_eq!(parsed(&b.health_json(true, uptime, instant()))["nama"], "B");
         assert_eq!(parsed(&a.health_json(true, uptime, instant()))["nama"], "A");
+    }
+
+    /// A part that fails with a fixed error.
+    #[derive(Debug)]
+    struct FullDisk;
+
+    impl crate::lifecycle::Component for FullDisk {
+        fn check(&self) -> ComponentCheck {
+            ComponentCheck {
+                name: "monitor:store",
+                component_type: "datastore",
+                observed_seconds: 9,
+                failure: Some("store: No space left on device (os error 28)".to_owned()),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failing_component_fails_health_with_its_check_and_the_process_still_passes() {
+        let lifecycle = Arc::new(Lifecycle::new());
+        lifecycle.watch(Arc::new(FullDisk));
+        let identity = Identity {
+            nama: "A".to_owned(),
+            nrp: "1".to_owned(),
+        };
+        let api = HealthApi::new(&identity, lifecycle);
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            poem::http::header::ACCEPT,
+            HeaderValue::from_static(HEALTH_JSON),
+        );
+        let HealthResponse::Down(HealthBody::HealthJson(body)) = api.report(&headers) else {
+            panic!("503 with application/health+json");
+        };
+        let json: serde_json::Value = serde_json::from_slice(body.bytes().unwrap()).unwrap();
+        assert_eq!(json["status"], "fail");
+        assert_eq!(json["checks"]["uptime"][0]["status"], "pass");
+        let store = &json["checks"]["monitor:store"][0];
+        assert_eq!(store["status"], "fail");
+        assert_eq!(store["componentType"], "datastore");
+        assert_eq!(store["observedValue"], 9);
+        assert_eq!(
+            store["output"],
+            "store: No space left on device (os error 28)"
+        );
+        let HealthResponse::Down(HealthBody::Json(body)) = api.report(&HeaderMap::new()) else {
+            panic!("503 in the default format too");
+        };
+        assert_eq!(parsed(&body)["status"], "DOWN");
     }
 
     #[test]

@@ -44,7 +44,8 @@ pub enum ReadyzResponse {
     /// Ready for traffic.
     #[oai(status = 200)]
     Ready(SerdeJson<Probe>),
-    /// Shutting down: send no new traffic here.
+    /// Shutting down, or (monitor mode) the monitor's store has not committed for three commit
+    /// periods: send no new traffic here.
     #[oai(status = 503)]
     Stopping(SerdeJson<Probe>),
 }
@@ -70,10 +71,16 @@ impl ProbeApi {
 
     /// Readiness probe
     ///
-    /// 200 while ready for traffic; 503 from the moment a shutdown signal arrives.
+    /// 200 while ready for traffic; 503 from the moment a shutdown signal arrives, and in
+    /// monitor mode while the monitor's store cannot commit (a monitor that cannot record is
+    /// blind).
     #[oai(path = "/readyz", method = "get", operation_id = "getReadyz")]
     async fn readyz(&self) -> NoStore<ReadyzResponse> {
-        NoStore(if self.lifecycle.is_stopping() {
+        let failing = self
+            .lifecycle
+            .component()
+            .is_some_and(|c| c.failure.is_some());
+        NoStore(if self.lifecycle.is_stopping() || failing {
             ReadyzResponse::Stopping(SerdeJson::new(&Probe {
                 status: Status::Down,
             }))

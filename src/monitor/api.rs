@@ -9,6 +9,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 
 use super::config::MonitorConfig;
+use super::health::Stale;
 use super::store::{self, Incident, ResultRecord, State, Store, StoreError};
 use crate::api::ApiTags;
 
@@ -19,6 +20,8 @@ pub struct Monitoring {
     pub config: Arc<MonitorConfig>,
     /// The history.
     pub store: Arc<Store>,
+    /// Whether the store commits: when it does not, the data shown is stale, and says so.
+    pub health: Arc<super::health::StoreHealth>,
 }
 
 /// The whole picture, for dashboards and the status page.
@@ -30,6 +33,13 @@ pub struct StatusReport {
     pub status: Overall,
     /// Every target, in the configuration's order.
     pub targets: Vec<TargetStatus>,
+    /// Set while the monitor cannot write its store: its data is as of this time (alerts are
+    /// still sent). Null while the data is current.
+    #[oai(nullable)]
+    pub stale_since: Option<DateTime<Utc>>,
+    /// Why the data is stale: the store's error. Null while the data is current. Example: `store: No space left on device (os error 28)`.
+    #[oai(nullable)]
+    pub store_error: Option<String>,
 }
 
 /// All targets together.
@@ -266,7 +276,9 @@ impl MonitorApi {
     /// State of every monitored target
     ///
     /// The overall status, and per target its state, the latest probe and uptime over 24 hours
-    /// and 7, 30 and 90 days (from aggregates, never raw results).
+    /// and 7, 30 and 90 days (from aggregates, never raw results). While the monitor cannot
+    /// write its store, `stale_since` and `store_error` say so (and while the store cannot even
+    /// be read, states are `unknown` and uptime null).
     #[oai(
         path = "/api/v1/status",
         method = "get",
@@ -276,7 +288,11 @@ impl MonitorApi {
         let monitoring = self.monitoring.clone();
         match store::blocking(move || status_report(&monitoring, SystemTime::now())).await {
             Ok(report) => StatusResponse::Ok(Json(report)),
-            Err(err) => StatusResponse::Failed(failure(&err)),
+            // While the store is being re-opened it cannot be read: the report still says why.
+            Err(err) => match self.monitoring.health.stale() {
+                Some(stale) => StatusResponse::Ok(Json(unreadable_report(&self.monitoring, stale))),
+                None => StatusResponse::Failed(failure(&err)),
+            },
         }
     }
 
@@ -396,11 +412,44 @@ pub fn status_report(monitoring: &Monitoring, now: SystemTime) -> Result<StatusR
         });
     }
     let status = Overall::of(targets.iter().map(|t| t.state));
+    let stale = monitoring.health.stale();
     Ok(StatusReport {
         title: monitoring.config.title.clone(),
         status,
         targets,
+        stale_since: stale.as_ref().map(|s| timestamp(s.since_ms)),
+        store_error: stale.map(|s| s.cause),
     })
+}
+
+/// The report while the store cannot be read: every target unknown, and why.
+fn unreadable_report(monitoring: &Monitoring, stale: Stale) -> StatusReport {
+    let unknown = Uptime {
+        day: None,
+        week: None,
+        month: None,
+        quarter: None,
+    };
+    StatusReport {
+        title: monitoring.config.title.clone(),
+        status: Overall::Up,
+        targets: monitoring
+            .config
+            .targets
+            .iter()
+            .map(|target| TargetStatus {
+                name: target.name.clone(),
+                group: target.group.clone(),
+                url: target.public_url(),
+                state: TargetState::Unknown,
+                since: None,
+                last_check: None,
+                uptime: unknown,
+            })
+            .collect(),
+        stale_since: Some(timestamp(stale.since_ms)),
+        store_error: Some(stale.cause),
+    }
 }
 
 /// The 500 body for a failed store read, which is logged (the body does not leak it).
@@ -452,4 +501,61 @@ pub(super) fn error(status: u16, message: String) -> Json<ErrorMessage> {
 /// ms since the epoch as a UTC time.
 fn timestamp(ms: u64) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(i64::try_from(ms).unwrap_or(i64::MAX)).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::monitor::health::StoreHealth;
+
+    #[test]
+    fn a_report_the_store_cannot_give_says_why_and_claims_no_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = crate::monitor::config::parse(
+            "[[target]]\nname = \"api\"\nurl = \"http://127.0.0.1:1/\"\nshow_url = true\n\
+             [[target]]\nname = \"web\"\nurl = \"http://127.0.0.1:2/\"",
+            |_| None,
+        )
+        .unwrap();
+        let monitoring = Monitoring {
+            config: Arc::new(config),
+            store: Arc::new(Store::open(dir.path()).unwrap()),
+            health: Arc::new(StoreHealth::new(0).unwrap()),
+        };
+        let report = unreadable_report(
+            &monitoring,
+            Stale {
+                since_ms: 1_800_000_000_000,
+                cause: "store: I/O error: No space left on device (os error 28)".to_owned(),
+            },
+        );
+        assert_eq!(
+            report.stale_since.map(|t| t.to_rfc3339()).as_deref(),
+            Some("2027-01-15T08:00:00+00:00")
+        );
+        assert_eq!(
+            report.store_error.as_deref(),
+            Some("store: I/O error: No space left on device (os error 28)")
+        );
+        let states: Vec<_> = report
+            .targets
+            .iter()
+            .map(|t| (t.name.as_str(), t.state))
+            .collect();
+        assert_eq!(
+            states,
+            [("api", TargetState::Unknown), ("web", TargetState::Unknown)]
+        );
+        assert_eq!(
+            report.targets[0].url.as_deref(),
+            Some("http://127.0.0.1:1/")
+        );
+        assert_eq!(report.targets[1].url, None, "hidden unless show_url");
+        assert_eq!(report.targets[0].uptime.day, None);
+
+        // While the store works, the report from it is not stale.
+        let fresh = status_report(&monitoring, SystemTime::now()).unwrap();
+        assert_eq!(fresh.stale_since, None);
+        assert_eq!(fresh.store_error, None);
+    }
 }

@@ -35,6 +35,8 @@ pub const TELEGRAM_API: &str = "https://api.telegram.org";
 const MIN_INTERVAL: Duration = Duration::from_secs(1);
 /// Shortest retention: the status page's 24-hour figures need a day of results.
 const MIN_RETENTION: Duration = Duration::from_secs(24 * 3600);
+/// Smallest `max_store_size`: an empty store takes about a megabyte.
+const MIN_STORE_SIZE: u64 = 4 * 1024 * 1024;
 /// Longest target name: names appear in URLs and metric labels.
 const MAX_NAME_LEN: usize = 63;
 
@@ -47,6 +49,9 @@ pub struct MonitorConfig {
     pub public_url: Option<Url>,
     /// Raw results older than this are pruned; daily aggregates stay.
     pub retention: Duration,
+    /// Near this many bytes of store, raw results are pruned oldest first; `None` means 80 % of
+    /// the data directory's filesystem, measured at start-up.
+    pub max_store_size: Option<u64>,
     /// What to probe, in the file's order (the status page keeps it).
     pub targets: Vec<Target>,
     /// Where to send notifications.
@@ -310,6 +315,9 @@ pub fn parse(
     let retention = monitor.retention.map_or(Some(DEFAULT_RETENTION), |text| {
         check_duration("[monitor] retention", &text, MIN_RETENTION, &mut problems)
     });
+    let max_store_size = monitor
+        .max_store_size
+        .and_then(|text| check_size("[monitor] max_store_size", &text, &mut problems));
 
     if raw_targets.is_empty() && !problems.iter().any(|p| p.place.starts_with("target")) {
         problems.push(problem(
@@ -359,6 +367,7 @@ pub fn parse(
             title,
             public_url,
             retention,
+            max_store_size,
             targets,
             alerts,
         }),
@@ -367,7 +376,7 @@ pub fn parse(
 }
 
 /// The keys of each section; anything else is reported (and serde would refuse it too).
-const MONITOR_KEYS: &[&str] = &["title", "public_url", "retention"];
+const MONITOR_KEYS: &[&str] = &["title", "public_url", "retention", "max_store_size"];
 const TARGET_KEYS: &[&str] = &[
     "name",
     "url",
@@ -415,6 +424,7 @@ struct RawMonitor {
     title: Option<String>,
     public_url: Option<String>,
     retention: Option<String>,
+    max_store_size: Option<String>,
 }
 
 /// `[[target]]` as written.
@@ -458,6 +468,21 @@ enum RawKind {
     Slack,
     Discord,
     Telegram,
+}
+
+/// A size with a unit, `500MB` or `2GiB` (bytesize's syntax: SI and binary units), of at
+/// least [`MIN_STORE_SIZE`].
+fn check_size(place: &str, text: &str, problems: &mut Vec<Problem>) -> Option<u64> {
+    match text.trim().parse::<bytesize::ByteSize>() {
+        Ok(size) if size.as_u64() >= MIN_STORE_SIZE => Some(size.as_u64()),
+        _ => {
+            problems.push(problem(
+                place,
+                format!("{text:?} is not a size of at least 4MiB such as 500MB or 2GiB"),
+            ));
+            None
+        }
+    }
 }
 
 fn check_target(
@@ -976,6 +1001,24 @@ mod tests {
     }
 
     #[test]
+    fn max_store_size_takes_si_and_binary_units_and_is_unset_by_default() {
+        let size = |text: &str| {
+            parse(
+                &format!("[monitor]\nmax_store_size = \"{text}\"\n[[target]]\nname = \"a\"\nurl = \"http://a/\""),
+                |_| None,
+            )
+            .map(|c| c.max_store_size)
+        };
+        assert_eq!(size("500MB").unwrap(), Some(500_000_000));
+        assert_eq!(size("2GiB").unwrap(), Some(2 * 1024 * 1024 * 1024));
+        assert_eq!(size("4 MiB").unwrap(), Some(4 * 1024 * 1024));
+        assert!(size("4MB").is_err(), "below 4MiB");
+        assert!(size("-1").is_err());
+        let default = parse("[[target]]\nname = \"a\"\nurl = \"http://a/\"", |_| None).unwrap();
+        assert_eq!(default.max_store_size, None);
+    }
+
+    #[test]
     fn an_unset_variable_is_one_problem_naming_the_target_and_key() {
         assert_eq!(
             problems("[[target]]\nname = \"api\"\nurl = \"${API_URL}\""),
@@ -993,6 +1036,7 @@ mod tests {
             r#"
             [monitor]
             retention = "soon"
+            max_store_size = "lots"
             colour = "blue"
             [[target]]
             name = "Bad Name"
@@ -1023,7 +1067,8 @@ mod tests {
             "alert #2: chat_id: applies to telegram alerts only",
             "alert #2: url: missing; expected the URL to POST to",
             "alert #2: targets: \"nobody\" is not the name of a [[target]]",
-            "[monitor] colour: unknown key; expected one of: title, public_url, retention",
+            "[monitor] colour: unknown key; expected one of: title, public_url, retention, max_store_size",
+            "[monitor] max_store_size: \"lots\" is not a size of at least 4MiB such as 500MB or 2GiB",
             "[monitor] retention: \"soon\" is not a duration of at least 1day such as 30s, 5m, 1h or 90d",
             "target \"Bad Name\": name: \"Bad Name\" is not 1 to 63 characters of a-z, 0-9 and -",
             "target \"Bad Name\": url: \"ftp://x\" is not an http:// or https:// URL with a host",

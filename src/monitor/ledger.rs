@@ -12,12 +12,15 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::Notify;
+use tokio::sync::mpsc::UnboundedSender;
 
+use super::alerts::Direct;
 use super::config::MonitorConfig;
+use super::health::StoreHealth;
 use super::probe::Outcome;
 use super::store::{
     Batch, Event, Incident, Notification, ResultRecord, State, Store, StoreError, TargetState,
-    millis,
+    from_millis, millis,
 };
 
 /// Results are committed at least this often: a SIGKILL loses at most this much of them.
@@ -210,6 +213,14 @@ impl Ledger {
         self.batch = Batch::default();
     }
 
+    /// Drops the oldest results of the batch beyond `max` (states, incidents and notifications
+    /// stay); returns how many went.
+    pub fn hold_at_most(&mut self, max: usize) -> usize {
+        let excess = self.batch.results.len().saturating_sub(max);
+        self.batch.results.drain(..excess);
+        excess
+    }
+
     /// The state of target `index`.
     #[must_use]
     pub fn state(&self, index: usize) -> Option<&TargetState> {
@@ -240,21 +251,39 @@ impl Ledger {
     }
 }
 
+/// Where the ledger's thread reports, besides the store.
+#[derive(Debug, Clone)]
+pub struct Outlets {
+    /// Woken when notifications are committed: the delivery loop.
+    pub delivery: Arc<Notify>,
+    /// Whether the store commits, for readiness, `/health`, the page, the API and metrics.
+    pub health: Arc<StoreHealth>,
+    /// Messages sent without the outbox while the store cannot commit.
+    pub direct: UnboundedSender<Direct>,
+    /// Near this many bytes of store, raw results are pruned oldest first.
+    pub max_store_bytes: u64,
+}
+
 /// Commits what `results` brings until every sender is gone, then commits the rest.
 ///
 /// Results are committed once per [`COMMIT_EVERY`]; an incident change and its notifications
-/// at once, after which `delivery` is woken. A failed commit is kept and tried again, so
-/// nothing is lost while the process lives. Runs on its own thread: every commit waits for the
-/// disk.
+/// at once, after which `delivery` is woken. A failed commit is kept in memory and tried again
+/// with backoff after re-opening the store (redb fails everything after an I/O error until
+/// then), so a full disk that gets space again loses nothing; past [`MAX_HELD_RESULTS`] the
+/// oldest held results are dropped and counted. Once the data is stale every alert is told
+/// directly, and so is each target change meanwhile. Runs on its own thread: every commit waits
+/// for the disk.
 pub fn run(
     mut ledger: Ledger,
     store: &Store,
     results: &Receiver<(usize, Outcome)>,
-    delivery: &Notify,
+    outlets: &Outlets,
 ) {
     let retention = ledger.config.retention;
     let mut last_commit = Instant::now();
     let mut last_prune: Option<Instant> = None;
+    let mut size = SizeGuard::default();
+    let mut trouble: Option<Trouble> = None;
     loop {
         let wait = COMMIT_EVERY.saturating_sub(last_commit.elapsed());
         let (urgent, done) = match results.recv_timeout(wait) {
@@ -263,36 +292,267 @@ pub fn run(
             Err(RecvTimeoutError::Disconnected) => (false, true),
         };
         let urgent = ledger.remind(SystemTime::now()) || urgent;
-        if urgent || done || last_commit.elapsed() >= COMMIT_EVERY {
+        let may_try = done
+            || trouble
+                .as_ref()
+                .is_none_or(|t| Instant::now() >= t.next_attempt);
+        if (urgent || done || last_commit.elapsed() >= COMMIT_EVERY) && may_try {
             last_commit = Instant::now();
-            if !ledger.batch().is_empty() {
-                match store.commit(ledger.batch()) {
-                    Ok(ids) => {
-                        ledger.committed();
-                        if !ids.is_empty() {
-                            delivery.notify_one();
-                        }
-                    }
-                    Err(err) => tracing::error!(error = %err, "commit failed; retrying"),
+            commit(&mut ledger, store, outlets, &mut trouble);
+        }
+        if let Some(trouble) = &mut trouble {
+            trouble.tell(&mut ledger, outlets);
+        } else {
+            if last_prune.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
+                last_prune = Some(Instant::now());
+                prune(store, retention);
+            }
+            size.check(store, outlets);
+        }
+        if done {
+            if trouble.is_some() {
+                tracing::error!(
+                    results = ledger.batch().results.len(),
+                    "stopping with results the store could not commit; they are lost"
+                );
+            }
+            break;
+        }
+    }
+}
+
+/// Most results held in memory while the store cannot commit; past it the oldest are dropped.
+/// 150 targets probed every 30 s make that many in 5.5 hours.
+pub const MAX_HELD_RESULTS: usize = 100_000;
+/// The first retry of a failed commit waits this long; each further one twice as long.
+const FIRST_RETRY: Duration = Duration::from_secs(1);
+/// The longest wait between commit attempts while the store fails: once space is back,
+/// commits resume within this.
+const MAX_RETRY: Duration = Duration::from_secs(8);
+
+/// A run of failed commits.
+#[derive(Debug)]
+struct Trouble {
+    /// Failed attempts so far.
+    failures: u32,
+    /// When to try again (re-open, then commit).
+    next_attempt: Instant,
+    /// When the data went stale, once every alert was told.
+    announced: Option<u64>,
+    /// How many of the batch's notifications were sent directly.
+    sent: usize,
+}
+
+impl Trouble {
+    /// Tells every alert once the data is stale, and each notification queued since; drops
+    /// the oldest results past the bound.
+    fn tell(&mut self, ledger: &mut Ledger, outlets: &Outlets) {
+        let dropped = ledger.hold_at_most(MAX_HELD_RESULTS);
+        if dropped > 0 {
+            outlets.health.dropped(dropped);
+            tracing::warn!(
+                dropped,
+                held = MAX_HELD_RESULTS,
+                "dropped the oldest results the store could not commit"
+            );
+        }
+        if self.announced.is_none()
+            && let Some(stale) = outlets.health.stale()
+        {
+            tracing::error!(
+                since = crate::clock::rfc3339_millis(from_millis(stale.since_ms)),
+                error = stale.cause,
+                "the monitor cannot write its store: telling every alert directly"
+            );
+            self.announced = Some(stale.since_ms);
+            let _ = outlets.direct.send(Direct::Degraded {
+                since_ms: stale.since_ms,
+                cause: stale.cause,
+            });
+        }
+        if self.announced.is_some() {
+            for notification in ledger.batch().notifications.iter().skip(self.sent) {
+                let _ = outlets
+                    .direct
+                    .send(Direct::Unrecorded(notification.clone()));
+            }
+            self.sent = ledger.batch().notifications.len();
+        }
+    }
+}
+
+/// One commit attempt; after a failure, the store is re-opened first.
+fn commit(ledger: &mut Ledger, store: &Store, outlets: &Outlets, trouble: &mut Option<Trouble>) {
+    let now = SystemTime::now();
+    if ledger.batch().is_empty() && trouble.is_none() {
+        outlets.health.fresh(now, false);
+        return;
+    }
+    let attempt = match trouble {
+        Some(_) => store.reopen().and_then(|()| store.commit(ledger.batch())),
+        None => store.commit(ledger.batch()),
+    };
+    match attempt {
+        Ok(ids) => {
+            ledger.committed();
+            // After a failure too: the delivery loop waits longer between reads of a failing
+            // store.
+            if !ids.is_empty() || trouble.is_some() {
+                outlets.delivery.notify_one();
+            }
+            let cause = outlets.health.fresh(now, true);
+            outlets.health.set_bytes(store.file_bytes());
+            if let Some(ended) = trouble.take() {
+                tracing::info!(failures = ended.failures, "the store commits again");
+                if let Some(since_ms) = ended.announced {
+                    let _ = outlets.direct.send(Direct::Recovered {
+                        since_ms,
+                        at_ms: millis(now),
+                        cause: cause.unwrap_or_default(),
+                    });
                 }
             }
         }
-        if last_prune.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
-            last_prune = Some(Instant::now());
-            let now = SystemTime::now();
-            // A retention reaching before any representable time keeps everything.
-            let keep_from = |age: Duration| now.checked_sub(age).unwrap_or(UNIX_EPOCH);
-            let results_before = keep_from(retention);
-            let history_before = keep_from(retention.max(MIN_HISTORY));
-            match store.prune(results_before, history_before) {
-                Ok(0) => {}
-                Ok(removed) => tracing::info!(removed, "pruned results past the retention"),
-                Err(err) => tracing::error!(error = %err, "pruning failed"),
+        Err(err) => {
+            let error = err.to_string();
+            outlets.health.failed(&error);
+            let trouble = trouble.get_or_insert(Trouble {
+                failures: 0,
+                next_attempt: Instant::now(),
+                announced: None,
+                sent: 0,
+            });
+            trouble.failures += 1;
+            let wait = FIRST_RETRY
+                .saturating_mul(1 << trouble.failures.saturating_sub(1).min(8))
+                .min(MAX_RETRY);
+            trouble.next_attempt = Instant::now() + wait;
+            tracing::error!(
+                error,
+                failures = trouble.failures,
+                held = ledger.batch().results.len(),
+                retry_in = ?wait,
+                "commit failed; re-opening the store and retrying"
+            );
+        }
+    }
+}
+
+/// Prunes what `retention` and [`MIN_HISTORY`] no longer keep.
+fn prune(store: &Store, retention: Duration) {
+    let now = SystemTime::now();
+    // A retention reaching before any representable time keeps everything.
+    let keep_from = |age: Duration| now.checked_sub(age).unwrap_or(UNIX_EPOCH);
+    let results_before = keep_from(retention);
+    let history_before = keep_from(retention.max(MIN_HISTORY));
+    match store.prune(results_before, history_before) {
+        Ok(0) => {}
+        Ok(removed) => tracing::info!(removed, "pruned results past the retention"),
+        Err(err) => tracing::error!(error = %err, "pruning failed"),
+    }
+}
+
+/// How often the store's size is looked at.
+const SIZE_CHECK_EVERY: Duration = Duration::from_secs(10);
+/// The share of the file that raw results may fill once it cannot grow any more, percent: the
+/// rest is free pages for the next commits.
+const SIZE_FILL_PERCENT: u64 = 80;
+/// The size warning is logged at most this often.
+const SIZE_WARN_EVERY: Duration = Duration::from_secs(24 * 3600);
+
+/// Keeps the store file within `max_store_size`.
+///
+/// redb doubles its file whenever it runs out of free pages, so once twice the file would pass
+/// the limit the file must not grow at all: from then on the raw results may fill only
+/// [`SIZE_FILL_PERCENT`] of it, and the oldest are pruned (beyond what `retention` prunes) to
+/// make room for new ones, whose pages the store reuses. How many results fit is measured once,
+/// dividing the file's size by the results it holds: free pages, aggregates, states and
+/// incidents are counted in as if they were results, so the estimate errs on the side of
+/// pruning more. A file already past the limit (a limit set below an existing store) is
+/// compacted first.
+#[derive(Debug, Default)]
+struct SizeGuard {
+    /// When the size was last looked at.
+    checked: Option<Instant>,
+    /// When the warning was last logged.
+    warned: Option<Instant>,
+    /// Bytes per raw result, measured once the limit is near.
+    per_result: Option<u64>,
+}
+
+impl SizeGuard {
+    fn check(&mut self, store: &Store, outlets: &Outlets) {
+        if self
+            .checked
+            .is_some_and(|at| at.elapsed() < SIZE_CHECK_EVERY)
+        {
+            return;
+        }
+        self.checked = Some(Instant::now());
+        if let Err(err) = self.keep_within(store, outlets) {
+            tracing::error!(error = %err, "cannot keep the store within max_store_size");
+        }
+    }
+
+    fn keep_within(&mut self, store: &Store, outlets: &Outlets) -> Result<(), StoreError> {
+        let max = outlets.max_store_bytes;
+        let mut bytes = store.file_bytes();
+        outlets.health.set_bytes(bytes);
+        if bytes.saturating_mul(2) <= max {
+            return Ok(());
+        }
+        let per_result = match self.per_result {
+            Some(per_result) => per_result,
+            None => {
+                if bytes > max {
+                    store.compact()?;
+                    bytes = store.file_bytes();
+                    outlets.health.set_bytes(bytes);
+                }
+                let count = store.result_count()?.max(1);
+                let per_result = (bytes / count).max(1);
+                self.per_result = Some(per_result);
+                tracing::info!(
+                    bytes,
+                    results = count,
+                    per_result,
+                    max_store_size = max,
+                    "the store is near max_store_size: from now on it holds at most what fits"
+                );
+                per_result
             }
+        };
+        let fit = bytes.min(max) / 100 * SIZE_FILL_PERCENT / per_result;
+        let count = store.result_count()?;
+        if count <= fit {
+            return Ok(());
         }
-        if done {
-            break;
+        // Oldest first: the share of the time span that holds the excess (and a tenth more, so
+        // this runs now and then, not every check).
+        let excess = (count - fit) + fit / 10;
+        let removed = match store.results_span()? {
+            Some((oldest, newest)) => {
+                let span = u128::from(newest - oldest);
+                let cut = span * u128::from(excess) / u128::from(count.max(1));
+                let cut = oldest + u64::try_from(cut).unwrap_or(u64::MAX).min(newest - oldest) + 1;
+                let removed = store.prune(from_millis(cut), UNIX_EPOCH)?;
+                store.settle()?;
+                removed
+            }
+            None => 0,
+        };
+        if self.warned.is_none_or(|at| at.elapsed() >= SIZE_WARN_EVERY) {
+            self.warned = Some(Instant::now());
+            tracing::warn!(
+                bytes,
+                max_store_size = max,
+                results = count,
+                removed,
+                "the store is near max_store_size: pruning the oldest raw results beyond the \
+                 retention (aggregates and incidents stay); logged once a day"
+            );
         }
+        Ok(())
     }
 }
 
@@ -301,11 +561,11 @@ pub fn spawn(
     ledger: Ledger,
     store: Arc<Store>,
     results: Receiver<(usize, Outcome)>,
-    delivery: Arc<Notify>,
+    outlets: Outlets,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
     std::thread::Builder::new()
         .name("monitor-ledger".to_owned())
-        .spawn(move || run(ledger, &store, &results, &delivery))
+        .spawn(move || run(ledger, &store, &results, &outlets))
 }
 
 #[cfg(test)]
@@ -515,9 +775,103 @@ mod tests {
     }
 
     #[test]
+    fn held_results_past_the_bound_go_oldest_first_and_the_rest_stays() {
+        let (mut ledger, _store, _dir) = ledger();
+        for second in 0..5 {
+            ledger.record(1, &outcome(second, false));
+        }
+        assert_eq!(ledger.hold_at_most(3), 2);
+        let kept: Vec<u64> = ledger
+            .batch()
+            .results
+            .iter()
+            .map(|(_, r)| (r.at_ms - 1_800_000_000_000) / 1000)
+            .collect();
+        assert_eq!(kept, [2, 3, 4], "the oldest went");
+        assert_eq!(ledger.batch().incidents.len(), 1, "the incident stays");
+        assert_eq!(
+            ledger.batch().notifications.len(),
+            1,
+            "its notification too"
+        );
+        assert_eq!(ledger.hold_at_most(3), 0);
+    }
+
+    #[test]
     fn results_for_unknown_targets_are_ignored() {
         let (mut ledger, _store, _dir) = ledger();
         assert!(!ledger.record(7, &outcome(0, false)));
         assert!(ledger.batch().is_empty());
+    }
+}
+
+#[cfg(test)]
+mod size_tests {
+    use super::*;
+    use crate::monitor::store::ResultRecord;
+
+    /// Commits `count` results of `target` a second apart, ending `skip` seconds before now.
+    fn fill(store: &Store, skip: u64, count: u64) {
+        let now = millis(SystemTime::now()) - skip * 1000;
+        let mut batch = Batch::default();
+        batch.states.insert("a".to_owned(), TargetState::default());
+        for i in 0..count {
+            batch.results.push((
+                "a".to_owned(),
+                ResultRecord {
+                    at_ms: now - (count - i) * 1000,
+                    ok: true,
+                    status_code: Some(200),
+                    response_time_ms: 20,
+                    error: None,
+                },
+            ));
+        }
+        store.commit(&batch).unwrap();
+    }
+
+    #[test]
+    fn near_max_store_size_the_oldest_results_go_and_the_file_stops_growing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let max = 4 * 1024 * 1024;
+        let mut skip = 10_000_000;
+        while store.file_bytes() <= max / 2 {
+            skip -= 5000;
+            fill(&store, skip, 5000);
+        }
+        let (direct, _queue) = tokio::sync::mpsc::unbounded_channel();
+        let outlets = Outlets {
+            delivery: Arc::new(Notify::new()),
+            health: Arc::new(StoreHealth::new(0).unwrap()),
+            direct,
+            max_store_bytes: max,
+        };
+        let (first, _) = store.results_span().unwrap().unwrap();
+        let mut guard = SizeGuard::default();
+        let mut sizes = Vec::new();
+        // 40,000 new results, 40 a commit, the size checked every 25 commits: more than the
+        // file holds.
+        for round in 0..1000 {
+            if round % 25 == 0 {
+                guard.checked = None;
+                guard.check(&store, &outlets);
+            }
+            skip -= 40;
+            fill(&store, skip, 40);
+            sizes.push(store.file_bytes());
+        }
+        let largest = *sizes.iter().max().unwrap();
+        assert!(largest <= max, "grew to {largest}");
+        // redb gives free pages at the end back, so the size moves, but never up again.
+        let first_half = sizes[..500].iter().max();
+        assert!(sizes[500..].iter().max() <= first_half, "stopped growing");
+        let (oldest, _) = store.results_span().unwrap().unwrap();
+        assert!(oldest > first, "the oldest went");
+        let newest = &store.results("a", None, 1).unwrap()[0];
+        assert!(
+            newest.at_ms > millis(SystemTime::now()) - skip * 1000 - 2000,
+            "the newest stay"
+        );
     }
 }

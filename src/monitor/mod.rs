@@ -9,6 +9,7 @@
 //! - [`schedule`]: one task per target, spread over the interval.
 //! - [`ledger`]: results → states, incidents and notifications; the thread that commits them.
 //! - [`store`]: the redb database: results, aggregates, states, incidents, notifications.
+//! - [`health`]: whether the store commits: readiness, `/health`, the stale banner, metrics.
 //! - [`alerts`]: one file per notifier and the delivery loop with retries.
 //! - [`api`]: `/api/v1/*`, read-only.
 //! - [`status`]: the status page, badges and the Atom feed of incidents.
@@ -22,6 +23,7 @@ pub mod alerts;
 pub mod api;
 pub mod conditions;
 pub mod config;
+pub mod health;
 pub mod ledger;
 pub mod metrics;
 pub mod probe;
@@ -35,11 +37,14 @@ use std::sync::Arc;
 use std::sync::mpsc::Sender;
 
 use tokio::sync::Notify;
+use tokio::sync::mpsc::UnboundedReceiver;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use self::alerts::Direct;
 use self::config::MonitorConfig;
-use self::ledger::Ledger;
+use self::health::StoreHealth;
+use self::ledger::{Ledger, Outlets};
 use self::metrics::MonitorMetrics;
 use self::probe::{Outcome, Prober, ProberError};
 use self::store::{Store, StoreError};
@@ -64,6 +69,68 @@ pub enum MonitorError {
     /// The ledger's thread could not be started.
     #[error("cannot start the monitor's ledger thread: {0}")]
     Thread(#[from] std::io::Error),
+    /// The store's metrics could not be made (a programming error).
+    #[error("cannot make the store's metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
+}
+
+/// The share of the data directory's filesystem the store may fill when `max_store_size` is
+/// not set.
+pub const DEFAULT_STORE_SHARE: f64 = 0.8;
+
+/// `max_store_size`, or [`DEFAULT_STORE_SHARE`] of the size of the filesystem `dir` is on (`None`
+/// when that cannot be read: no limit).
+#[must_use]
+pub fn max_store_bytes(config: &MonitorConfig, dir: &Path) -> Option<u64> {
+    if let Some(max) = config.max_store_size {
+        return Some(max);
+    }
+    let (total, _) = filesystem_bytes(dir)?;
+    #[allow(
+        clippy::cast_precision_loss,
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss
+    )]
+    Some((total as f64 * DEFAULT_STORE_SHARE) as u64)
+}
+
+/// The store's bytes per raw result, aggregates, states and redb's own pages included, as
+/// `benches/monitor.py` measured it (README, "Performance").
+pub const BYTES_PER_RESULT: u64 = 160;
+/// Bytes per hourly or daily aggregate row, key included (a bound, not a measurement).
+const BYTES_PER_AGGREGATE: u64 = 64;
+
+/// What the configured targets, intervals and retention will fill the store with.
+#[must_use]
+pub fn expected_store_bytes(config: &MonitorConfig) -> u64 {
+    let retention = config.retention.as_secs();
+    config
+        .targets
+        .iter()
+        .map(|target| {
+            let results = retention / target.interval.as_secs().max(1);
+            // 48 hours of hourly rows and at least 91 days of daily ones.
+            let aggregates = 48 + (retention / 86_400).max(91);
+            results * BYTES_PER_RESULT + aggregates * BYTES_PER_AGGREGATE
+        })
+        .sum()
+}
+
+/// The size and the free bytes (for unprivileged users) of the filesystem `dir` is on; `dir`'s
+/// nearest existing ancestor when it does not exist yet.
+#[must_use]
+pub fn filesystem_bytes(dir: &Path) -> Option<(u64, u64)> {
+    let existing = dir.ancestors().find(|d| d.exists())?;
+    let existing = if existing.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        existing
+    };
+    let stat = rustix::fs::statvfs(existing).ok()?;
+    Some((
+        stat.f_blocks.saturating_mul(stat.f_frsize),
+        stat.f_bavail.saturating_mul(stat.f_frsize),
+    ))
 }
 
 /// A monitor ready to run: checked config, open store, client, resumed state.
@@ -77,6 +144,10 @@ pub struct Monitor {
     ledger: std::thread::JoinHandle<()>,
     /// Wakes the delivery loop when the ledger commits new notifications.
     wake: Arc<Notify>,
+    /// Whether the store commits.
+    health: Arc<StoreHealth>,
+    /// What the ledger sends without the outbox while the store cannot commit.
+    direct: UnboundedReceiver<Direct>,
 }
 
 impl Monitor {
@@ -105,7 +176,16 @@ impl Monitor {
         // results, and ends at once if the monitor is dropped without starting.
         let (results, received) = std::sync::mpsc::channel();
         let wake = Arc::new(Notify::new());
-        let ledger = ledger::spawn(ledger, store.clone(), received, wake.clone())?;
+        let health = Arc::new(StoreHealth::new(store.file_bytes())?);
+        let (direct, direct_received) = tokio::sync::mpsc::unbounded_channel();
+        let max_store_bytes = max_store_bytes(&config, data_dir).unwrap_or(u64::MAX);
+        let outlets = Outlets {
+            delivery: wake.clone(),
+            health: health.clone(),
+            direct,
+            max_store_bytes,
+        };
+        let ledger = ledger::spawn(ledger, store.clone(), received, outlets)?;
         Ok(Self {
             config,
             store,
@@ -113,6 +193,8 @@ impl Monitor {
             results,
             ledger,
             wake,
+            health,
+            direct: direct_received,
         })
     }
 
@@ -122,6 +204,7 @@ impl Monitor {
         let monitoring = api::Monitoring {
             config: self.config.clone(),
             store: self.store.clone(),
+            health: self.health.clone(),
         };
         (
             api::MonitorApi {
@@ -129,6 +212,12 @@ impl Monitor {
             },
             status::StatusApi { monitoring },
         )
+    }
+
+    /// Whether the store commits: readiness and `/health` watch it, the metrics export it.
+    #[must_use]
+    pub fn health(&self) -> Arc<StoreHealth> {
+        self.health.clone()
     }
 
     /// Starts probing and delivering until `stop` is cancelled.
@@ -141,6 +230,8 @@ impl Monitor {
             results,
             ledger,
             wake,
+            health: _,
+            direct,
         } = self;
         let tasks = TaskTracker::new();
         let targets = Arc::new(config.targets.clone());
@@ -155,6 +246,13 @@ impl Monitor {
         // The schedule's tasks hold the only senders now: when they end, the ledger commits
         // what is left and ends too.
         drop(results);
+        tasks.spawn(alerts::deliver_direct(
+            config.clone(),
+            prober.alert_client(),
+            direct,
+            metrics.clone(),
+            stop.clone(),
+        ));
         tasks.spawn(alerts::deliver(
             store,
             config,

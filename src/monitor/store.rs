@@ -11,6 +11,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{PoisonError, RwLock, RwLockReadGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
@@ -344,8 +345,25 @@ fn buckets(
 
 /// The open database.
 pub struct Store {
-    db: Database,
+    /// `None` between closing the database after an I/O error and opening it again: redb fails
+    /// every operation after one, until it is closed and re-opened ([`Store::reopen`]).
+    db: RwLock<Option<Database>>,
     path: PathBuf,
+}
+
+/// The database, held open for one operation; [`Store::reopen`] waits for it.
+struct Open<'a>(RwLockReadGuard<'a, Option<Database>>);
+
+impl std::ops::Deref for Open<'_> {
+    type Target = Database;
+
+    fn deref(&self) -> &Database {
+        match self.0.as_ref() {
+            Some(db) => db,
+            // `Store::db` hands out only guards over an open database.
+            None => unreachable!("Store::db checked that the database is open"),
+        }
+    }
 }
 
 impl std::fmt::Debug for Store {
@@ -392,7 +410,79 @@ impl Store {
             txn.open_table(PENDING)?;
         }
         txn.commit()?;
-        Ok(Self { db, path })
+        Ok(Self {
+            db: RwLock::new(Some(db)),
+            path,
+        })
+    }
+
+    /// The database, or why it is closed.
+    fn db(&self) -> Result<Open<'_>, StoreError> {
+        let guard = self.db.read().unwrap_or_else(PoisonError::into_inner);
+        if guard.is_none() {
+            return Err(StoreError::Io(
+                "the store is closed after an I/O error, and not yet re-opened".to_owned(),
+            ));
+        }
+        Ok(Open(guard))
+    }
+
+    /// Closes the database and opens it again: after an I/O error (a full disk, say) redb fails
+    /// every later operation until then. Waits for the operations in progress. When the file
+    /// cannot be opened, the store stays closed (every operation fails) until the next call.
+    ///
+    /// # Errors
+    /// [`StoreError::Open`] when the file cannot be opened again.
+    pub fn reopen(&self) -> Result<(), StoreError> {
+        let mut db = self.db.write().unwrap_or_else(PoisonError::into_inner);
+        // Closed first: redb refuses a second open of a file this process holds.
+        drop(db.take());
+        let reopened = Database::builder()
+            .set_cache_size(CACHE_BYTES)
+            .create(&self.path)
+            .map_err(|err| StoreError::Open {
+                path: self.path.clone(),
+                reason: err.to_string(),
+            })?;
+        *db = Some(reopened);
+        Ok(())
+    }
+
+    /// Gives the free pages at the end of the file back to the filesystem, so that the file's
+    /// size is what it holds; waits for the operations in progress and blocks new ones meanwhile.
+    ///
+    /// # Errors
+    /// When the store is closed or the compaction fails.
+    pub fn compact(&self) -> Result<(), StoreError> {
+        let mut db = self.db.write().unwrap_or_else(PoisonError::into_inner);
+        let Some(db) = db.as_mut() else {
+            return Err(StoreError::Io("the store is closed".to_owned()));
+        };
+        while db
+            .compact()
+            .map_err(|err| StoreError::Io(err.to_string()))?
+        {}
+        Ok(())
+    }
+
+    /// Two empty commits: redb reuses the pages a commit freed only once later commits have
+    /// passed, so after a prune this makes its pages free for the next real commit, instead of
+    /// that commit growing the file.
+    ///
+    /// # Errors
+    /// When a commit fails.
+    pub fn settle(&self) -> Result<(), StoreError> {
+        let db = self.db()?;
+        for _ in 0..2 {
+            db.begin_write()?.commit()?;
+        }
+        Ok(())
+    }
+
+    /// The database file's size in bytes (0 when it cannot be read).
+    #[must_use]
+    pub fn file_bytes(&self) -> u64 {
+        std::fs::metadata(&self.path).map_or(0, |m| m.len())
     }
 
     /// The database file.
@@ -406,7 +496,8 @@ impl Store {
     /// # Errors
     /// When the write fails; nothing of the batch is then stored.
     pub fn commit(&self, batch: &Batch) -> Result<Vec<u64>, StoreError> {
-        let txn = self.db.begin_write()?;
+        let db = self.db()?;
+        let txn = db.begin_write()?;
         let mut ids = Vec::with_capacity(batch.notifications.len());
         {
             let mut results = txn.open_table(RESULTS)?;
@@ -460,7 +551,8 @@ impl Store {
     /// # Errors
     /// When the read fails.
     pub fn next_incident_id(&self) -> Result<u64, StoreError> {
-        let txn = self.db.begin_read()?;
+        let db = self.db()?;
+        let txn = db.begin_read()?;
         let meta = txn.open_table(META)?;
         Ok(meta.get("next_incident")?.map_or(1, |v| v.value()))
     }
@@ -470,7 +562,8 @@ impl Store {
     /// # Errors
     /// When the read fails or a record does not decode.
     pub fn states(&self) -> Result<HashMap<String, TargetState>, StoreError> {
-        let txn = self.db.begin_read()?;
+        let db = self.db()?;
+        let txn = db.begin_read()?;
         let table = txn.open_table(STATES)?;
         let mut states = HashMap::new();
         for entry in table.iter()? {
@@ -485,7 +578,8 @@ impl Store {
     /// # Errors
     /// When the read fails or the record does not decode.
     pub fn state(&self, target: &str) -> Result<Option<TargetState>, StoreError> {
-        let txn = self.db.begin_read()?;
+        let db = self.db()?;
+        let txn = db.begin_read()?;
         let table = txn.open_table(STATES)?;
         table
             .get(target)?
@@ -503,7 +597,8 @@ impl Store {
         before_ms: Option<u64>,
         limit: usize,
     ) -> Result<Vec<ResultRecord>, StoreError> {
-        let txn = self.db.begin_read()?;
+        let db = self.db()?;
+        let txn = db.begin_read()?;
         let table = txn.open_table(RESULTS)?;
         let end = before_ms.unwrap_or(u64::MAX);
         let mut results = Vec::new();
@@ -519,7 +614,8 @@ impl Store {
     /// # Errors
     /// When the read fails or a record does not decode.
     pub fn incidents(&self, limit: usize) -> Result<Vec<Incident>, StoreError> {
-        let txn = self.db.begin_read()?;
+        let db = self.db()?;
+        let txn = db.begin_read()?;
         let table = txn.open_table(INCIDENTS)?;
         let mut incidents = Vec::new();
         for entry in table.iter()?.rev().take(limit) {
@@ -534,7 +630,8 @@ impl Store {
     /// # Errors
     /// When the read fails or the record does not decode.
     pub fn incident(&self, id: u64) -> Result<Option<Incident>, StoreError> {
-        let txn = self.db.begin_read()?;
+        let db = self.db()?;
+        let txn = db.begin_read()?;
         let table = txn.open_table(INCIDENTS)?;
         table
             .get(id)?
@@ -548,7 +645,8 @@ impl Store {
     /// # Errors
     /// When the read fails.
     pub fn history(&self, target: &str, now: SystemTime) -> Result<History, StoreError> {
-        let txn = self.db.begin_read()?;
+        let db = self.db()?;
+        let txn = db.begin_read()?;
         let now = millis(now);
         Ok(History {
             hours: buckets(
@@ -566,7 +664,8 @@ impl Store {
     /// # Errors
     /// When the read fails or a record does not decode.
     pub fn pending(&self) -> Result<Vec<Notification>, StoreError> {
-        let txn = self.db.begin_read()?;
+        let db = self.db()?;
+        let txn = db.begin_read()?;
         let pending = txn.open_table(PENDING)?;
         let notifications = txn.open_table(NOTIFICATIONS)?;
         let mut out = Vec::new();
@@ -584,7 +683,8 @@ impl Store {
     /// # Errors
     /// When the read fails or a record does not decode.
     pub fn notifications(&self, from: u64) -> Result<Vec<Notification>, StoreError> {
-        let txn = self.db.begin_read()?;
+        let db = self.db()?;
+        let txn = db.begin_read()?;
         let table = txn.open_table(NOTIFICATIONS)?;
         let mut out = Vec::new();
         for entry in table.range(from..)? {
@@ -600,7 +700,8 @@ impl Store {
     /// # Errors
     /// When the write fails.
     pub fn save_attempt(&self, notification: &Notification, retry: bool) -> Result<(), StoreError> {
-        let txn = self.db.begin_write()?;
+        let db = self.db()?;
+        let txn = db.begin_write()?;
         {
             let mut notifications = txn.open_table(NOTIFICATIONS)?;
             notifications.insert(notification.id, encode(notification).as_slice())?;
@@ -613,6 +714,41 @@ impl Store {
         }
         txn.commit()?;
         Ok(())
+    }
+
+    /// How many raw results the store holds (redb keeps the count: no scan).
+    ///
+    /// # Errors
+    /// When the read fails.
+    pub fn result_count(&self) -> Result<u64, StoreError> {
+        let db = self.db()?;
+        let txn = db.begin_read()?;
+        Ok(txn.open_table(RESULTS)?.len()?)
+    }
+
+    /// The start times of the oldest and the newest raw result of any target, ms since the
+    /// epoch; `None` without results.
+    ///
+    /// # Errors
+    /// When the read fails.
+    pub fn results_span(&self) -> Result<Option<(u64, u64)>, StoreError> {
+        let db = self.db()?;
+        let txn = db.begin_read()?;
+        let states = txn.open_table(STATES)?;
+        let results = txn.open_table(RESULTS)?;
+        let mut span: Option<(u64, u64)> = None;
+        for entry in states.iter()? {
+            let (name, _) = entry?;
+            let name = name.value();
+            let mut range = results.range((name, 0)..=(name, u64::MAX))?;
+            let first = range.next().transpose()?.map(|(k, _)| k.value().1);
+            let last = range.next_back().transpose()?.map(|(k, _)| k.value().1);
+            if let Some(first) = first {
+                let last = last.unwrap_or(first);
+                span = Some(span.map_or((first, last), |(a, b)| (a.min(first), b.max(last))));
+            }
+        }
+        Ok(span)
     }
 
     /// Deletes raw results older than `results_before`, aggregates and resolved incidents and
@@ -629,7 +765,8 @@ impl Store {
         let results_before = millis(results_before);
         let history_before = millis(history_before);
         let hours_before = (millis(SystemTime::now()) / HOUR_MS).saturating_sub(48);
-        let txn = self.db.begin_write()?;
+        let db = self.db()?;
+        let txn = db.begin_write()?;
         let mut removed = 0;
         {
             let targets: Vec<String> = {

@@ -186,6 +186,8 @@ pub struct Binary {
     pub addr: SocketAddr,
     /// The log lines up to and including the "listening" one.
     pub started: Vec<String>,
+    /// The metrics listener's address, when it is on.
+    pub metrics_addr: Option<SocketAddr>,
     /// The log lines after the "listening" one.
     pub logs: tokio::io::Lines<BufReader<ChildStdout>>,
 }
@@ -232,7 +234,7 @@ async fn start_binary(env: &[(&str, &str)], args: &[&str], stderr: Stdio) -> Bin
         .expect("binary starts");
     let mut logs = BufReader::new(child.stdout.take().expect("stdout piped")).lines();
     let mut started = Vec::new();
-    let addr = loop {
+    let (addr, metrics_addr) = loop {
         let line = tokio::time::timeout(PATIENCE, logs.next_line())
             .await
             .expect("the binary logs within PATIENCE")
@@ -241,17 +243,19 @@ async fn start_binary(env: &[(&str, &str)], args: &[&str], stderr: Stdio) -> Bin
         let entry: serde_json::Value = serde_json::from_str(&line).expect("log lines are JSON");
         started.push(line);
         if entry["message"] == "listening" {
-            break entry["addr"]
+            let addr = entry["addr"]
                 .as_str()
                 .expect("addr is logged")
                 .parse()
                 .expect("addr parses");
+            break (addr, entry["metrics"].as_str().and_then(|a| a.parse().ok()));
         }
     };
     Binary {
         child,
         addr,
         started,
+        metrics_addr,
         logs,
     }
 }

@@ -3,12 +3,14 @@
 use reqwest::Url;
 use serde_json::json;
 
-use super::{Facts, Message, rfc3339};
+use super::{Facts, Message, MonitorEvent, MonitorFacts, rfc3339};
 use crate::monitor::store::Event;
 
 /// Discord's green and red, as the embed's colour bar.
 const GREEN: u32 = 0x57_F2_87;
 const RED: u32 = 0xED_42_45;
+/// Discord's orange-yellow, for the monitor's own trouble.
+const ORANGE: u32 = 0xFE_E7_5C;
 
 /// `content` with the summary, and an embed with the facts as fields.
 pub(super) fn message(url: &Url, facts: &Facts<'_>) -> Message {
@@ -37,6 +39,35 @@ pub(super) fn message(url: &Url, facts: &Facts<'_>) -> Message {
                 "fields": fields,
             }],
             // Nobody gets pinged by a target name that looks like a mention.
+            "allowed_mentions": {"parse": []},
+        }),
+    }
+}
+
+/// The same layout about the monitor itself: the summary, and an embed with since when and the
+/// cause, orange while degraded.
+pub(super) fn monitor_message(url: &Url, facts: &MonitorFacts) -> Message {
+    let color = match facts.event {
+        MonitorEvent::Recovered => GREEN,
+        MonitorEvent::Degraded => ORANGE,
+    };
+    let mut fields = vec![
+        json!({"name": "Stale since", "value": rfc3339(facts.since_ms), "inline": true}),
+        json!({"name": "Recovered", "value": facts.recovered_ms.map_or("not yet".to_owned(), rfc3339), "inline": true}),
+        json!({"name": "Cause", "value": facts.cause}),
+    ];
+    if let Some(page) = &facts.status_page_url {
+        fields.push(json!({"name": "Status page", "value": page}));
+    }
+    Message {
+        url: url.clone(),
+        body: json!({
+            "content": facts.summary(),
+            "embeds": [{
+                "title": format!("monitor: {}", facts.event.name()),
+                "color": color,
+                "fields": fields,
+            }],
             "allowed_mentions": {"parse": []},
         }),
     }

@@ -3,6 +3,11 @@
 //! Each kind is one small file that turns the facts of a notification into an HTTP request
 //! ([`Message`]); delivery is the same for all: POST, a 2xx marks it delivered, anything else is
 //! retried with backoff, in order per alert, across restarts (the store keeps what is pending).
+//!
+//! While the store cannot commit, the outbox cannot be written either: [`deliver_direct`] then
+//! sends [`Direct`] messages straight from memory: one to every alert when the monitor's data
+//! goes stale and one when it is fresh again ([`MonitorFacts`]), and the target notifications
+//! the store could not record, marked so.
 
 mod discord;
 mod slack;
@@ -15,6 +20,8 @@ use std::time::{Duration, SystemTime};
 
 use reqwest::Url;
 use tokio::sync::Notify;
+use tokio::sync::mpsc::UnboundedReceiver;
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::config::{Alert, AlertKind, MonitorConfig};
@@ -32,6 +39,96 @@ const MAX_BACKOFF: Duration = Duration::from_secs(600);
 const GIVE_UP_AFTER: Duration = Duration::from_secs(24 * 3600);
 /// With nothing pending, the loop still looks once in a while (a missed wake-up costs this much).
 const IDLE_LOOK: Duration = Duration::from_secs(60);
+/// Attempts at a [`Direct`] message (2 s, 4 s, 8 s, 16 s apart): held in memory only, so not
+/// for ever.
+const DIRECT_ATTEMPTS: u32 = 5;
+
+/// A message sent without the outbox, because the outbox is what cannot be written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Direct {
+    /// The monitor's data is stale: its store has not committed since `since_ms`.
+    Degraded {
+        /// When the ledger was last up to date, ms since the epoch.
+        since_ms: u64,
+        /// The store's error.
+        cause: String,
+    },
+    /// The store commits again.
+    Recovered {
+        /// When the data went stale, ms since the epoch.
+        since_ms: u64,
+        /// When it committed again, ms since the epoch.
+        at_ms: u64,
+        /// The error it had.
+        cause: String,
+    },
+    /// A target's notification the store could not record; sent to its alert only.
+    Unrecorded(Notification),
+}
+
+/// What a message about the monitor itself says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MonitorEvent {
+    /// Its store cannot commit.
+    Degraded,
+    /// It can again.
+    Recovered,
+}
+
+impl MonitorEvent {
+    /// As written in the webhook body.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Degraded => "monitor_degraded",
+            Self::Recovered => "monitor_recovered",
+        }
+    }
+}
+
+/// The facts of a message about the monitor itself (no target, no incident).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MonitorFacts {
+    /// Degraded or recovered.
+    pub event: MonitorEvent,
+    /// When the data went stale, ms since the epoch.
+    pub since_ms: u64,
+    /// When it recovered, ms since the epoch.
+    pub recovered_ms: Option<u64>,
+    /// The store's error.
+    pub cause: String,
+    /// The status page, when `[monitor] public_url` is set.
+    pub status_page_url: Option<String>,
+}
+
+impl MonitorFacts {
+    /// Whole seconds stale: so far, or in all once recovered.
+    #[must_use]
+    pub fn duration_seconds(&self, now_ms: u64) -> u64 {
+        self.recovered_ms
+            .unwrap_or(now_ms)
+            .saturating_sub(self.since_ms)
+            / 1000
+    }
+
+    /// One line for humans, the text of chat messages.
+    #[must_use]
+    pub fn summary(&self) -> String {
+        match (self.event, self.recovered_ms) {
+            (MonitorEvent::Recovered, Some(at)) => format!(
+                "The monitor can write its store again after {} (stale since {}; the error was: {})",
+                humantime::format_duration(Duration::from_secs(self.duration_seconds(at))),
+                rfc3339(self.since_ms),
+                self.cause
+            ),
+            _ => format!(
+                "The monitor cannot write its store since {}: alerts may be missed ({})",
+                rfc3339(self.since_ms),
+                self.cause
+            ),
+        }
+    }
+}
 
 /// The facts every kind of message is made of.
 #[derive(Debug, Clone)]
@@ -46,7 +143,14 @@ pub struct Facts<'a> {
     pub duration_seconds: u64,
     /// The status page, when `[monitor] public_url` is set.
     pub status_page_url: Option<String>,
+    /// Whether the store holds it: false when it was sent while the store could not commit
+    /// (it may then be sent again once the store recovers).
+    pub recorded: bool,
 }
+
+/// What an unrecorded notification's summary ends with.
+pub const UNRECORDED: &str =
+    " [sent without a record: the monitor cannot write its store, so this may repeat]";
 
 impl Facts<'_> {
     /// The target's name.
@@ -58,6 +162,14 @@ impl Facts<'_> {
     /// One line for humans, the text of chat messages.
     #[must_use]
     pub fn summary(&self) -> String {
+        let mut summary = self.event_summary();
+        if !self.recorded {
+            summary.push_str(UNRECORDED);
+        }
+        summary
+    }
+
+    fn event_summary(&self) -> String {
         let incident = &self.notification.incident;
         let duration = humantime::format_duration(Duration::from_secs(self.duration_seconds));
         match self.event {
@@ -104,6 +216,21 @@ pub fn message(alert: &AlertKind, facts: &Facts<'_>) -> Message {
     }
 }
 
+/// The request `alert` sends about the monitor itself.
+#[must_use]
+pub fn monitor_message(alert: &AlertKind, facts: &MonitorFacts) -> Message {
+    match alert {
+        AlertKind::Webhook { url } => webhook::monitor_message(url.expose(), facts),
+        AlertKind::Slack { url } => slack::monitor_message(url.expose(), facts),
+        AlertKind::Discord { url } => discord::monitor_message(url.expose(), facts),
+        AlertKind::Telegram {
+            bot_token,
+            chat_id,
+            api,
+        } => telegram::monitor_message(api.expose(), bot_token.expose(), chat_id, facts),
+    }
+}
+
 /// RFC 3339 in UTC with milliseconds, as every body writes times.
 #[must_use]
 pub fn rfc3339(ms: u64) -> String {
@@ -131,12 +258,137 @@ pub fn facts<'a>(config: &MonitorConfig, notification: &'a Notification) -> Fact
         duration_seconds: notification
             .incident
             .duration_seconds(notification.created_ms),
-        status_page_url: config
-            .public_url
-            .as_ref()
-            .and_then(|url| url.join("status").ok())
-            .map(String::from),
+        status_page_url: status_page_url(config),
+        recorded: true,
     }
+}
+
+/// `<public_url>/status`, when `public_url` is set.
+fn status_page_url(config: &MonitorConfig) -> Option<String> {
+    config
+        .public_url
+        .as_ref()
+        .and_then(|url| url.join("status").ok())
+        .map(String::from)
+}
+
+/// Sends each [`Direct`] message from `queue` until `stop`: to every alert (or, for an
+/// unrecorded notification, to its own), each with a few attempts; one message after another,
+/// so a recovery never overtakes its degradation.
+pub async fn deliver_direct(
+    config: Arc<MonitorConfig>,
+    client: reqwest::Client,
+    mut queue: UnboundedReceiver<Direct>,
+    metrics: Arc<MonitorMetrics>,
+    stop: CancellationToken,
+) {
+    loop {
+        let direct = tokio::select! {
+            direct = queue.recv() => match direct {
+                Some(direct) => direct,
+                None => return,
+            },
+            () = stop.cancelled() => return,
+        };
+        let mut sending = JoinSet::new();
+        for (kind, message, key) in direct_messages(&config, &direct) {
+            let (client, metrics) = (client.clone(), metrics.clone());
+            sending.spawn(async move {
+                for attempt in 1..=DIRECT_ATTEMPTS {
+                    match post(&client, message.clone(), &key).await {
+                        Ok(()) => {
+                            tracing::info!(kind, key, "direct message delivered");
+                            metrics.notification(kind, "delivered");
+                            return;
+                        }
+                        Err(reason) => {
+                            tracing::warn!(
+                                kind,
+                                key,
+                                attempt,
+                                error = reason,
+                                "direct message not delivered"
+                            );
+                            metrics.notification(kind, "failed");
+                            if attempt < DIRECT_ATTEMPTS {
+                                tokio::time::sleep(backoff(attempt)).await;
+                            }
+                        }
+                    }
+                }
+                metrics.notification(kind, "abandoned");
+            });
+        }
+        tokio::select! {
+            () = async { while sending.join_next().await.is_some() {} } => {}
+            () = stop.cancelled() => return,
+        }
+    }
+}
+
+/// The requests of `direct`: alert kind, message and idempotency key.
+fn direct_messages(
+    config: &MonitorConfig,
+    direct: &Direct,
+) -> Vec<(&'static str, Message, String)> {
+    let (facts, key) = match direct {
+        Direct::Unrecorded(notification) => {
+            let alert = usize::try_from(notification.alert)
+                .ok()
+                .and_then(|index| config.alerts.get(index))
+                .filter(|alert| alert.kind.name() == notification.kind);
+            let Some(alert) = alert else {
+                return Vec::new();
+            };
+            let facts = Facts {
+                recorded: false,
+                ..facts(config, notification)
+            };
+            let key = format!(
+                "health-service-unrecorded-{}-{}-{}-{}",
+                notification.incident.id,
+                notification.event.name(),
+                notification.alert,
+                notification.created_ms
+            );
+            return vec![(alert.kind.name(), message(&alert.kind, &facts), key)];
+        }
+        Direct::Degraded { since_ms, cause } => (
+            MonitorFacts {
+                event: MonitorEvent::Degraded,
+                since_ms: *since_ms,
+                recovered_ms: None,
+                cause: cause.clone(),
+                status_page_url: status_page_url(config),
+            },
+            format!("health-service-monitor-degraded-{since_ms}"),
+        ),
+        Direct::Recovered {
+            since_ms,
+            at_ms,
+            cause,
+        } => (
+            MonitorFacts {
+                event: MonitorEvent::Recovered,
+                since_ms: *since_ms,
+                recovered_ms: Some(*at_ms),
+                cause: cause.clone(),
+                status_page_url: status_page_url(config),
+            },
+            format!("health-service-monitor-recovered-{since_ms}"),
+        ),
+    };
+    config
+        .alerts
+        .iter()
+        .map(|alert| {
+            (
+                alert.kind.name(),
+                monitor_message(&alert.kind, &facts),
+                key.clone(),
+            )
+        })
+        .collect()
 }
 
 /// Delivers pending notifications until `stop`, woken by `wake` when new ones are committed.
@@ -148,12 +400,19 @@ pub async fn deliver(
     metrics: Arc<MonitorMetrics>,
     stop: CancellationToken,
 ) {
+    // Failed reads in a row: a store that cannot be read (a full disk) is retried less and less
+    // often, up to once a minute; the ledger wakes this loop when it commits again.
+    let mut failures = 0;
     loop {
         let next_due = match deliver_due(&store, &config, &client, &metrics).await {
-            Ok(next_due) => next_due,
+            Ok(next_due) => {
+                failures = 0;
+                next_due
+            }
             Err(err) => {
-                tracing::error!(error = %err, "cannot read pending notifications");
-                Some(SystemTime::now() + FIRST_BACKOFF)
+                failures += 1;
+                tracing::error!(error = %err, failures, "cannot read pending notifications");
+                Some(SystemTime::now() + backoff(failures).min(IDLE_LOOK))
             }
         };
         let wait = next_due.map_or(IDLE_LOOK, |due| {
@@ -273,15 +532,22 @@ async fn send(
     notification: &Notification,
 ) -> Result<(), String> {
     let message = message(&alert.kind, &facts(config, notification));
+    // Receivers that see the same id twice (a crash between their 2xx and our record of it) can
+    // drop the second.
+    post(
+        client,
+        message,
+        &format!("health-service-{}", notification.id),
+    )
+    .await
+}
+
+/// POSTs `message` with `key` as its `Idempotency-Key`; a 2xx is success.
+async fn post(client: &reqwest::Client, message: Message, key: &str) -> Result<(), String> {
     let response = client
         .post(message.url)
         .timeout(SEND_TIMEOUT)
-        // Receivers that see the same id twice (a crash between their 2xx and our record of
-        // it) can drop the second.
-        .header(
-            "Idempotency-Key",
-            format!("health-service-{}", notification.id),
-        )
+        .header("Idempotency-Key", key)
         .header(reqwest::header::CONTENT_TYPE, "application/json")
         .body(message.body.to_string())
         .send()
@@ -386,6 +652,7 @@ mod tests {
                 "duration_seconds": 305,
                 "cause": "[STATUS] (503) == 200",
                 "status_page_url": "https://status.example.org/status",
+                "recorded": true,
             })
         );
         let resolved = &messages(Event::Resolved, true)[0];
@@ -456,6 +723,89 @@ mod tests {
             facts(&config, &reminder).summary(),
             "api is still DOWN after 5m 5s: [STATUS] (503) == 200 (incident #4)"
         );
+    }
+
+    #[test]
+    fn monitor_messages_reach_every_alert_with_target_null_and_the_store_error() {
+        let config = config::parse(CONFIG, |_| None).unwrap();
+        let cause = "store: I/O error: No space left on device (os error 28)".to_owned();
+        let degraded = direct_messages(
+            &config,
+            &Direct::Degraded {
+                since_ms: 1_800_000_000_000,
+                cause: cause.clone(),
+            },
+        );
+        let kinds: Vec<&str> = degraded.iter().map(|(kind, _, _)| *kind).collect();
+        assert_eq!(kinds, ["webhook", "slack", "discord", "telegram"]);
+        let (_, webhook, key) = &degraded[0];
+        assert_eq!(key, "health-service-monitor-degraded-1800000000000");
+        let body = &webhook.body;
+        assert_eq!(body["event"], "monitor_degraded");
+        assert_eq!(body["target"], serde_json::Value::Null);
+        assert_eq!(body["incident_id"], serde_json::Value::Null);
+        assert_eq!(body["started_at"], "2027-01-15T08:00:00.000Z");
+        assert_eq!(body["resolved_at"], serde_json::Value::Null);
+        assert_eq!(body["cause"], cause.as_str());
+        let summary = format!(
+            "The monitor cannot write its store since 2027-01-15T08:00:00.000Z: alerts may be \
+             missed ({cause})"
+        );
+        assert_eq!(degraded[1].1.body["text"], format!(":warning: {summary}"));
+        assert_eq!(degraded[2].1.body["content"], summary);
+        assert_eq!(
+            degraded[2].1.body["embeds"][0]["title"],
+            "monitor: monitor_degraded"
+        );
+        assert!(
+            degraded[3].1.body["text"]
+                .as_str()
+                .unwrap()
+                .starts_with(&summary),
+            "{}",
+            degraded[3].1.body
+        );
+
+        let recovered = direct_messages(
+            &config,
+            &Direct::Recovered {
+                since_ms: 1_800_000_000_000,
+                at_ms: 1_800_000_305_000,
+                cause: cause.clone(),
+            },
+        );
+        let body = &recovered[0].1.body;
+        assert_eq!(body["event"], "monitor_recovered");
+        assert_eq!(body["resolved_at"], "2027-01-15T08:05:05.000Z");
+        assert_eq!(body["duration_seconds"], 305);
+        assert_eq!(
+            recovered[2].1.body["content"],
+            format!(
+                "The monitor can write its store again after 5m 5s (stale since \
+                 2027-01-15T08:00:00.000Z; the error was: {cause})"
+            )
+        );
+    }
+
+    #[test]
+    fn a_notification_sent_without_a_record_goes_to_its_alert_only_and_says_so() {
+        let config = config::parse(CONFIG, |_| None).unwrap();
+        let mut down = notification(Event::Down, false);
+        down.alert = 1;
+        down.kind = "slack".to_owned();
+        let sent = direct_messages(&config, &Direct::Unrecorded(down));
+        assert_eq!(sent.len(), 1);
+        let (kind, message, key) = &sent[0];
+        assert_eq!(*kind, "slack");
+        assert_eq!(key, "health-service-unrecorded-4-down-1-1800000305000");
+        let text = message.body["text"].as_str().unwrap();
+        assert!(text.ends_with(UNRECORDED), "{text}");
+        let webhook = direct_messages(
+            &config,
+            &Direct::Unrecorded(notification(Event::Down, false)),
+        );
+        assert_eq!(webhook[0].1.body["recorded"], false);
+        assert_eq!(webhook[0].1.body["target"], "api");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use reqwest::Url;
 use serde_json::json;
 
-use super::{Facts, Message, rfc3339};
+use super::{Facts, Message, MonitorEvent, MonitorFacts, rfc3339};
 use crate::monitor::store::Event;
 
 /// `text` for notifications and clients without blocks; `blocks` with the same facts laid out.
@@ -22,6 +22,35 @@ pub(super) fn message(url: &Url, facts: &Facts<'_>) -> Message {
             &incident.resolved_ms.map_or("ongoing".to_owned(), rfc3339),
         ),
         field("Cause", &incident.cause),
+    ];
+    if let Some(page) = &facts.status_page_url {
+        fields.push(field("Status page", &format!("<{page}>")));
+    }
+    Message {
+        url: url.clone(),
+        body: json!({
+            "text": format!("{icon} {}", facts.summary()),
+            "blocks": [
+                {"type": "section", "text": {"type": "mrkdwn", "text": format!("{icon} *{}*", facts.summary())}},
+                {"type": "section", "fields": fields},
+            ],
+        }),
+    }
+}
+
+/// The same layout about the monitor itself: the summary, then since when and the cause.
+pub(super) fn monitor_message(url: &Url, facts: &MonitorFacts) -> Message {
+    let icon = match facts.event {
+        MonitorEvent::Recovered => ":large_green_circle:",
+        MonitorEvent::Degraded => ":warning:",
+    };
+    let mut fields = vec![
+        field("Stale since", &rfc3339(facts.since_ms)),
+        field(
+            "Recovered",
+            &facts.recovered_ms.map_or("not yet".to_owned(), rfc3339),
+        ),
+        field("Cause", &facts.cause),
     ];
     if let Some(page) = &facts.status_page_url {
         fields.push(field("Status page", &format!("<{page}>")));

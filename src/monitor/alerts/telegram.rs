@@ -3,7 +3,7 @@
 use reqwest::Url;
 use serde_json::json;
 
-use super::{Facts, Message};
+use super::{Facts, Message, MonitorFacts};
 
 /// `POST {api}/bot{token}/sendMessage` with the summary and the links as plain text (no
 /// `parse_mode`, so nothing in a cause needs escaping).
@@ -12,6 +12,24 @@ pub(super) fn message(api: &Url, bot_token: &str, chat_id: &str, facts: &Facts<'
     if let Some(page) = &facts.status_page_url {
         text.push_str(&format!("\nStatus page: {page}"));
     }
+    send_message(api, bot_token, chat_id, text)
+}
+
+/// The summary about the monitor itself, and the status page.
+pub(super) fn monitor_message(
+    api: &Url,
+    bot_token: &str,
+    chat_id: &str,
+    facts: &MonitorFacts,
+) -> Message {
+    let mut text = facts.summary();
+    if let Some(page) = &facts.status_page_url {
+        text.push_str(&format!("\nStatus page: {page}"));
+    }
+    send_message(api, bot_token, chat_id, text)
+}
+
+fn send_message(api: &Url, bot_token: &str, chat_id: &str, text: String) -> Message {
     let mut url = api.clone();
     let path = format!(
         "{}/bot{bot_token}/sendMessage",

@@ -3,10 +3,11 @@
 use reqwest::Url;
 use serde_json::json;
 
-use super::{Facts, Message, rfc3339};
+use super::{Facts, Message, MonitorFacts, rfc3339};
 
 /// `{"event", "target", "url", "incident_id", "started_at", "resolved_at", "duration_seconds",
-/// "cause", "status_page_url"}`; `resolved_at` is null until resolved.
+/// "cause", "status_page_url", "recorded"}`; `resolved_at` is null until resolved; `recorded` is
+/// false when it was sent while the store could not commit.
 pub(super) fn message(url: &Url, facts: &Facts<'_>) -> Message {
     let notification = facts.notification;
     let incident = &notification.incident;
@@ -22,6 +23,29 @@ pub(super) fn message(url: &Url, facts: &Facts<'_>) -> Message {
             "duration_seconds": facts.duration_seconds,
             "cause": incident.cause,
             "status_page_url": facts.status_page_url,
+            "recorded": facts.recorded,
+        }),
+    }
+}
+
+/// The same keys about the monitor itself: `event` `monitor_degraded` or `monitor_recovered`,
+/// `target`, `url` and `incident_id` null, `started_at` when its data went stale,
+/// `resolved_at` when it recovered, `cause` the store's error.
+pub(super) fn monitor_message(url: &Url, facts: &MonitorFacts) -> Message {
+    let now = crate::monitor::store::millis(std::time::SystemTime::now());
+    Message {
+        url: url.clone(),
+        body: json!({
+            "event": facts.event.name(),
+            "target": null,
+            "url": null,
+            "incident_id": null,
+            "started_at": rfc3339(facts.since_ms),
+            "resolved_at": facts.recovered_ms.map(rfc3339),
+            "duration_seconds": facts.duration_seconds(now),
+            "cause": facts.cause,
+            "status_page_url": facts.status_page_url,
+            "recorded": false,
         }),
     }
 }

@@ -204,18 +204,26 @@ impl StatusApi {
     ///
     /// Every target by group with its state, uptime over 24 hours to 90 days, a bar per day for
     /// 90 days and the last day's response times, then the last 30 days' incidents. Plain HTML
-    /// and `/status.css`: works without JavaScript and reloads itself every minute.
+    /// and `/status.css`: works without JavaScript and reloads itself every minute. While the
+    /// monitor cannot write its store, a banner says since when its data is stale.
     #[oai(path = "/status", method = "get", operation_id = "getStatusPage")]
     async fn page(&self) -> PageResponse {
         let monitoring = self.monitoring.clone();
-        match store::blocking(move || page::Page::read(&monitoring, SystemTime::now())).await {
-            Ok(page) => PageResponse::Page(
-                Html(page.render()),
-                CONTENT_SECURITY_POLICY.to_owned(),
-                "no-cache".to_owned(),
-            ),
-            Err(err) => PageResponse::Failed(failure(&err)),
-        }
+        let reader = monitoring.clone();
+        let page = match store::blocking(move || page::Page::read(&reader, SystemTime::now())).await
+        {
+            Ok(page) => page,
+            // While the store is being re-opened it cannot be read: the page still says why.
+            Err(err) => match monitoring.health.stale() {
+                Some(stale) => page::Page::unreadable(&monitoring, SystemTime::now(), stale),
+                None => return PageResponse::Failed(failure(&err)),
+            },
+        };
+        PageResponse::Page(
+            Html(page.render()),
+            CONTENT_SECURITY_POLICY.to_owned(),
+            "no-cache".to_owned(),
+        )
     }
 
     /// Status page stylesheet

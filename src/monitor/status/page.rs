@@ -10,6 +10,7 @@ use maud::{DOCTYPE, Markup, html};
 
 use super::percent;
 use crate::monitor::api::{Monitoring, Overall};
+use crate::monitor::health::Stale;
 use crate::monitor::store::{Aggregate, DAY_MS, History, Incident, State, StoreError, millis};
 
 /// Incidents shown: those of the last 30 days.
@@ -28,6 +29,10 @@ pub struct Page {
     pub incidents: Vec<Incident>,
     /// When it was read, ms since the epoch.
     pub now_ms: u64,
+    /// Set while the store cannot commit: what is shown is as of then.
+    pub stale: Option<Stale>,
+    /// Whether the store could be read at all (not while it is being re-opened).
+    pub readable: bool,
 }
 
 /// One target on the page.
@@ -76,7 +81,23 @@ impl Page {
             targets,
             incidents,
             now_ms,
+            stale: monitoring.health.stale(),
+            readable: true,
         })
+    }
+
+    /// The page while the store cannot be read and the data is `stale`: the title and the
+    /// banner that says so, nothing else.
+    #[must_use]
+    pub fn unreadable(monitoring: &Monitoring, now: SystemTime, stale: Stale) -> Self {
+        Self {
+            title: monitoring.config.title.clone(),
+            targets: Vec::new(),
+            incidents: Vec::new(),
+            now_ms: millis(now),
+            stale: Some(stale),
+            readable: false,
+        }
     }
 
     /// The page as HTML.
@@ -97,17 +118,27 @@ impl Page {
                 body {
                     main {
                         h1 { (self.title) }
-                        p class={ "banner " (banner_class) } role="status" { (banner) }
-                        @for (group, targets) in self.groups() {
-                            @if let Some(group) = group {
-                                h2 { (group) }
-                            }
-                            @for target in targets {
-                                (target_card(target, self.now_ms))
+                        @if let Some(stale) = &self.stale {
+                            p class="banner stale" role="alert" {
+                                "Data stale since " (time(stale.since_ms)) ": the monitor cannot write its store ("
+                                (stale.cause) "). What is shown is as of then; alerts are still sent."
                             }
                         }
-                        h2 { "Incidents, last " (INCIDENT_DAYS) " days" }
-                        (incident_table(&self.incidents, self.now_ms))
+                        @if !self.readable {
+                            p class="none" { "The monitor's history cannot be read until its store works again." }
+                        } @else {
+                            p class={ "banner " (banner_class) } role="status" { (banner) }
+                            @for (group, targets) in self.groups() {
+                                @if let Some(group) = group {
+                                    h2 { (group) }
+                                }
+                                @for target in targets {
+                                    (target_card(target, self.now_ms))
+                                }
+                            }
+                            h2 { "Incidents, last " (INCIDENT_DAYS) " days" }
+                            (incident_table(&self.incidents, self.now_ms))
+                        }
                         footer {
                             "Updated " (time(self.now_ms)) "; this page reloads every "
                             (REFRESH_SECONDS) " seconds. "
@@ -348,6 +379,48 @@ mod tests {
         assert_eq!(day_class(&day(1000, 2)), "minor");
         assert_eq!(day_class(&day(100, 5)), "major");
         assert_eq!(day_class(&day(100, 6)), "bad");
+    }
+
+    #[test]
+    fn stale_data_has_a_banner_with_since_when_and_why() {
+        let stale = Stale {
+            since_ms: 1_800_000_000_000,
+            cause: "store: I/O error: No space left on device (os error 28)".to_owned(),
+        };
+        let page = Page {
+            title: "Status".to_owned(),
+            targets: Vec::new(),
+            incidents: Vec::new(),
+            now_ms: 1_800_000_060_000,
+            stale: Some(stale),
+            readable: false,
+        };
+        let html = page.render();
+        assert!(
+            html.contains(
+                "<p class=\"banner stale\" role=\"alert\">Data stale since 2027-01-15 08:00 UTC: \
+                 the monitor cannot write its store (store: I/O error: No space left on device \
+                 (os error 28)). What is shown is as of then; alerts are still sent.</p>"
+            ),
+            "{html}"
+        );
+        assert!(
+            html.contains("cannot be read until its store works again"),
+            "{html}"
+        );
+        assert!(
+            !html.contains("Incidents, last"),
+            "nothing read, nothing shown: {html}"
+        );
+
+        let fresh = Page {
+            stale: None,
+            readable: true,
+            ..page
+        };
+        let html = fresh.render();
+        assert!(!html.contains("stale"), "{html}");
+        assert!(html.contains("Incidents, last 30 days"), "{html}");
     }
 
     #[test]

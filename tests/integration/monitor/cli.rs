@@ -15,13 +15,29 @@ async fn check_accepts_a_valid_file_and_exits_0() {
         &dir,
         "[[target]]\nname = \"api\"\nurl = \"https://a.example/health\"\n[[alert]]\nkind = \"webhook\"\nurl = \"${HOOK}\"\n",
     );
+    let data = dir.path().join("data");
     let (code, stdout, stderr) = run(
         &[("HOOK", "https://hooks.example/x")],
-        &["monitor", "--config", &path, "--check"],
+        &[
+            "monitor",
+            "--config",
+            &path,
+            "--check",
+            "--data-dir",
+            data.to_str().unwrap(),
+        ],
     )
     .await;
     assert_eq!(code, Some(0), "{stderr}");
-    assert_eq!(stdout, format!("{path}: valid: 1 targets, 1 alerts\n"));
+    // One target every 60 s for 90 days: 129,600 results of 160 bytes, and 139 aggregate rows
+    // of at most 64: 20,744,896 bytes.
+    assert_eq!(
+        stdout,
+        format!(
+            "{path}: valid: 1 targets, 1 alerts\n\
+             {path}: the store will hold about 19.8 MiB (160 bytes a result, 90 days of results kept)\n"
+        )
+    );
     assert_eq!(stderr, "");
 }
 
@@ -32,18 +48,67 @@ async fn check_warns_in_one_line_about_a_shown_url_with_credentials_and_exits_0(
         &dir,
         "[[target]]\nname = \"api\"\nurl = \"https://user:${PASS}@a.example/health?token=${TOKEN}\"\nshow_url = true\n[[target]]\nname = \"plain\"\nurl = \"https://a.example/\"\nshow_url = true\n[[target]]\nname = \"hidden\"\nurl = \"https://user:${PASS}@a.example/\"\n",
     );
+    let data = dir.path().join("data");
     let (code, stdout, stderr) = run(
         &[("PASS", "p4ssw0rd"), ("TOKEN", "t0k3nvalue")],
-        &["monitor", "--config", &path, "--check"],
+        &[
+            "monitor",
+            "--config",
+            &path,
+            "--check",
+            "--data-dir",
+            data.to_str().unwrap(),
+        ],
     )
     .await;
     assert_eq!(code, Some(0), "{stderr}");
-    assert_eq!(stdout, format!("{path}: valid: 3 targets, 0 alerts\n"));
+    assert_eq!(
+        stdout,
+        format!(
+            "{path}: valid: 3 targets, 0 alerts\n\
+             {path}: the store will hold about 59.4 MiB (160 bytes a result, 90 days of results kept)\n"
+        )
+    );
     assert_eq!(
         stderr,
         format!(
             "{path}: warning: target \"api\": show_url: the URL's user info and query are never \
              shown; the page and API show https://a.example/health\n"
+        )
+    );
+}
+
+#[tokio::test]
+async fn check_warns_when_the_store_would_outgrow_max_store_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        &dir,
+        "[monitor]\nmax_store_size = \"8MiB\"\nretention = \"30d\"\n[[target]]\nname = \"api\"\nurl = \"https://a.example/health\"\ninterval = \"30s\"\n",
+    );
+    let data = dir.path().join("data");
+    let (code, stdout, stderr) = run(
+        &[],
+        &[
+            "monitor",
+            "--config",
+            &path,
+            "--check",
+            "--data-dir",
+            data.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(code, Some(0), "a warning, not an error: {stderr}");
+    // 86,400 results of 160 bytes and 139 aggregate rows: 13,832,896 bytes.
+    assert!(
+        stdout.contains("the store will hold about 13.2 MiB (160 bytes a result, 30 days"),
+        "{stdout}"
+    );
+    assert_eq!(
+        stderr,
+        format!(
+            "{path}: warning: that is more than max_store_size (8.0 MiB): the oldest raw results \
+             will be pruned before retention would prune them\n"
         )
     );
 }

@@ -7,6 +7,7 @@
 //! - `api`: `/api/v1/*` and the spec.
 //! - `status`: the status page, badges and the Atom feed.
 //! - `secrets`: no credential on a public surface, in an alert or in a log.
+//! - `store`: a full disk under the real binary, and `max_store_size`.
 
 mod alerts;
 mod api;
@@ -15,6 +16,7 @@ mod probe;
 mod restart;
 mod secrets;
 mod status;
+mod store;
 
 use std::net::SocketAddr;
 use std::path::Path;
