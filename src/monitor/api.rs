@@ -486,7 +486,7 @@ pub(super) fn bad_request<T: BadRequest>(err: poem::Error) -> T {
 }
 
 /// An error body with `status`'s reason phrase.
-pub(super) fn error(status: u16, message: String) -> Json<ErrorMessage> {
+pub(crate) fn error(status: u16, message: String) -> Json<ErrorMessage> {
     let reason = poem::http::StatusCode::from_u16(status)
         .ok()
         .and_then(|s| s.canonical_reason())

@@ -28,6 +28,7 @@ pub mod ledger;
 pub mod metrics;
 pub mod probe;
 pub mod redact;
+pub mod remote;
 pub mod schedule;
 pub mod status;
 pub mod store;
@@ -168,7 +169,11 @@ impl Monitor {
         data_dir: &Path,
         prober: Prober,
     ) -> Result<Self, MonitorError> {
-        let prober = Arc::new(prober);
+        let user_agent = probe::user_agent(
+            &config.location,
+            config.public_url.as_ref().map(reqwest::Url::as_str),
+        );
+        let prober = Arc::new(prober.with_user_agent(&user_agent)?);
         let store = Arc::new(Store::open(data_dir)?);
         let config = Arc::new(config);
         let ledger = Ledger::load(config.clone(), &store)?;
