@@ -235,9 +235,6 @@ pub struct Alert {
     pub targets: Option<Vec<String>>,
     /// Repeat the `down` notification this often while the target stays down.
     pub reminder: Option<Duration>,
-    /// Also notify about location warnings: a minority of locations failing for
-    /// `failure_threshold` rounds, which pages nobody otherwise.
-    pub location_warnings: bool,
 }
 
 impl Alert {
@@ -567,15 +564,7 @@ const TARGET_KEYS: &[&str] = &[
     "follow_redirects",
     "show_url",
 ];
-const ALERT_KEYS: &[&str] = &[
-    "kind",
-    "url",
-    "bot_token",
-    "chat_id",
-    "targets",
-    "reminder",
-    "location_warnings",
-];
+const ALERT_KEYS: &[&str] = &["kind", "url", "bot_token", "chat_id", "targets", "reminder"];
 
 /// Reports and removes the keys of `value` outside `known`, so the rest is still checked.
 fn known_keys(
@@ -655,8 +644,6 @@ struct RawAlert {
     chat_id: Option<String>,
     targets: Option<Vec<String>>,
     reminder: Option<String>,
-    #[serde(default)]
-    location_warnings: bool,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -905,7 +892,6 @@ fn check_alert(
         kind: kind?,
         targets: raw.targets,
         reminder,
-        location_warnings: raw.location_warnings,
     })
 }
 
@@ -1314,6 +1300,59 @@ mod tests {
     fn target(url: &str, extra: &str) -> Target {
         let text = format!("[[target]]\nname = \"a\"\nurl = \"{url}\"\n{extra}");
         parse(&text, env).unwrap().targets.remove(0)
+    }
+
+    #[test]
+    fn locations_quorum_and_heartbeat_are_checked() {
+        const TARGET: &str = "[[target]]\nname = \"a\"\nurl = \"http://a/\"\n";
+        const TOKEN: &str = "0123456789abcdef0123456789abcdef";
+        let location = |name: &str| {
+            format!(
+                "[[location]]\nname = \"{name}\"\nurl = \"http://{name}.internal:8080\"\ntoken = \"{TOKEN}\"\n"
+            )
+        };
+        let config = parse(
+            &format!("{TARGET}{}{}", location("ams"), location("iad")),
+            env,
+        )
+        .unwrap();
+        assert_eq!(config.quorum, 2, "a majority of three");
+        assert!(config.heartbeat.is_none());
+        let names: Vec<&str> = config.location_names().collect();
+        assert_eq!(names, ["local", "ams", "iad"]);
+        assert_eq!(parse(TARGET, env).unwrap().quorum, 1, "alone");
+        let four = format!(
+            "{TARGET}{}{}{}",
+            location("a"),
+            location("b"),
+            location("c")
+        );
+        assert_eq!(parse(&four, env).unwrap().quorum, 3, "a majority of four");
+
+        let found = problems(&format!(
+            "[monitor]\nquorum = 4\nheartbeat_url = \"https://hc.example/ping/x\"\nheartbeat_interval = \"0s\"\n\
+             {TARGET}{}{}[[location]]\nname = \"iad\"\nurl = \"ftp://x\"\ntoken = \"short\"\n",
+            location("ams"),
+            location("ams")
+        ));
+        assert_eq!(
+            found,
+            [
+                "location \"ams\": name: another location has this name; names must be unique",
+                "location \"iad\": url: \"ftp://x\" is not an http:// or https:// URL with a host",
+                "location \"iad\": token: is 5 characters; expected the agent's AGENT_TOKEN, at least 32",
+                "[monitor] quorum: is 4; expected 1 to 3 (the [[location]]s plus this monitor's own)",
+                "[monitor] heartbeat_interval: \"0s\" is not a duration of at least 1s such as 30s, 5m, 1h or 90d",
+            ]
+        );
+
+        let config = parse(&format!("{TARGET}{}", location("ams")), env).unwrap();
+        let own = config.clone().located("ams").unwrap_err();
+        assert_eq!(
+            own[0].to_string(),
+            "location \"ams\": name: is this monitor's own location (--location / MONITOR_LOCATION / FLY_REGION); a [[location]] names an agent elsewhere"
+        );
+        assert_eq!(config.located("nrt").unwrap().location, "nrt");
     }
 
     #[test]

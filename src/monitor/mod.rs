@@ -29,6 +29,7 @@ pub mod metrics;
 pub mod probe;
 pub mod redact;
 pub mod remote;
+pub mod round;
 pub mod schedule;
 pub mod status;
 pub mod store;
@@ -47,7 +48,9 @@ use self::config::MonitorConfig;
 use self::health::StoreHealth;
 use self::ledger::{Ledger, Outlets};
 use self::metrics::MonitorMetrics;
-use self::probe::{Outcome, Prober, ProberError};
+use self::probe::{Prober, ProberError};
+use self::remote::Agents;
+use self::round::{Round, Voters};
 use self::store::{Store, StoreError};
 
 /// What monitor mode adds to the service's API: `/api/v1/*`, and the status page, badges and
@@ -139,8 +142,8 @@ pub struct Monitor {
     config: Arc<MonitorConfig>,
     store: Arc<Store>,
     prober: Arc<Prober>,
-    /// Where probe results go: the ledger's thread, already running, which commits them.
-    results: Sender<(usize, Outcome)>,
+    /// Where rounds go: the ledger's thread, already running, which commits them.
+    results: Sender<(usize, Round)>,
     /// The ledger's thread; it ends once every sender of `results` is gone.
     ledger: std::thread::JoinHandle<()>,
     /// Wakes the delivery loop when the ledger commits new notifications.
@@ -174,7 +177,7 @@ impl Monitor {
             config.public_url.as_ref().map(reqwest::Url::as_str),
         );
         let prober = Arc::new(prober.with_user_agent(&user_agent)?);
-        let store = Arc::new(Store::open(data_dir)?);
+        let store = Arc::new(Store::open_at(data_dir, &config.location)?);
         let config = Arc::new(config);
         let ledger = Ledger::load(config.clone(), &store)?;
         // The thread is started here, where a failure can still stop start-up; it waits for
@@ -240,9 +243,23 @@ impl Monitor {
         } = self;
         let tasks = TaskTracker::new();
         let targets = Arc::new(config.targets.clone());
+        metrics.locations(
+            &config.location,
+            config.locations.iter().map(|l| l.name.as_str()),
+        );
+        let agents = (!config.locations.is_empty()).then(|| {
+            let public_url = config.public_url.as_ref().map(ToString::to_string);
+            let client = Agents::new(prober.alert_client(), public_url);
+            (client, config.locations.clone())
+        });
+        let voters = Voters {
+            prober: prober.clone(),
+            location: config.location.clone(),
+            agents,
+        };
         schedule::spawn(
             targets,
-            prober.clone(),
+            Arc::new(voters),
             metrics.clone(),
             &results,
             &stop,

@@ -147,6 +147,12 @@ pub trait Probe: Send + Sync + 'static {
     fn probe(&self, target: &Target) -> impl Future<Output = Outcome> + Send;
 }
 
+impl<P: Probe> Probe for Arc<P> {
+    fn probe(&self, target: &Target) -> impl Future<Output = Outcome> + Send {
+        P::probe(self, target)
+    }
+}
+
 /// Probes over HTTP/1.1 and HTTPS, keeping connections alive between probes.
 #[derive(Clone)]
 pub struct Prober {
@@ -273,6 +279,12 @@ impl Prober {
                 .tls_info(true)
                 .redirect(policy)
                 .pool_idle_timeout(POOL_IDLE)
+                // Notifications and requests to agents; each probe sends its own, naming its
+                // location.
+                .user_agent(concat!(
+                    "health-service-monitor/",
+                    env!("CARGO_PKG_VERSION")
+                ))
                 .build()
                 .map_err(|err| ProberError::Client(err.to_string()))
         };

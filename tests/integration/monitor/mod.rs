@@ -342,7 +342,7 @@ pub fn fill_history(
     days: u64,
     ok: impl Fn(usize, u64) -> bool,
 ) -> tempfile::TempDir {
-    use health_service::monitor::store::{Batch, ResultRecord, Store, millis};
+    use health_service::monitor::store::{Batch, ResultRecord, Store, Vote, millis};
     let data = tempfile::tempdir().unwrap();
     let store = Store::open(data.path()).unwrap();
     let now = millis(std::time::SystemTime::now());
@@ -353,17 +353,26 @@ pub fn fill_history(
             let at_ms = now - (minutes - minute) * 60_000;
             for target in 0..targets {
                 let ok = ok(target, minute);
+                let status_code = Some(if ok { 200 } else { 503 });
+                // Slower some hours than others, so the sparkline has a shape.
+                let response_time_ms =
+                    25 + ((minute / 60) * 37 + target as u64 * 11) % 50 + minute % 7;
+                let error = (!ok).then(|| "[STATUS] (503) == 200".to_owned());
                 batch.results.push((
                     format!("t{target}"),
                     ResultRecord {
                         at_ms,
                         ok,
-                        status_code: Some(if ok { 200 } else { 503 }),
-                        // Slower some hours than others, so the sparkline has a shape.
-                        response_time_ms: 25
-                            + ((minute / 60) * 37 + target as u64 * 11) % 50
-                            + minute % 7,
-                        error: (!ok).then(|| "[STATUS] (503) == 200".to_owned()),
+                        status_code,
+                        response_time_ms,
+                        error: error.clone(),
+                        votes: vec![Vote {
+                            location: "local".to_owned(),
+                            ok: Some(ok),
+                            status_code,
+                            response_time_ms,
+                            error,
+                        }],
                     },
                 ));
             }

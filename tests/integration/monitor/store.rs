@@ -327,6 +327,7 @@ fn prefill(store: &Store, target: &str, skip: u64, count: u64) {
                 status_code: Some(200),
                 response_time_ms: 20,
                 error: None,
+                votes: Vec::new(),
             },
         ));
     }
