@@ -17,6 +17,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use super::alerts::Direct;
 use super::config::MonitorConfig;
 use super::health::StoreHealth;
+use super::heartbeat::Progress;
 use super::probe::Outcome;
 use super::round::Round;
 use super::store::{
@@ -323,6 +324,8 @@ pub struct Outlets {
     pub direct: UnboundedSender<Direct>,
     /// Near this many bytes of store, raw results are pruned oldest first.
     pub max_store_bytes: u64,
+    /// When the loop last turned and last received a round, for the heartbeat.
+    pub progress: Arc<Progress>,
 }
 
 /// Commits what `results` brings until every sender is gone, then commits the rest.
@@ -348,10 +351,14 @@ pub fn run(
     loop {
         let wait = COMMIT_EVERY.saturating_sub(last_commit.elapsed());
         let (urgent, done) = match results.recv_timeout(wait) {
-            Ok((index, round)) => (ledger.record_round(index, &round), false),
+            Ok((index, round)) => {
+                outlets.progress.round(SystemTime::now());
+                (ledger.record_round(index, &round), false)
+            }
             Err(RecvTimeoutError::Timeout) => (false, false),
             Err(RecvTimeoutError::Disconnected) => (false, true),
         };
+        outlets.progress.tick(SystemTime::now());
         let urgent = ledger.remind(SystemTime::now()) || urgent;
         let may_try = done
             || trouble
@@ -1098,6 +1105,7 @@ mod size_tests {
             health: Arc::new(StoreHealth::new(0).unwrap()),
             direct,
             max_store_bytes: max,
+            progress: Arc::default(),
         };
         let (first, _) = store.results_span().unwrap().unwrap();
         let mut guard = SizeGuard::default();

@@ -7,6 +7,9 @@
 //! - [`redact`]: what of a target's URL, headers and `${NAME}` values may be shown, and where.
 //! - [`probe`]: the HTTP client (rustls with graviola, Mozilla roots), timeouts, the body limit.
 //! - [`schedule`]: one task per target, spread over the interval.
+//! - [`round`]: every location probes at once; the quorum rule decides.
+//! - [`remote`]: `POST /api/v1/probe` between the monitor and its agents ([`crate::agent`]).
+//! - [`heartbeat`]: the request an outside dead-man's switch waits for.
 //! - [`ledger`]: results → states, incidents and notifications; the thread that commits them.
 //! - [`store`]: the redb database: results, aggregates, states, incidents, notifications.
 //! - [`health`]: whether the store commits: readiness, `/health`, the stale banner, metrics.
@@ -24,6 +27,7 @@ pub mod api;
 pub mod conditions;
 pub mod config;
 pub mod health;
+pub mod heartbeat;
 pub mod ledger;
 pub mod metrics;
 pub mod probe;
@@ -152,6 +156,8 @@ pub struct Monitor {
     health: Arc<StoreHealth>,
     /// What the ledger sends without the outbox while the store cannot commit.
     direct: UnboundedReceiver<Direct>,
+    /// The ledger's progress, which the heartbeat waits on.
+    progress: Arc<heartbeat::Progress>,
 }
 
 impl Monitor {
@@ -187,11 +193,13 @@ impl Monitor {
         let health = Arc::new(StoreHealth::new(store.file_bytes())?);
         let (direct, direct_received) = tokio::sync::mpsc::unbounded_channel();
         let max_store_bytes = max_store_bytes(&config, data_dir).unwrap_or(u64::MAX);
+        let progress = Arc::new(heartbeat::Progress::default());
         let outlets = Outlets {
             delivery: wake.clone(),
             health: health.clone(),
             direct,
             max_store_bytes,
+            progress: progress.clone(),
         };
         let ledger = ledger::spawn(ledger, store.clone(), received, outlets)?;
         Ok(Self {
@@ -203,6 +211,7 @@ impl Monitor {
             wake,
             health,
             direct: direct_received,
+            progress,
         })
     }
 
@@ -240,8 +249,18 @@ impl Monitor {
             wake,
             health: _,
             direct,
+            progress,
         } = self;
         let tasks = TaskTracker::new();
+        if let Some(heartbeat) = config.heartbeat.clone() {
+            tasks.spawn(heartbeat::beat(
+                heartbeat,
+                heartbeat::quiet(&config),
+                progress,
+                prober.alert_client(),
+                stop.clone(),
+            ));
+        }
         let targets = Arc::new(config.targets.clone());
         metrics.locations(
             &config.location,
