@@ -113,7 +113,7 @@ pub async fn beat(
                 tracing::warn!(status = response.status().as_u16(), "heartbeat refused");
             }
             Err(err) => {
-                tracing::warn!(error = %super::probe::describe(&err), "heartbeat failed");
+                tracing::warn!(error = %super::probe::describe(&err.without_url()), "heartbeat failed");
             }
         }
     }

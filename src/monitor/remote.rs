@@ -258,12 +258,12 @@ impl Agents {
                 .body(body)
                 .send()
                 .await
-                .map_err(|err| super::probe::describe(&err))?;
+                .map_err(|err| super::probe::describe(&err.without_url()))?;
             let status = response.status();
             let bytes = response
                 .bytes()
                 .await
-                .map_err(|err| super::probe::describe(&err))?;
+                .map_err(|err| super::probe::describe(&err.without_url()))?;
             Ok::<_, String>((status, bytes))
         };
         let wait = spec.timeout + ANSWER_MARGIN;
