@@ -1208,6 +1208,12 @@ fn first_mut<'a>(config: &'a mut Table, key: &str) -> &'a mut Table {
 /// Every section of `config` that names a process group, without its `processes`: what
 /// fly.monitor.toml was before issue 16.
 fn without_processes(config: &mut Table) {
+    // Issue 19's agent group came later: before issue 16 there was one group, the monitor.
+    table_mut(config, "processes").remove("agent");
+    config.remove("checks");
+    if let Some(vms) = config.get_mut("vm").and_then(Value::as_array_mut) {
+        vms.retain(|vm| vm.get("processes") != Some(&Value::from(vec!["agent"])));
+    }
     table_mut(config, "http_service").remove("processes");
     table_mut(config, "metrics").remove("processes");
     for key in ["mounts", "files", "vm"] {
