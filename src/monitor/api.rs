@@ -380,7 +380,9 @@ impl MonitorApi {
         limit: Query<u32>,
         /// Only results that started before this time (RFC 3339, e.g. `2026-11-29T05:00:00Z`).
         before: Query<Option<DateTime<Utc>>>,
-        /// Only this location's results (e.g. `ams`).
+        /// Only this location's results (e.g. `ams`); none for a name that is not one of the
+        /// locations.
+        #[oai(validator(pattern = "^[a-z0-9-]{1,32}$"))]
         location: Query<Option<String>>,
     ) -> ResultsResponse {
         let Path(name) = name;
@@ -404,17 +406,14 @@ impl MonitorApi {
         let limit = usize::try_from(limit.0).unwrap_or(usize::MAX);
         let location = location.0;
         let config = &self.monitoring.config;
+        // Not one of the locations: nothing to find, and no reason to read the history for it.
         if let Some(location) = &location
             && !config.location_names().any(|name| name == location)
         {
-            let names: Vec<&str> = config.location_names().collect();
-            return ResultsResponse::BadRequest(error(
-                400,
-                format!(
-                    "no location named {location:?}; the locations are {}",
-                    names.join(", ")
-                ),
-            ));
+            return ResultsResponse::Ok(Json(Results {
+                target: name,
+                results: Vec::new(),
+            }));
         }
         let read = move || location_results(&store, &target, before_ms, limit, location.as_deref());
         match store::blocking(read).await {

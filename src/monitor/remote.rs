@@ -66,7 +66,7 @@ pub struct ProbeRequest {
     /// Whether the answer must include the body (a condition reads it).
     pub keep_body: bool,
     /// The monitor's public status page, named in the probe's `User-Agent`.
-    #[oai(default)]
+    #[oai(nullable)]
     pub public_url: Option<String>,
 }
 
@@ -80,20 +80,20 @@ pub struct ProbeObservation {
     /// When the probe started, ms since the Unix epoch.
     pub started_at_ms: u64,
     /// The response's status; null when none arrived. Example: `200`.
-    #[oai(default)]
+    #[oai(nullable)]
     pub status_code: Option<u16>,
     /// Time to the response head, or to the failure, ms. Example: `42`.
     pub response_time_ms: u64,
     /// Time until the probe ended, body included, ms. Example: `45`.
     pub duration_ms: u64,
     /// The body (base64), when `keep_body` asked for it.
-    #[oai(default)]
+    #[oai(nullable)]
     pub body: Option<Base64<Vec<u8>>>,
     /// When the server's certificate expires, seconds since the Unix epoch (HTTPS only).
-    #[oai(default)]
+    #[oai(nullable)]
     pub certificate_expiry: Option<u64>,
     /// Why the request failed (no answer, timeout, oversized body), in one line.
-    #[oai(default)]
+    #[oai(nullable)]
     pub error: Option<String>,
 }
 
