@@ -201,3 +201,47 @@ async fn a_store_of_another_format_version_stops_start_up_with_one_line() {
         "{stderr}"
     );
 }
+
+#[tokio::test]
+async fn check_refuses_a_location_named_as_the_monitor_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        &dir,
+        "[[target]]\nname = \"api\"\nurl = \"https://a.example/health\"\n[[location]]\nname = \"ams\"\nurl = \"http://ams.internal:8080\"\ntoken = \"${AGENT_TOKEN}\"\n",
+    );
+    let token = ("AGENT_TOKEN", "0123456789abcdef0123456789abcdef");
+    // FLY_REGION is the default location; MONITOR_LOCATION wins over it.
+    let (code, _, stderr) = run(
+        &[token, ("FLY_REGION", "ams")],
+        &["monitor", "--config", &path, "--check"],
+    )
+    .await;
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        stderr,
+        format!(
+            "{path}: location \"ams\": name: is this monitor's own location (--location / \
+             MONITOR_LOCATION / FLY_REGION); a [[location]] names an agent elsewhere\n"
+        )
+    );
+    let (code, stdout, stderr) = run(
+        &[token, ("FLY_REGION", "ams"), ("MONITOR_LOCATION", "nrt")],
+        &["monitor", "--config", &path, "--check"],
+    )
+    .await;
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(
+        stdout,
+        format!("{path}: valid: 1 targets, 1 alerts\n").replace("1 alerts", "0 alerts")
+    );
+    let (code, _, stderr) = run(
+        &[token, ("MONITOR_LOCATION", "Tokyo")],
+        &["monitor", "--config", &path, "--check"],
+    )
+    .await;
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        stderr,
+        "error: invalid MONITOR_LOCATION (--location) value \"Tokyo\": expected 1 to 32 characters of a-z, 0-9 and - such as nrt or home-lab\n"
+    );
+}
