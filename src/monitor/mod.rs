@@ -102,9 +102,10 @@ pub fn max_store_bytes(config: &MonitorConfig, dir: &Path) -> Option<u64> {
     Some((total as f64 * DEFAULT_STORE_SHARE) as u64)
 }
 
-/// The store's bytes per raw result, aggregates, states and redb's own pages included, as
-/// `benches/monitor.py` measured it (README, "Performance").
-pub const BYTES_PER_RESULT: u64 = 160;
+/// The store's bytes per raw result (a round, with every location's vote), aggregates, states
+/// and redb's own pages included, as `benches/monitor.py --agents 2` measured it, rounded up
+/// (README, "Performance": 318 with three locations, 313 with one).
+pub const BYTES_PER_RESULT: u64 = 320;
 /// Bytes per hourly or daily aggregate row, key included (a bound, not a measurement).
 const BYTES_PER_AGGREGATE: u64 = 64;
 
