@@ -235,6 +235,9 @@ pub struct Alert {
     pub targets: Option<Vec<String>>,
     /// Repeat the `down` notification this often while the target stays down.
     pub reminder: Option<Duration>,
+    /// Also tell this alert when a location starts failing while too few others agree (a
+    /// location warning), which pages nobody otherwise.
+    pub location_warnings: bool,
 }
 
 impl Alert {
@@ -564,7 +567,15 @@ const TARGET_KEYS: &[&str] = &[
     "follow_redirects",
     "show_url",
 ];
-const ALERT_KEYS: &[&str] = &["kind", "url", "bot_token", "chat_id", "targets", "reminder"];
+const ALERT_KEYS: &[&str] = &[
+    "kind",
+    "url",
+    "bot_token",
+    "chat_id",
+    "targets",
+    "reminder",
+    "location_warnings",
+];
 
 /// Reports and removes the keys of `value` outside `known`, so the rest is still checked.
 fn known_keys(
@@ -644,6 +655,8 @@ struct RawAlert {
     chat_id: Option<String>,
     targets: Option<Vec<String>>,
     reminder: Option<String>,
+    #[serde(default)]
+    location_warnings: bool,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -892,6 +905,7 @@ fn check_alert(
         kind: kind?,
         targets: raw.targets,
         reminder,
+        location_warnings: raw.location_warnings,
     })
 }
 

@@ -101,8 +101,9 @@ impl Ledger {
             error: outcome.error.clone(),
             votes: round.votes(),
         };
-        self.track_locations(index, &result, target.failure_threshold);
+        let warned = self.track_locations(index, &result, target.failure_threshold);
         let at = result.at_ms;
+        let warned = self.warn(target, &warned, at);
         let state = &mut self.states[index];
         let continues_streak = if outcome.ok {
             state.successes > 0
@@ -162,7 +163,7 @@ impl Ledger {
             .insert(target.name.clone(), self.states[index].clone());
         self.batch.results.push((target.name.clone(), result));
         let Some((event, incident)) = transition else {
-            return false;
+            return warned;
         };
         for (alert, _) in config
             .alerts
@@ -179,10 +180,50 @@ impl Ledger {
         true
     }
 
+    /// Queues a `warning` for each location in `started` (name, reason) to every alert that
+    /// covers `target` and opted in with `location_warnings`. Returns whether any was queued.
+    fn warn(
+        &mut self,
+        target: &super::config::Target,
+        started: &[(String, String)],
+        at: u64,
+    ) -> bool {
+        let config = self.config.clone();
+        let mut queued = false;
+        for (location, reason) in started {
+            // Not an incident: id 0, never stored among incidents, only in the notification.
+            let warning = Incident {
+                id: 0,
+                target: target.name.clone(),
+                started_ms: at,
+                resolved_ms: None,
+                cause: format!("{location}: {reason}"),
+                reminders: Vec::new(),
+            };
+            for (alert, _) in config
+                .alerts
+                .iter()
+                .enumerate()
+                .filter(|(_, a)| a.location_warnings && a.covers(&target.name))
+            {
+                self.queue(alert, Event::Warning, &warning, at);
+                queued = true;
+            }
+        }
+        queued
+    }
+
     /// Updates each location's latest vote and run of failures for target `index`; a location
     /// failing for `threshold` rounds while the round passes is a warning (logged once when it
-    /// starts; the page, API and metrics show it while it lasts).
-    fn track_locations(&mut self, index: usize, result: &ResultRecord, threshold: u32) {
+    /// starts; the page, API and metrics show it while it lasts). Returns the locations whose
+    /// warning started, with their reasons.
+    fn track_locations(
+        &mut self,
+        index: usize,
+        result: &ResultRecord,
+        threshold: u32,
+    ) -> Vec<(String, String)> {
+        let mut started = Vec::new();
         let target = &self.config.targets[index].name;
         let locations = &mut self.states[index].locations;
         for vote in &result.votes {
@@ -211,6 +252,10 @@ impl Ledger {
             }
             let warning = result.ok && location.failures >= threshold;
             if warning && !location.warning {
+                started.push((
+                    vote.location.clone(),
+                    vote.error.clone().unwrap_or_else(|| "failed".to_owned()),
+                ));
                 tracing::warn!(
                     target = %target,
                     location = %vote.location,
@@ -223,6 +268,7 @@ impl Ledger {
         }
         // Locations no longer configured leave with the next round.
         locations.retain(|l| result.votes.iter().any(|v| v.location == l.vote.location));
+        started
     }
 
     /// Queues the reminders due at `now`: for each open incident and each alert with a
@@ -931,6 +977,38 @@ mod tests {
         assert_eq!(warnings(&ledger), Vec::<&str>::new());
         ledger.record_round(0, &round(70, [UP, UP, FAIL]));
         assert_eq!(warnings(&ledger), ["iad"]);
+    }
+
+    #[test]
+    fn a_location_warning_reaches_only_the_alerts_that_opted_in_once() {
+        let config = format!(
+            "{LOCATED}\n[[alert]]\nkind = \"slack\"\nurl = \"http://127.0.0.1:4/s\"\nlocation_warnings = true\n"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let config = config::parse(&config, |_| None)
+            .unwrap()
+            .located("nrt")
+            .unwrap();
+        let mut ledger = Ledger::load(Arc::new(config), &store).unwrap();
+        ledger.record_round(0, &round(0, [UP, UP, UP]));
+        assert!(!ledger.record_round(0, &round(10, [UP, FAIL, UP])));
+        assert!(
+            ledger.record_round(0, &round(20, [UP, FAIL, UP])),
+            "the warning starts"
+        );
+        assert_eq!(
+            events(&ledger),
+            [("slack".to_owned(), "warning", "api".to_owned())],
+            "the webhook did not opt in"
+        );
+        let warning = &ledger.batch().notifications[0].incident;
+        assert_eq!(warning.id, 0, "not an incident");
+        assert_eq!(warning.cause, "ams: [STATUS] (503) == 200 at 20");
+        assert!(ledger.batch().incidents.is_empty());
+        // While it lasts, nothing more.
+        assert!(!ledger.record_round(0, &round(30, [UP, FAIL, UP])));
+        assert_eq!(ledger.batch().notifications.len(), 1);
     }
 
     #[test]

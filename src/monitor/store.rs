@@ -227,6 +227,9 @@ pub enum Event {
     Resolved,
     /// It is still open.
     Reminder,
+    /// A location has failed `failure_threshold` rounds while too few others agree: not an
+    /// incident (its id is 0), only for alerts with `location_warnings = true`.
+    Warning,
 }
 
 impl Event {
@@ -237,6 +240,7 @@ impl Event {
             Self::Down => "down",
             Self::Resolved => "resolved",
             Self::Reminder => "reminder",
+            Self::Warning => "warning",
         }
     }
 }
