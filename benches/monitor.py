@@ -2,6 +2,7 @@
 """Monitor benchmark: 1,000 targets every 10 s against a local target for 60 s.
 
     python3 benches/monitor.py                          # the README's table
+    python3 benches/monitor.py --agents 2               # 3 locations: the monitor and 2 agents
     python3 benches/monitor.py --targets 100 --duration 10s   # a quick smoke run
 
 The target is health-service itself (release build, its `GET /health`), on loopback, with its
@@ -15,7 +16,13 @@ measures for `--duration`:
 - store bytes per result: the store file's size after the monitor stops, over the results it
   holds (counted through /api/v1/targets/NAME/results).
 
-Targets (issue 12): CPU <= 5 % of a core, RSS <= 48 MB. Needs only Python and the Rust toolchain
+With `--agents N`, N agents (`health-service agent`, release build, locations a1, a2, ...) run
+beside it on loopback, and the monitor's config names them as [[location]]s: every round is then
+N + 1 probes, N of them through the agents. Each agent's CPU and peak RSS are measured like the
+monitor's, over the same run; results and store bytes count rounds (one per target and interval).
+
+Targets (issue 12): CPU <= 5 % of a core, RSS <= 48 MB. With agents (issue 19): the monitor
+<= 8 % of a core, each agent <= 4 %, every RSS <= 48 MB. Needs only Python and the Rust toolchain
 (the script runs `cargo build --release`).
 """
 
@@ -52,6 +59,7 @@ def main():
     parser.add_argument("--targets", type=int, default=1000)
     parser.add_argument("--interval", default="10s")
     parser.add_argument("--duration", default="60s")
+    parser.add_argument("--agents", type=int, default=0, help="agents beside the monitor")
     args = parser.parse_args()
     build_release()
     interval, duration = seconds(args.interval), seconds(args.duration)
@@ -66,9 +74,28 @@ def main():
         )
         wait_ready(target_port)
 
+        token = "benchmark-token-" + "0" * 32
+        agents = []
+        for n in range(args.agents):
+            agent_port = free_port()
+            agent = subprocess.Popen(
+                [BINARY, "agent"],
+                env={**base_env, "PORT": str(agent_port), "RUST_LOG": "warn",
+                     "AGENT_TOKEN": token, "MONITOR_LOCATION": f"a{n + 1}"},
+                stdout=subprocess.DEVNULL,
+            )
+            agents.append((f"a{n + 1}", agent_port, agent))
+        for _, agent_port, _ in agents:
+            wait_ready(agent_port)
+
         config = work / "monitor.toml"
         with config.open("w") as f:
             f.write('[monitor]\ntitle = "benchmark"\n')
+            for name, agent_port, _ in agents:
+                f.write(
+                    f'[[location]]\nname = "{name}"\nurl = "http://127.0.0.1:{agent_port}"\n'
+                    f'token = "{token}"\n'
+                )
             for n in range(args.targets):
                 f.write(
                     f'[[target]]\nname = "t{n}"\nurl = "http://127.0.0.1:{target_port}/health"\n'
@@ -79,39 +106,54 @@ def main():
         data = work / "data"
         monitor = subprocess.Popen(
             [BINARY, "monitor", "--config", config, "--data-dir", data],
-            env={**base_env, "PORT": str(port), "RUST_LOG": "warn"},
+            env={**base_env, "PORT": str(port), "RUST_LOG": "warn", "MONITOR_LOCATION": "decider"},
             stdout=subprocess.DEVNULL,
         )
+        processes = [("monitor", monitor)] + [(f"agent {name}", agent) for name, _, agent in agents]
         try:
             wait_ready(port)
             time.sleep(interval)  # every target has started
-            cpu_before, started = cpu_seconds(monitor.pid), time.monotonic()
+            before = {name: cpu_seconds(p.pid) for name, p in processes}
+            started = time.monotonic()
             time.sleep(duration)
-            cpu = (cpu_seconds(monitor.pid) - cpu_before) / (time.monotonic() - started) * 100
-            rss = peak_rss_mb(monitor.pid)
+            elapsed = time.monotonic() - started
+            measured = [
+                (name, (cpu_seconds(p.pid) - before[name]) / elapsed * 100, peak_rss_mb(p.pid))
+                for name, p in processes
+            ]
             results = 0
             for n in range(args.targets):
-                url = f"http://127.0.0.1:{port}/api/v1/targets/t{n}/results?limit=1000"
+                url = (f"http://127.0.0.1:{port}/api/v1/targets/t{n}/results"
+                       "?limit=1000&location=decider")
                 results += len(json.load(urllib.request.urlopen(url, timeout=5))["results"])
         finally:
-            monitor.send_signal(signal.SIGTERM)
-            monitor.wait(timeout=30)
+            for _, process in processes:
+                process.send_signal(signal.SIGTERM)
+            for _, process in processes:
+                process.wait(timeout=30)
             target.send_signal(signal.SIGTERM)
             target.wait(timeout=30)
         store_bytes = (data / "monitor.redb").stat().st_size
 
-    print(f"targets: {args.targets} every {args.interval}; measured for {args.duration}")
-    print("| targets | interval | CPU, % of one core | peak RSS MB | results | store bytes | bytes per result |")
-    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    print(
-        f"| {args.targets} | {args.interval} | {cpu:.2f} | {rss:.1f} | {results} | {store_bytes} "
-        f"| {store_bytes / max(results, 1):.0f} |"
-    )
+    locations = args.agents + 1
+    print(f"targets: {args.targets} every {args.interval} from {locations} location(s); "
+          f"measured for {args.duration}")
+    print("| process | targets | interval | locations | CPU, % of one core | peak RSS MB |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for name, cpu, rss in measured:
+        print(f"| {name} | {args.targets} | {args.interval} | {locations} | {cpu:.2f} | {rss:.1f} |")
+    print()
+    print("| rounds | store bytes | bytes per round |")
+    print("| ---: | ---: | ---: |")
+    print(f"| {results} | {store_bytes} | {store_bytes / max(results, 1):.0f} |")
+    monitor_budget = 8 if args.agents else 5
     failed = []
-    if cpu > 5:
-        failed.append(f"CPU {cpu:.2f} % > 5 %")
-    if rss > 48:
-        failed.append(f"RSS {rss:.1f} MB > 48 MB")
+    for name, cpu, rss in measured:
+        budget = monitor_budget if name == "monitor" else 4
+        if cpu > budget:
+            failed.append(f"{name} CPU {cpu:.2f} % > {budget} %")
+        if rss > 48:
+            failed.append(f"{name} RSS {rss:.1f} MB > 48 MB")
     print("targets met" if not failed else "targets missed: " + "; ".join(failed))
 
 

@@ -8,7 +8,7 @@
 use std::time::SystemTime;
 
 use health_service::monitor::store::{
-    Batch, Incident, ResultRecord, State, Store, TargetState, millis,
+    Batch, Incident, ResultRecord, State, Store, TargetState, Vote, millis,
 };
 
 const MINUTE_MS: u64 = 60_000;
@@ -57,12 +57,22 @@ fn main() {
             let mut last = None;
             for minute in day * DAY_MINUTES..(day + 1) * DAY_MINUTES {
                 let ok = !outage.contains(&minute);
+                let error = (!ok).then(|| "[STATUS] (503) == 200".to_owned());
+                let response_time_ms = 30 + (minute / 60 * 37 + target * 11) % 60 + minute % 7;
+                let status_code = Some(if ok { 200 } else { 503 });
                 let result = ResultRecord {
                     at_ms: (first_minute + minute) * MINUTE_MS,
                     ok,
-                    status_code: Some(if ok { 200 } else { 503 }),
-                    response_time_ms: 30 + (minute / 60 * 37 + target * 11) % 60 + minute % 7,
-                    error: (!ok).then(|| "[STATUS] (503) == 200".to_owned()),
+                    status_code,
+                    response_time_ms,
+                    error: error.clone(),
+                    votes: vec![Vote {
+                        location: "local".to_owned(),
+                        ok: Some(ok),
+                        status_code,
+                        response_time_ms,
+                        error,
+                    }],
                 };
                 last = Some(result.clone());
                 batch.results.push((name.clone(), result));

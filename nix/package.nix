@@ -35,7 +35,8 @@ let
       (craneLib.fileset.commonCargoSources src)
       # include_str!'d by the status page (src/monitor/status/mod.rs).
       (src + "/src/monitor/status/status.css")
-      # The TLS tests' CA, certificate and key, read at run time.
+      # Read at run time: the TLS tests' CA, certificate and key, and the format-1 store the
+      # migration tests open.
       (src + "/tests/fixtures")
     ];
   };

@@ -44,6 +44,9 @@ pub enum Command {
     /// Probe the targets of a TOML file, keep their history, alert on down and recovery, and
     /// serve their status beside everything the service serves.
     Monitor(MonitorArgs),
+    /// Probe on behalf of a monitor elsewhere: POST /api/v1/probe runs the probe a monitor
+    /// describes and answers what it observed. No file, no store.
+    Agent(AgentArgs),
 }
 
 /// The settings of monitor mode.
@@ -63,6 +66,75 @@ pub struct MonitorArgs {
     /// Only check the file: exit 0 if it is valid, or 1 with one line per problem.
     #[arg(long)]
     pub check: bool,
+    /// Where this process probes from.
+    #[command(flatten)]
+    pub location: LocationArg,
+}
+
+/// The settings of a probe agent (`health-service agent`): no file, no store.
+#[derive(Debug, Clone, Args)]
+pub struct AgentArgs {
+    /// Where this agent probes from.
+    #[command(flatten)]
+    pub location: LocationArg,
+    /// The secret the decider sends with every probe request; at least 32 characters. Set it in
+    /// the environment (a flag would show in the process list).
+    #[arg(
+        long = "token",
+        env = "AGENT_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    pub token: String,
+    /// Probes run at once; further requests are refused with 503.
+    #[arg(long, env = "AGENT_MAX_PROBES", default_value_t = 256, value_parser = parse_max_probes)]
+    pub max_probes: usize,
+}
+
+/// Shortest accepted `AGENT_TOKEN`.
+pub const MIN_TOKEN_CHARS: usize = 32;
+/// Longest location name: it is a metric label and part of every probe's `User-Agent`.
+const MAX_LOCATION_CHARS: usize = 32;
+
+/// The location flag, shared by the monitor and the agent.
+#[derive(Debug, Clone, Args)]
+pub struct LocationArg {
+    /// Where this process probes from, as it appears in probes' User-Agent, the API, the page
+    /// and metrics [default: $FLY_REGION, else local].
+    #[arg(long = "location", env = "MONITOR_LOCATION", value_parser = parse_location)]
+    pub name: Option<String>,
+}
+
+impl LocationArg {
+    /// The location: the flag or `MONITOR_LOCATION`, else `fly_region` (Fly.io sets
+    /// `FLY_REGION` on every machine), else `local`.
+    ///
+    /// # Errors
+    /// One line when `fly_region` is not a usable name.
+    pub fn resolve(&self, fly_region: Option<String>) -> Result<String, String> {
+        match (&self.name, fly_region) {
+            (Some(name), _) => Ok(name.clone()),
+            (None, Some(region)) => parse_location(&region).map_err(|accepted| {
+                format!("error: invalid FLY_REGION value {region:?}: {accepted}")
+            }),
+            (None, None) => Ok("local".to_owned()),
+        }
+    }
+}
+
+/// The agent's token, checked: one line saying what is accepted otherwise (never the value).
+///
+/// # Errors
+/// When it is shorter than [`MIN_TOKEN_CHARS`].
+pub fn check_token(token: &str) -> Result<(), String> {
+    let chars = token.chars().count();
+    if chars < MIN_TOKEN_CHARS {
+        return Err(format!(
+            "error: AGENT_TOKEN is {chars} characters; expected at least {MIN_TOKEN_CHARS} \
+             (e.g. the output of `openssl rand -hex 32`)"
+        ));
+    }
+    Ok(())
 }
 
 /// Whom a deployment belongs to: the first two fields of every health report.
@@ -142,6 +214,28 @@ fn parse_port(value: &str) -> Result<u16, String> {
     value
         .parse()
         .map_err(|_| "expected a port number from 0 to 65535".to_owned())
+}
+
+fn parse_location(value: &str) -> Result<String, String> {
+    let ok = !value.is_empty()
+        && value.len() <= MAX_LOCATION_CHARS
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if ok {
+        Ok(value.to_owned())
+    } else {
+        Err(format!(
+            "expected 1 to {MAX_LOCATION_CHARS} characters of a-z, 0-9 and - such as nrt or home-lab"
+        ))
+    }
+}
+
+fn parse_max_probes(value: &str) -> Result<usize, String> {
+    match value.parse() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err("expected a whole number of 1 or more".to_owned()),
+    }
 }
 
 fn parse_duration(value: &str) -> Result<Duration, String> {

@@ -14,7 +14,9 @@
 //! - [`shutdown`]: the signals that start a shutdown.
 //! - [`healthcheck`]: the `healthcheck` subcommand, the container's HEALTHCHECK.
 //! - [`monitor`]: the `monitor` subcommand: probe other services, keep history, alert.
+//! - [`agent`]: the `agent` subcommand: probe for a monitor elsewhere, from another location.
 
+pub mod agent;
 pub mod api;
 pub mod clock;
 pub mod config;

@@ -4,7 +4,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use clap::error::ErrorKind;
-use health_service::config::{Cli, Command, MonitorArgs, describe_error};
+use health_service::agent::Agent;
+use health_service::config::{AgentArgs, Cli, Command, MonitorArgs, describe_error};
 use health_service::monitor::{self, Monitor};
 use health_service::startup::Application;
 use health_service::{healthcheck, shutdown, telemetry};
@@ -40,6 +41,7 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> ExitCode {
     let config = cli.config;
 
+    let mut agent = None;
     let monitor = match cli.command {
         Some(Command::Healthcheck) => {
             return match healthcheck::check(healthcheck::target(&config)).await {
@@ -64,6 +66,13 @@ async fn run(cli: Cli) -> ExitCode {
             Ok(monitor) => Some((monitor, args)),
             Err(code) => return code,
         },
+        Some(Command::Agent(args)) => {
+            agent = match agent_of(&args) {
+                Ok(found) => Some(found),
+                Err(line) => return fail(line),
+            };
+            None
+        }
         None => None,
     };
 
@@ -87,6 +96,12 @@ async fn run(cli: Cli) -> ExitCode {
             Err(err) => return fail(format!("error: {err}")),
         };
     }
+    if let Some(agent) = agent {
+        app = match app.with_agent(agent) {
+            Ok(app) => app,
+            Err(err) => return fail(format!("error: {err}")),
+        };
+    }
     if let Ok(addr) = app.local_addr() {
         let metrics = app.metrics_addr().map(|a| a.to_string());
         tracing::info!(%addr, metrics, version = env!("CARGO_PKG_VERSION"), "listening");
@@ -99,14 +114,30 @@ async fn run(cli: Cli) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// The monitor's file, checked; on problems, one line each on stderr and exit code 1.
+/// The monitor's file, checked, for this monitor's location; on problems, one line each on
+/// stderr and exit code 1.
 fn monitor_config(args: &MonitorArgs) -> Result<monitor::config::MonitorConfig, ExitCode> {
-    monitor::config::load(&args.config).map_err(|problems| {
-        for problem in &problems {
-            eprintln!("{}: {problem}", args.config.display());
-        }
-        ExitCode::FAILURE
-    })
+    let location = args
+        .location
+        .resolve(std::env::var("FLY_REGION").ok())
+        .map_err(fail)?;
+    monitor::config::load(&args.config)
+        .and_then(|config| config.located(&location))
+        .map_err(|problems| {
+            for problem in &problems {
+                eprintln!("{}: {problem}", args.config.display());
+            }
+            ExitCode::FAILURE
+        })
+}
+
+/// The agent `args` describe, or the one line saying what is wrong.
+fn agent_of(args: &AgentArgs) -> Result<Agent, String> {
+    let location = args.location.resolve(std::env::var("FLY_REGION").ok())?;
+    health_service::config::check_token(&args.token)?;
+    let prober = monitor::probe::Prober::from_env().map_err(|err| format!("error: {err}"))?;
+    Agent::new(prober, location, &args.token, args.max_probes)
+        .map_err(|err| format!("error: {err}"))
 }
 
 /// Prints what the store will hold for the configured targets, intervals and retention, and

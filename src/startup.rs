@@ -7,6 +7,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::agent::Agent;
 use crate::config::Config;
 use crate::lifecycle::Lifecycle;
 use crate::metrics::Metrics;
@@ -45,6 +46,8 @@ pub struct Application {
     lifecycle: Arc<Lifecycle>,
     /// Monitor mode's probing, history and API, with its metrics, when it runs.
     monitor: Option<(Monitor, Arc<MonitorMetrics>)>,
+    /// Agent mode's probe API, when it runs.
+    agent: Option<Agent>,
 }
 
 impl Application {
@@ -82,6 +85,7 @@ impl Application {
             config,
             lifecycle,
             monitor: None,
+            agent: None,
         })
     }
 
@@ -101,6 +105,18 @@ impl Application {
         // A monitor whose store cannot commit is blind: unready, and /health says why.
         self.lifecycle.watch(monitor.health());
         self.monitor = Some((monitor, Arc::new(metrics)));
+        Ok(self)
+    }
+
+    /// Serves `agent`'s probe API too, its requests counted on the metrics listener.
+    ///
+    /// # Errors
+    /// [`StartupError::Metrics`] when its metrics cannot be registered.
+    pub fn with_agent(mut self, mut agent: Agent) -> Result<Self, StartupError> {
+        if let Some((_, metrics)) = &self.metrics {
+            agent.register(metrics.registry())?;
+        }
+        self.agent = Some(agent);
         Ok(self)
     }
 
@@ -139,18 +155,24 @@ impl Application {
             config,
             lifecycle,
             monitor,
+            agent,
         } = self;
         let identity = Arc::new(config.identity.clone());
         let recorder = metrics.as_ref().map(|(_, metrics)| metrics.clone());
         let stop = CancellationToken::new();
         let connections = TaskTracker::new();
         let serving = (config.header_timeout, &stop, &connections);
-        let (mut accepting, monitoring) = match monitor {
-            None => {
+        let (mut accepting, monitoring) = match (monitor, agent) {
+            (None, None) => {
                 let endpoint = crate::api::endpoint(identity, lifecycle.clone(), recorder, ());
                 (vec![spawn_serve(listener, endpoint, serving)], None)
             }
-            Some((monitor, monitor_metrics)) => {
+            (None, Some(agent)) => {
+                let endpoint =
+                    crate::api::endpoint(identity, lifecycle.clone(), recorder, agent.api());
+                (vec![spawn_serve(listener, endpoint, serving)], None)
+            }
+            (Some((monitor, monitor_metrics)), _) => {
                 let api = monitor.api();
                 let endpoint = crate::api::endpoint(identity, lifecycle.clone(), recorder, api);
                 let accepting = vec![spawn_serve(listener, endpoint, serving)];

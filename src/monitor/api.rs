@@ -10,7 +10,7 @@ use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 
 use super::config::MonitorConfig;
 use super::health::Stale;
-use super::store::{self, Incident, ResultRecord, State, Store, StoreError};
+use super::store::{self, Incident, LocationState, ResultRecord, State, Store, StoreError, Vote};
 use crate::api::ApiTags;
 
 /// What the API reads: the config (the targets and their order) and the store.
@@ -111,6 +111,47 @@ pub struct TargetStatus {
     pub last_check: Option<Check>,
     /// Fraction of successful probes over each window.
     pub uptime: Uptime,
+    /// The last observation from each location, the monitor's own first; empty before the
+    /// first round.
+    pub locations: Vec<LocationView>,
+}
+
+/// One location's last observation of a target.
+#[derive(Object, Debug, Clone, PartialEq)]
+pub struct LocationView {
+    /// The location's name. Example: `ams`.
+    pub name: String,
+    /// Whether every condition held there; null when the location cast no vote (its agent
+    /// did not answer).
+    #[oai(nullable)]
+    pub ok: Option<bool>,
+    /// The response's status; null when none arrived. Example: `200`.
+    #[oai(nullable)]
+    pub status_code: Option<u16>,
+    /// Time to the response head, ms. Example: `42`.
+    pub response_time_ms: u64,
+    /// Why it failed or why no vote came, in one line. Example: `unreachable: no answer within 12s`.
+    #[oai(nullable)]
+    pub error: Option<String>,
+    /// When that round started.
+    pub at: DateTime<Utc>,
+    /// Whether this location has failed for `failure_threshold` rounds while too few others
+    /// agreed to take the target down: a location warning, which pages nobody.
+    pub warning: bool,
+}
+
+impl From<&LocationState> for LocationView {
+    fn from(location: &LocationState) -> Self {
+        Self {
+            name: location.vote.location.clone(),
+            ok: location.vote.ok,
+            status_code: location.vote.status_code,
+            response_time_ms: location.vote.response_time_ms,
+            error: location.vote.error.clone(),
+            at: timestamp(location.at_ms),
+            warning: location.warning,
+        }
+    }
 }
 
 /// One probe's result.
@@ -128,9 +169,14 @@ pub struct Check {
     /// Why it failed, in one line; null when it succeeded. Example: `[STATUS] (503) == 200`.
     #[oai(nullable)]
     pub error: Option<String>,
+    /// The location that probed; null for a round's verdict over every location (a status's
+    /// `last_check`). Example: `nrt`.
+    #[oai(nullable)]
+    pub location: Option<String>,
 }
 
 impl From<&ResultRecord> for Check {
+    /// The round's verdict.
     fn from(result: &ResultRecord) -> Self {
         Self {
             at: timestamp(result.at_ms),
@@ -138,7 +184,22 @@ impl From<&ResultRecord> for Check {
             status_code: result.status_code,
             response_time_ms: result.response_time_ms,
             error: result.error.clone(),
+            location: None,
         }
+    }
+}
+
+impl Check {
+    /// One location's result in the round of `result`, if it cast a vote.
+    fn of_vote(result: &ResultRecord, vote: &Vote) -> Option<Self> {
+        Some(Self {
+            at: timestamp(result.at_ms),
+            ok: vote.ok?,
+            status_code: vote.status_code,
+            response_time_ms: vote.response_time_ms,
+            error: vote.error.clone(),
+            location: Some(vote.location.clone()),
+        })
     }
 }
 
@@ -238,7 +299,7 @@ pub enum ResultsResponse {
     /// The results, newest first.
     #[oai(status = 200)]
     Ok(Json<Results>),
-    /// `limit` or `before` is not valid.
+    /// `limit`, `before` or `location` is not valid.
     #[oai(status = 400)]
     BadRequest(Json<ErrorMessage>),
     /// No target has that name.
@@ -298,8 +359,10 @@ impl MonitorApi {
 
     /// Results of one target
     ///
-    /// Newest first: at most `limit` (1 to 1000, default 100), older than `before` (RFC 3339)
-    /// when it is given, to page back through the history.
+    /// One per location and round, newest first: at most `limit` (1 to 1000, default 100),
+    /// older than `before` (RFC 3339) when it is given, to page back through the history (a page
+    /// never splits a round), from one location only with `location`. Locations that cast no
+    /// vote in a round have no result in it.
     #[oai(
         path = "/api/v1/targets/:name/results",
         method = "get",
@@ -317,6 +380,10 @@ impl MonitorApi {
         limit: Query<u32>,
         /// Only results that started before this time (RFC 3339, e.g. `2026-11-29T05:00:00Z`).
         before: Query<Option<DateTime<Utc>>>,
+        /// Only this location's results (e.g. `ams`); none for a name that is not one of the
+        /// locations.
+        #[oai(validator(pattern = "^[a-z0-9-]{1,32}$"))]
+        location: Query<Option<String>>,
     ) -> ResultsResponse {
         let Path(name) = name;
         if !self
@@ -337,10 +404,22 @@ impl MonitorApi {
         let store = self.monitoring.store.clone();
         let target = name.clone();
         let limit = usize::try_from(limit.0).unwrap_or(usize::MAX);
-        match store::blocking(move || store.results(&target, before_ms, limit)).await {
+        let location = location.0;
+        let config = &self.monitoring.config;
+        // Not one of the locations: nothing to find, and no reason to read the history for it.
+        if let Some(location) = &location
+            && !config.location_names().any(|name| name == location)
+        {
+            return ResultsResponse::Ok(Json(Results {
+                target: name,
+                results: Vec::new(),
+            }));
+        }
+        let read = move || location_results(&store, &target, before_ms, limit, location.as_deref());
+        match store::blocking(read).await {
             Ok(results) => ResultsResponse::Ok(Json(Results {
                 target: name,
-                results: results.iter().map(Check::from).collect(),
+                results,
             })),
             Err(err) => ResultsResponse::Failed(failure(&err)),
         }
@@ -385,6 +464,42 @@ fn default_limit() -> u32 {
     100
 }
 
+/// Up to `limit` results of `target` from before `before_ms`, one per location and round (or
+/// only `location`'s), newest first, never splitting a round unless one round alone is over
+/// `limit`.
+fn location_results(
+    store: &Store,
+    target: &str,
+    mut before_ms: Option<u64>,
+    limit: usize,
+    location: Option<&str>,
+) -> Result<Vec<Check>, StoreError> {
+    let mut out = Vec::new();
+    loop {
+        let rounds = store.results(target, before_ms, limit)?;
+        let exhausted = rounds.len() < limit;
+        for round in &rounds {
+            let checks: Vec<Check> = round
+                .votes
+                .iter()
+                .filter(|vote| location.is_none_or(|name| vote.location == name))
+                .filter_map(|vote| Check::of_vote(round, vote))
+                .collect();
+            if out.len() + checks.len() > limit {
+                if out.is_empty() {
+                    out.extend(checks.into_iter().take(limit));
+                }
+                return Ok(out);
+            }
+            out.extend(checks);
+        }
+        match rounds.last() {
+            Some(last) if !exhausted && out.len() < limit => before_ms = Some(last.at_ms),
+            _ => return Ok(out),
+        }
+    }
+}
+
 /// The status report at `now`, from saved states and aggregates.
 ///
 /// # Errors
@@ -409,6 +524,7 @@ pub fn status_report(monitoring: &Monitoring, now: SystemTime) -> Result<StatusR
                 month: month.uptime(),
                 quarter: quarter.uptime(),
             },
+            locations: saved.locations.iter().map(LocationView::from).collect(),
         });
     }
     let status = Overall::of(targets.iter().map(|t| t.state));
@@ -445,6 +561,7 @@ fn unreadable_report(monitoring: &Monitoring, stale: Stale) -> StatusReport {
                 since: None,
                 last_check: None,
                 uptime: unknown,
+                locations: Vec::new(),
             })
             .collect(),
         stale_since: Some(timestamp(stale.since_ms)),
@@ -486,7 +603,7 @@ pub(super) fn bad_request<T: BadRequest>(err: poem::Error) -> T {
 }
 
 /// An error body with `status`'s reason phrase.
-pub(super) fn error(status: u16, message: String) -> Json<ErrorMessage> {
+pub(crate) fn error(status: u16, message: String) -> Json<ErrorMessage> {
     let reason = poem::http::StatusCode::from_u16(status)
         .ok()
         .and_then(|s| s.canonical_reason())

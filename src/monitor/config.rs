@@ -39,6 +39,10 @@ const MIN_RETENTION: Duration = Duration::from_secs(24 * 3600);
 const MIN_STORE_SIZE: u64 = 4 * 1024 * 1024;
 /// Longest target name: names appear in URLs and metric labels.
 const MAX_NAME_LEN: usize = 63;
+/// How often the heartbeat is sent when `heartbeat_interval` is not set.
+pub const DEFAULT_HEARTBEAT_INTERVAL: Duration = Duration::from_secs(60);
+/// The location a monitor probes from when nobody says (see `--location`).
+pub const DEFAULT_LOCATION: &str = "local";
 
 /// The whole monitor configuration, checked.
 #[derive(Debug, Clone)]
@@ -56,6 +60,70 @@ pub struct MonitorConfig {
     pub targets: Vec<Target>,
     /// Where to send notifications.
     pub alerts: Vec<Alert>,
+    /// Where this process (the decider) probes from: `--location`, set by
+    /// [`MonitorConfig::located`]; [`DEFAULT_LOCATION`] until then.
+    pub location: String,
+    /// The agents that probe every target too, each from its own location.
+    pub locations: Vec<Location>,
+    /// Failed votes that fail a round (fewer when fewer locations vote): `quorum`, by default a
+    /// majority of all locations, the decider's own included.
+    pub quorum: usize,
+    /// Requested while the monitor makes progress, for an outside dead-man's switch.
+    pub heartbeat: Option<Heartbeat>,
+}
+
+impl MonitorConfig {
+    /// This config for a decider probing from `location`, checked against the `[[location]]`
+    /// names (the decider's own cannot be one of them).
+    ///
+    /// # Errors
+    /// The problem, in the same form as the file's.
+    pub fn located(mut self, location: &str) -> Result<Self, Vec<Problem>> {
+        if self.locations.iter().any(|l| l.name == location) {
+            return Err(vec![problem(
+                &format!("location {location:?}: name"),
+                "is this monitor's own location (--location / MONITOR_LOCATION / FLY_REGION); \
+                 a [[location]] names an agent elsewhere",
+            )]);
+        }
+        location.clone_into(&mut self.location);
+        Ok(self)
+    }
+
+    /// Every location's name, the decider's own first.
+    pub fn location_names(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.location.as_str())
+            .chain(self.locations.iter().map(|l| l.name.as_str()))
+    }
+}
+
+/// A probe agent (`health-service agent`) the decider asks to probe every target.
+#[derive(Clone)]
+pub struct Location {
+    /// Unique among locations, `[a-z0-9-]`: shown in the API, page, metrics and causes.
+    pub name: String,
+    /// The agent's base URL (`POST {url}/api/v1/probe`).
+    pub url: Url,
+    /// The agent's `AGENT_TOKEN`; sent to that agent only, shown nowhere.
+    pub token: String,
+}
+
+impl fmt::Debug for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Location")
+            .field("name", &self.name)
+            .field("url", &self.url.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The dead-man's-switch request.
+#[derive(Debug, Clone)]
+pub struct Heartbeat {
+    /// Requested with `GET` (Healthchecks.io's ping URLs take GET).
+    pub url: Url,
+    /// How often.
+    pub interval: Duration,
 }
 
 impl MonitorConfig {
@@ -167,6 +235,9 @@ pub struct Alert {
     pub targets: Option<Vec<String>>,
     /// Repeat the `down` notification this often while the target stays down.
     pub reminder: Option<Duration>,
+    /// Also tell this alert when a location starts failing while too few others agree (a
+    /// location warning), which pages nobody otherwise.
+    pub location_warnings: bool,
 }
 
 impl Alert {
@@ -285,6 +356,7 @@ pub fn parse(
     let mut monitor = RawMonitor::default();
     let mut raw_targets = Vec::new();
     let mut raw_alerts = Vec::new();
+    let mut raw_locations = Vec::new();
     for (key, mut value) in table {
         match key.as_str() {
             "monitor" => match RawMonitor::deserialize(known_keys(
@@ -298,9 +370,10 @@ pub fn parse(
             },
             "target" => raw_targets = entries("target", value, &mut problems),
             "alert" => raw_alerts = entries("alert", value, &mut problems),
+            "location" => raw_locations = entries("location", value, &mut problems),
             other => problems.push(problem(
                 other,
-                "unknown top-level key; expected [monitor], [[target]] or [[alert]]",
+                "unknown top-level key; expected [monitor], [[target]], [[alert]] or [[location]]",
             )),
         }
     }
@@ -356,6 +429,60 @@ pub fn parse(
         }
     }
 
+    let mut locations = Vec::new();
+    let mut location_names = HashSet::new();
+    for (index, mut value) in raw_locations.into_iter().enumerate() {
+        let place = match value.get("name").and_then(toml::Value::as_str) {
+            Some(name) if !name.is_empty() => format!("location {name:?}"),
+            _ => format!("location #{}", index + 1),
+        };
+        let value = known_keys(&place, &mut value, LOCATION_KEYS, &mut problems);
+        match RawLocation::deserialize(value) {
+            Ok(raw) => {
+                if !location_names.insert(raw.name.clone()) {
+                    problems.push(problem(
+                        &format!("{place}: name"),
+                        "another location has this name; names must be unique",
+                    ));
+                }
+                locations.extend(check_location(&place, raw, &mut problems));
+            }
+            Err(err) => problems.push(problem(&place, serde_message(&err))),
+        }
+    }
+    let all_locations = location_names.len() + 1;
+    let quorum = match monitor.quorum {
+        None => all_locations / 2 + 1,
+        Some(quorum) if (1..=all_locations).contains(&quorum) => quorum,
+        Some(quorum) => {
+            problems.push(problem(
+                "[monitor] quorum",
+                format!(
+                    "is {quorum}; expected 1 to {all_locations} (the [[location]]s plus this \
+                     monitor's own)"
+                ),
+            ));
+            1
+        }
+    };
+    let heartbeat_interval =
+        monitor
+            .heartbeat_interval
+            .map_or(Some(DEFAULT_HEARTBEAT_INTERVAL), |text| {
+                check_duration(
+                    "[monitor] heartbeat_interval",
+                    &text,
+                    Duration::from_secs(1),
+                    &mut problems,
+                )
+            });
+    let heartbeat = match monitor.heartbeat_url {
+        Some(url) => check_url("[monitor] heartbeat_url", &url, &mut problems)
+            .zip(heartbeat_interval)
+            .map(|(url, interval)| Heartbeat { url, interval }),
+        None => None,
+    };
+
     let mut reported = HashSet::new();
     problems.retain(|p| !unset.contains(&p.place) || reported.insert(p.place.clone()));
     // A bad value quoted in a problem shows its `${NAME}` parts by name, not by value.
@@ -370,13 +497,62 @@ pub fn parse(
             max_store_size,
             targets,
             alerts,
+            location: DEFAULT_LOCATION.to_owned(),
+            locations,
+            quorum,
+            heartbeat,
         }),
         _ => Err(problems),
     }
 }
 
+fn check_location(place: &str, raw: RawLocation, problems: &mut Vec<Problem>) -> Option<Location> {
+    let before = problems.len();
+    let at = |key: &str| format!("{place}: {key}");
+    let name_ok = !raw.name.is_empty()
+        && raw.name.len() <= 32
+        && raw
+            .name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if !name_ok {
+        problems.push(problem(
+            &at("name"),
+            format!("{:?} is not 1 to 32 characters of a-z, 0-9 and -", raw.name),
+        ));
+    }
+    let url = check_url(&at("url"), &raw.url, problems);
+    let chars = raw.token.chars().count();
+    if chars < crate::config::MIN_TOKEN_CHARS {
+        problems.push(problem(
+            &at("token"),
+            format!(
+                "is {chars} characters; expected the agent's AGENT_TOKEN, at least {}",
+                crate::config::MIN_TOKEN_CHARS
+            ),
+        ));
+    }
+    if problems.len() > before {
+        return None;
+    }
+    Some(Location {
+        name: raw.name,
+        url: url?,
+        token: raw.token,
+    })
+}
+
 /// The keys of each section; anything else is reported (and serde would refuse it too).
-const MONITOR_KEYS: &[&str] = &["title", "public_url", "retention", "max_store_size"];
+const MONITOR_KEYS: &[&str] = &[
+    "title",
+    "public_url",
+    "retention",
+    "max_store_size",
+    "quorum",
+    "heartbeat_url",
+    "heartbeat_interval",
+];
+const LOCATION_KEYS: &[&str] = &["name", "url", "token"];
 const TARGET_KEYS: &[&str] = &[
     "name",
     "url",
@@ -391,7 +567,15 @@ const TARGET_KEYS: &[&str] = &[
     "follow_redirects",
     "show_url",
 ];
-const ALERT_KEYS: &[&str] = &["kind", "url", "bot_token", "chat_id", "targets", "reminder"];
+const ALERT_KEYS: &[&str] = &[
+    "kind",
+    "url",
+    "bot_token",
+    "chat_id",
+    "targets",
+    "reminder",
+    "location_warnings",
+];
 
 /// Reports and removes the keys of `value` outside `known`, so the rest is still checked.
 fn known_keys(
@@ -425,6 +609,18 @@ struct RawMonitor {
     public_url: Option<String>,
     retention: Option<String>,
     max_store_size: Option<String>,
+    quorum: Option<usize>,
+    heartbeat_url: Option<String>,
+    heartbeat_interval: Option<String>,
+}
+
+/// `[[location]]` as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLocation {
+    name: String,
+    url: String,
+    token: String,
 }
 
 /// `[[target]]` as written.
@@ -459,6 +655,8 @@ struct RawAlert {
     chat_id: Option<String>,
     targets: Option<Vec<String>>,
     reminder: Option<String>,
+    #[serde(default)]
+    location_warnings: bool,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -707,6 +905,7 @@ fn check_alert(
         kind: kind?,
         targets: raw.targets,
         reminder,
+        location_warnings: raw.location_warnings,
     })
 }
 
@@ -818,7 +1017,11 @@ fn substitute_value<E: Fn(&str) -> Option<String>>(
         toml::Value::Array(items) => {
             for (index, item) in items.iter_mut().enumerate() {
                 let name = match item.get("name").and_then(toml::Value::as_str) {
-                    Some(name) if path.len() == 1 && path[0] == "target" => format!("{name:?}"),
+                    Some(name)
+                        if path.len() == 1 && (path[0] == "target" || path[0] == "location") =>
+                    {
+                        format!("{name:?}")
+                    }
                     _ => format!("#{}", index + 1),
                 };
                 path.push(name);
@@ -849,7 +1052,9 @@ fn is_public(path: &[String]) -> bool {
 /// `["target", "\"api\"", "headers", "X"]` → `target "api": headers.X`.
 fn display_path(path: &[String]) -> String {
     match path {
-        [section, entry, keys @ ..] if section == "target" || section == "alert" => {
+        [section, entry, keys @ ..]
+            if section == "target" || section == "alert" || section == "location" =>
+        {
             format!("{section} {entry}: {}", keys.join("."))
         }
         [section, keys @ ..] if section == "monitor" => format!("[monitor] {}", keys.join(".")),
@@ -1067,7 +1272,7 @@ mod tests {
             "alert #2: chat_id: applies to telegram alerts only",
             "alert #2: url: missing; expected the URL to POST to",
             "alert #2: targets: \"nobody\" is not the name of a [[target]]",
-            "[monitor] colour: unknown key; expected one of: title, public_url, retention, max_store_size",
+            "[monitor] colour: unknown key; expected one of: title, public_url, retention, max_store_size, quorum, heartbeat_url, heartbeat_interval",
             "[monitor] max_store_size: \"lots\" is not a size of at least 4MiB such as 500MB or 2GiB",
             "[monitor] retention: \"soon\" is not a duration of at least 1day such as 30s, 5m, 1h or 90d",
             "target \"Bad Name\": name: \"Bad Name\" is not 1 to 63 characters of a-z, 0-9 and -",
@@ -1109,6 +1314,59 @@ mod tests {
     fn target(url: &str, extra: &str) -> Target {
         let text = format!("[[target]]\nname = \"a\"\nurl = \"{url}\"\n{extra}");
         parse(&text, env).unwrap().targets.remove(0)
+    }
+
+    #[test]
+    fn locations_quorum_and_heartbeat_are_checked() {
+        const TARGET: &str = "[[target]]\nname = \"a\"\nurl = \"http://a/\"\n";
+        const TOKEN: &str = "0123456789abcdef0123456789abcdef";
+        let location = |name: &str| {
+            format!(
+                "[[location]]\nname = \"{name}\"\nurl = \"http://{name}.internal:8080\"\ntoken = \"{TOKEN}\"\n"
+            )
+        };
+        let config = parse(
+            &format!("{TARGET}{}{}", location("ams"), location("iad")),
+            env,
+        )
+        .unwrap();
+        assert_eq!(config.quorum, 2, "a majority of three");
+        assert!(config.heartbeat.is_none());
+        let names: Vec<&str> = config.location_names().collect();
+        assert_eq!(names, ["local", "ams", "iad"]);
+        assert_eq!(parse(TARGET, env).unwrap().quorum, 1, "alone");
+        let four = format!(
+            "{TARGET}{}{}{}",
+            location("a"),
+            location("b"),
+            location("c")
+        );
+        assert_eq!(parse(&four, env).unwrap().quorum, 3, "a majority of four");
+
+        let found = problems(&format!(
+            "[monitor]\nquorum = 4\nheartbeat_url = \"https://hc.example/ping/x\"\nheartbeat_interval = \"0s\"\n\
+             {TARGET}{}{}[[location]]\nname = \"iad\"\nurl = \"ftp://x\"\ntoken = \"short\"\n",
+            location("ams"),
+            location("ams")
+        ));
+        assert_eq!(
+            found,
+            [
+                "location \"ams\": name: another location has this name; names must be unique",
+                "location \"iad\": url: \"ftp://x\" is not an http:// or https:// URL with a host",
+                "location \"iad\": token: is 5 characters; expected the agent's AGENT_TOKEN, at least 32",
+                "[monitor] quorum: is 4; expected 1 to 3 (the [[location]]s plus this monitor's own)",
+                "[monitor] heartbeat_interval: \"0s\" is not a duration of at least 1s such as 30s, 5m, 1h or 90d",
+            ]
+        );
+
+        let config = parse(&format!("{TARGET}{}", location("ams")), env).unwrap();
+        let own = config.clone().located("ams").unwrap_err();
+        assert_eq!(
+            own[0].to_string(),
+            "location \"ams\": name: is this monitor's own location (--location / MONITOR_LOCATION / FLY_REGION); a [[location]] names an agent elsewhere"
+        );
+        assert_eq!(config.located("nrt").unwrap().location, "nrt");
     }
 
     #[test]

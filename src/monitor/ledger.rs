@@ -17,10 +17,12 @@ use tokio::sync::mpsc::UnboundedSender;
 use super::alerts::Direct;
 use super::config::MonitorConfig;
 use super::health::StoreHealth;
+use super::heartbeat::Progress;
 use super::probe::Outcome;
+use super::round::Round;
 use super::store::{
-    Batch, Event, Incident, Notification, ResultRecord, State, Store, StoreError, TargetState,
-    from_millis, millis,
+    Batch, Event, Incident, LocationState, Notification, ResultRecord, State, Store, StoreError,
+    TargetState, from_millis, millis,
 };
 
 /// Results are committed at least this often: a SIGKILL loses at most this much of them.
@@ -72,21 +74,36 @@ impl Ledger {
         })
     }
 
-    /// Applies the result of probing target `index`. Returns whether an incident opened or
-    /// closed, which the caller commits at once.
+    /// Applies the result of probing target `index` from this monitor alone. Returns whether
+    /// an incident opened or closed, which the caller commits at once.
     pub fn record(&mut self, index: usize, outcome: &Outcome) -> bool {
+        let round = Round::alone(&self.config.location, outcome.clone());
+        self.record_round(index, &round)
+    }
+
+    /// Applies a round of target `index`: its verdict under the quorum rule counts toward the
+    /// thresholds, and each location's vote toward that location's warning. Returns whether an
+    /// incident opened or closed, which the caller commits at once.
+    pub fn record_round(&mut self, index: usize, round: &Round) -> bool {
         let config = self.config.clone();
         let Some(target) = config.targets.get(index) else {
             return false;
         };
+        let Some(outcome) = round.outcome(config.quorum) else {
+            return false;
+        };
+        let outcome = &outcome;
         let result = ResultRecord {
             at_ms: millis(outcome.at),
             ok: outcome.ok,
             status_code: outcome.status_code,
             response_time_ms: u64::try_from(outcome.response_time.as_millis()).unwrap_or(u64::MAX),
             error: outcome.error.clone(),
+            votes: round.votes(),
         };
+        let warned = self.track_locations(index, &result, target.failure_threshold);
         let at = result.at_ms;
+        let warned = self.warn(target, &warned, at);
         let state = &mut self.states[index];
         let continues_streak = if outcome.ok {
             state.successes > 0
@@ -146,7 +163,7 @@ impl Ledger {
             .insert(target.name.clone(), self.states[index].clone());
         self.batch.results.push((target.name.clone(), result));
         let Some((event, incident)) = transition else {
-            return false;
+            return warned;
         };
         for (alert, _) in config
             .alerts
@@ -161,6 +178,97 @@ impl Ledger {
         }
         self.batch.incidents.push(incident);
         true
+    }
+
+    /// Queues a `warning` for each location in `started` (name, reason) to every alert that
+    /// covers `target` and opted in with `location_warnings`. Returns whether any was queued.
+    fn warn(
+        &mut self,
+        target: &super::config::Target,
+        started: &[(String, String)],
+        at: u64,
+    ) -> bool {
+        let config = self.config.clone();
+        let mut queued = false;
+        for (location, reason) in started {
+            // Not an incident: id 0, never stored among incidents, only in the notification.
+            let warning = Incident {
+                id: 0,
+                target: target.name.clone(),
+                started_ms: at,
+                resolved_ms: None,
+                cause: format!("{location}: {reason}"),
+                reminders: Vec::new(),
+            };
+            for (alert, _) in config
+                .alerts
+                .iter()
+                .enumerate()
+                .filter(|(_, a)| a.location_warnings && a.covers(&target.name))
+            {
+                self.queue(alert, Event::Warning, &warning, at);
+                queued = true;
+            }
+        }
+        queued
+    }
+
+    /// Updates each location's latest vote and run of failures for target `index`; a location
+    /// failing for `threshold` rounds while the round passes is a warning (logged once when it
+    /// starts; the page, API and metrics show it while it lasts). Returns the locations whose
+    /// warning started, with their reasons.
+    fn track_locations(
+        &mut self,
+        index: usize,
+        result: &ResultRecord,
+        threshold: u32,
+    ) -> Vec<(String, String)> {
+        let mut started = Vec::new();
+        let target = &self.config.targets[index].name;
+        let locations = &mut self.states[index].locations;
+        for vote in &result.votes {
+            let position = match locations
+                .iter()
+                .position(|l| l.vote.location == vote.location)
+            {
+                Some(position) => position,
+                None => {
+                    locations.push(LocationState {
+                        at_ms: result.at_ms,
+                        vote: vote.clone(),
+                        failures: 0,
+                        warning: false,
+                    });
+                    locations.len() - 1
+                }
+            };
+            let location = &mut locations[position];
+            location.at_ms = result.at_ms;
+            location.vote = vote.clone();
+            match vote.ok {
+                Some(true) => location.failures = 0,
+                Some(false) => location.failures = location.failures.saturating_add(1),
+                None => {}
+            }
+            let warning = result.ok && location.failures >= threshold;
+            if warning && !location.warning {
+                started.push((
+                    vote.location.clone(),
+                    vote.error.clone().unwrap_or_else(|| "failed".to_owned()),
+                ));
+                tracing::warn!(
+                    target = %target,
+                    location = %vote.location,
+                    failures = location.failures,
+                    reason = vote.error.as_deref().unwrap_or(""),
+                    "location warning: this location fails, too few others agree"
+                );
+            }
+            location.warning = warning;
+        }
+        // Locations no longer configured leave with the next round.
+        locations.retain(|l| result.votes.iter().any(|v| v.location == l.vote.location));
+        started
     }
 
     /// Queues the reminders due at `now`: for each open incident and each alert with a
@@ -262,6 +370,8 @@ pub struct Outlets {
     pub direct: UnboundedSender<Direct>,
     /// Near this many bytes of store, raw results are pruned oldest first.
     pub max_store_bytes: u64,
+    /// When the loop last turned and last received a round, for the heartbeat.
+    pub progress: Arc<Progress>,
 }
 
 /// Commits what `results` brings until every sender is gone, then commits the rest.
@@ -276,7 +386,7 @@ pub struct Outlets {
 pub fn run(
     mut ledger: Ledger,
     store: &Store,
-    results: &Receiver<(usize, Outcome)>,
+    results: &Receiver<(usize, Round)>,
     outlets: &Outlets,
 ) {
     let retention = ledger.config.retention;
@@ -287,10 +397,14 @@ pub fn run(
     loop {
         let wait = COMMIT_EVERY.saturating_sub(last_commit.elapsed());
         let (urgent, done) = match results.recv_timeout(wait) {
-            Ok((index, outcome)) => (ledger.record(index, &outcome), false),
+            Ok((index, round)) => {
+                outlets.progress.round(SystemTime::now());
+                (ledger.record_round(index, &round), false)
+            }
             Err(RecvTimeoutError::Timeout) => (false, false),
             Err(RecvTimeoutError::Disconnected) => (false, true),
         };
+        outlets.progress.tick(SystemTime::now());
         let urgent = ledger.remind(SystemTime::now()) || urgent;
         let may_try = done
             || trouble
@@ -560,7 +674,7 @@ impl SizeGuard {
 pub fn spawn(
     ledger: Ledger,
     store: Arc<Store>,
-    results: Receiver<(usize, Outcome)>,
+    results: Receiver<(usize, Round)>,
     outlets: Outlets,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
     std::thread::Builder::new()
@@ -574,6 +688,7 @@ mod tests {
 
     use super::*;
     use crate::monitor::config;
+    use crate::monitor::round::Round;
     use crate::monitor::store::from_millis;
 
     /// Two targets (a: thresholds 3 down / 2 up; b: 1 / 1), a webhook for both and a Slack alert
@@ -774,6 +889,227 @@ mod tests {
         drop(dir);
     }
 
+    /// A monitor at nrt with agents at ams and iad (quorum: the default majority, 2), one target
+    /// with thresholds 2 and 2, and a webhook.
+    const LOCATED: &str = r#"
+        [[target]]
+        name = "api"
+        url = "http://127.0.0.1:1/"
+        failure_threshold = 2
+        success_threshold = 2
+        [[alert]]
+        kind = "webhook"
+        url = "http://127.0.0.1:3/hook"
+        [[location]]
+        name = "ams"
+        url = "http://127.0.0.1:5/"
+        token = "0123456789abcdef0123456789abcdef"
+        [[location]]
+        name = "iad"
+        url = "http://127.0.0.1:6/"
+        token = "0123456789abcdef0123456789abcdef"
+    "#;
+
+    fn located() -> (Ledger, Store, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let config = config::parse(LOCATED, |_| None)
+            .unwrap()
+            .located("nrt")
+            .unwrap();
+        assert_eq!(config.quorum, 2);
+        (Ledger::load(Arc::new(config), &store).unwrap(), store, dir)
+    }
+
+    /// A round at `second` of nrt, ams and iad: `Some(ok)` a vote, `None` no answer.
+    fn round(second: u64, votes: [Option<bool>; 3]) -> Round {
+        use crate::monitor::round::Ballot;
+        Round {
+            ballots: ["nrt", "ams", "iad"]
+                .into_iter()
+                .zip(votes)
+                .map(|(location, vote)| Ballot {
+                    location: location.to_owned(),
+                    outcome: vote
+                        .map(|ok| outcome(second, ok))
+                        .ok_or_else(|| "no answer within 2s".to_owned()),
+                })
+                .collect(),
+        }
+    }
+
+    const UP: Option<bool> = Some(true);
+    const FAIL: Option<bool> = Some(false);
+    const GONE: Option<bool> = None;
+
+    fn warnings(ledger: &Ledger) -> Vec<&str> {
+        ledger
+            .state(0)
+            .unwrap()
+            .locations
+            .iter()
+            .filter(|l| l.warning)
+            .map(|l| l.vote.location.as_str())
+            .collect()
+    }
+
+    #[test]
+    fn a_minority_failing_pages_nobody_and_becomes_a_warning_at_the_threshold() {
+        let (mut ledger, _store, _dir) = located();
+        ledger.record_round(0, &round(0, [UP, UP, UP]));
+        // ams fails alone for five rounds: the rounds pass, nobody is told.
+        for second in [10, 20, 30, 40, 50] {
+            assert!(!ledger.record_round(0, &round(second, [UP, FAIL, UP])));
+        }
+        let state = ledger.state(0).unwrap();
+        assert_eq!(state.state, State::Up);
+        assert!(events(&ledger).is_empty());
+        assert!(ledger.batch().results.iter().all(|(_, r)| r.ok));
+        assert_eq!(warnings(&ledger), ["ams"]);
+        let ams = &state.locations[1];
+        assert_eq!(ams.failures, 5);
+        assert_eq!(
+            ams.vote.error.as_deref(),
+            Some("[STATUS] (503) == 200 at 50")
+        );
+        // One failure is not yet a warning (threshold 2); ams recovering ends it.
+        ledger.record_round(0, &round(60, [UP, UP, FAIL]));
+        assert_eq!(warnings(&ledger), Vec::<&str>::new());
+        ledger.record_round(0, &round(70, [UP, UP, FAIL]));
+        assert_eq!(warnings(&ledger), ["iad"]);
+    }
+
+    #[test]
+    fn a_location_warning_reaches_only_the_alerts_that_opted_in_once() {
+        let config = format!(
+            "{LOCATED}\n[[alert]]\nkind = \"slack\"\nurl = \"http://127.0.0.1:4/s\"\nlocation_warnings = true\n"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let config = config::parse(&config, |_| None)
+            .unwrap()
+            .located("nrt")
+            .unwrap();
+        let mut ledger = Ledger::load(Arc::new(config), &store).unwrap();
+        ledger.record_round(0, &round(0, [UP, UP, UP]));
+        assert!(!ledger.record_round(0, &round(10, [UP, FAIL, UP])));
+        assert!(
+            ledger.record_round(0, &round(20, [UP, FAIL, UP])),
+            "the warning starts"
+        );
+        assert_eq!(
+            events(&ledger),
+            [("slack".to_owned(), "warning", "api".to_owned())],
+            "the webhook did not opt in"
+        );
+        let warning = &ledger.batch().notifications[0].incident;
+        assert_eq!(warning.id, 0, "not an incident");
+        assert_eq!(warning.cause, "ams: [STATUS] (503) == 200 at 20");
+        assert!(ledger.batch().incidents.is_empty());
+        // While it lasts, nothing more.
+        assert!(!ledger.record_round(0, &round(30, [UP, FAIL, UP])));
+        assert_eq!(ledger.batch().notifications.len(), 1);
+    }
+
+    #[test]
+    fn the_monitor_failing_alone_is_outvoted_too() {
+        let (mut ledger, _store, _dir) = located();
+        for second in [0, 10, 20, 30] {
+            assert!(!ledger.record_round(0, &round(second, [FAIL, UP, UP])));
+        }
+        assert_eq!(ledger.state(0).unwrap().state, State::Up);
+        assert!(events(&ledger).is_empty());
+        assert_eq!(warnings(&ledger), ["nrt"]);
+        // The result keeps the monitor's own failure among the votes.
+        let (_, last) = ledger.batch().results.last().unwrap();
+        assert!(last.ok);
+        assert_eq!(last.votes[0].ok, Some(false));
+    }
+
+    #[test]
+    fn a_quorum_failing_for_the_threshold_in_rounds_opens_one_incident_naming_them() {
+        let (mut ledger, _store, _dir) = located();
+        ledger.record_round(0, &round(0, [UP, UP, UP]));
+        assert!(
+            !ledger.record_round(0, &round(10, [UP, FAIL, FAIL])),
+            "one round"
+        );
+        assert!(
+            ledger.record_round(0, &round(20, [FAIL, FAIL, UP])),
+            "two rounds: down"
+        );
+        assert_eq!(ledger.state(0).unwrap().state, State::Down);
+        let incident = &ledger.batch().incidents[0];
+        assert_eq!(
+            incident.started_ms, 1_800_000_010_000,
+            "the first failed round"
+        );
+        assert_eq!(
+            incident.cause,
+            "nrt: [STATUS] (503) == 200 at 20; ams: [STATUS] (503) == 200 at 20"
+        );
+        assert_eq!(
+            events(&ledger),
+            [("webhook".to_owned(), "down", "api".to_owned())]
+        );
+        assert!(
+            warnings(&ledger).is_empty(),
+            "a quorum is an incident, not a warning"
+        );
+        // Still failing: nothing more.
+        assert!(!ledger.record_round(0, &round(30, [FAIL, FAIL, FAIL])));
+        assert_eq!(ledger.batch().notifications.len(), 1);
+    }
+
+    #[test]
+    fn with_agents_unreachable_the_votes_cast_decide() {
+        let (mut ledger, _store, _dir) = located();
+        ledger.record_round(0, &round(0, [UP, UP, UP]));
+        // Both agents gone: the monitor alone decides, as a single monitor would.
+        assert!(!ledger.record_round(0, &round(10, [FAIL, GONE, GONE])));
+        assert!(ledger.record_round(0, &round(20, [FAIL, GONE, GONE])));
+        assert_eq!(
+            ledger.batch().incidents[0].cause,
+            "nrt: [STATUS] (503) == 200 at 20"
+        );
+        let state = ledger.state(0).unwrap();
+        let ams = &state.locations[1];
+        assert_eq!(ams.vote.ok, None, "no vote, not a failure");
+        assert_eq!(ams.failures, 0);
+        assert_eq!(
+            ams.vote.error.as_deref(),
+            Some("unreachable: no answer within 2s")
+        );
+    }
+
+    #[test]
+    fn recovery_needs_the_success_threshold_in_passing_rounds() {
+        let (mut ledger, _store, _dir) = located();
+        for second in [0, 10] {
+            ledger.record_round(0, &round(second, [FAIL, FAIL, FAIL]));
+        }
+        assert_eq!(ledger.state(0).unwrap().state, State::Down);
+        ledger.committed();
+        // A round with one failure passes; two passing rounds bring it back.
+        assert!(!ledger.record_round(0, &round(20, [UP, FAIL, UP])));
+        assert!(
+            !ledger.record_round(0, &round(30, [FAIL, FAIL, UP])),
+            "the run is broken"
+        );
+        assert!(!ledger.record_round(0, &round(40, [UP, UP, FAIL])));
+        assert!(ledger.record_round(0, &round(50, [UP, GONE, UP])));
+        let state = ledger.state(0).unwrap();
+        assert_eq!(state.state, State::Up);
+        assert_eq!(
+            ledger.batch().incidents[0].resolved_ms,
+            Some(1_800_000_040_000)
+        );
+        assert_eq!(
+            events(&ledger),
+            [("webhook".to_owned(), "resolved", "api".to_owned())]
+        );
+    }
+
     #[test]
     fn held_results_past_the_bound_go_oldest_first_and_the_rest_stays() {
         let (mut ledger, _store, _dir) = ledger();
@@ -824,6 +1160,7 @@ mod size_tests {
                     status_code: Some(200),
                     response_time_ms: 20,
                     error: None,
+                    votes: Vec::new(),
                 },
             ));
         }
@@ -846,6 +1183,7 @@ mod size_tests {
             health: Arc::new(StoreHealth::new(0).unwrap()),
             direct,
             max_store_bytes: max,
+            progress: Arc::default(),
         };
         let (first, _) = store.results_span().unwrap().unwrap();
         let mut guard = SizeGuard::default();

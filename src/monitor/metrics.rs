@@ -1,22 +1,26 @@
-//! The monitor's Prometheus metrics, under blackbox_exporter's names with a `target` label, so
-//! dashboards and alert rules written for blackbox work unchanged.
+//! The monitor's Prometheus metrics, under blackbox_exporter's names with `target` and
+//! `location` labels, so dashboards and alert rules written for blackbox work unchanged.
 
 use prometheus::{GaugeVec, IntCounterVec, Opts, Registry};
 
 use super::probe::Outcome;
+use super::round::Round;
 use super::store::millis;
 
-/// Gauges per target and the notification counter.
+/// Gauges per target and location, per location, and the notification counter.
 #[derive(Clone)]
 pub struct MonitorMetrics {
-    /// `probe_success{target}`: 1 when the last probe's conditions held.
+    /// `probe_success{target,location}`: 1 when the last probe's conditions held.
     success: GaugeVec,
-    /// `probe_duration_seconds{target}`: how long the last probe took, body included.
+    /// `probe_duration_seconds{target,location}`: how long the last probe took, body included.
     duration: GaugeVec,
-    /// `probe_http_status_code{target}`: the last status, 0 without a response.
+    /// `probe_http_status_code{target,location}`: the last status, 0 without a response.
     status: GaugeVec,
-    /// `probe_ssl_earliest_cert_expiry{target}`: the certificate's expiry, Unix seconds.
+    /// `probe_ssl_earliest_cert_expiry{target,location}`: the certificate's expiry, Unix seconds.
     certificate: GaugeVec,
+    /// `monitor_location_up{location}`: 1 while that location's agent answers (the monitor's own
+    /// location always), 0 while it does not.
+    location_up: GaugeVec,
     /// `monitor_notifications_total{kind,result}`: delivery attempts.
     notifications: IntCounterVec,
 }
@@ -28,7 +32,7 @@ impl MonitorMetrics {
     /// When a name is taken (a programming error).
     pub fn register(registry: &Registry) -> prometheus::Result<Self> {
         let gauge = |name: &str, help: &str| -> prometheus::Result<GaugeVec> {
-            let gauge = GaugeVec::new(Opts::new(name, help), &["target"])?;
+            let gauge = GaugeVec::new(Opts::new(name, help), &["target", "location"])?;
             registry.register(Box::new(gauge.clone()))?;
             Ok(gauge)
         };
@@ -40,7 +44,16 @@ impl MonitorMetrics {
             &["kind", "result"],
         )?;
         registry.register(Box::new(notifications.clone()))?;
+        let location_up = GaugeVec::new(
+            Opts::new(
+                "monitor_location_up",
+                "Whether the location's agent answered its last probe request (1) or not (0)",
+            ),
+            &["location"],
+        )?;
+        registry.register(Box::new(location_up.clone()))?;
         Ok(Self {
+            location_up,
             success: gauge("probe_success", "Whether the last probe succeeded")?,
             duration: gauge(
                 "probe_duration_seconds",
@@ -66,9 +79,30 @@ impl MonitorMetrics {
         Self::register(&Registry::new())
     }
 
-    /// Records the last probe of `target`.
-    pub fn observe(&self, target: &str, outcome: &Outcome) {
-        let labels = [target];
+    /// Shows every location in `monitor_location_up` from the start: 1 for the monitor's own,
+    /// 0 for agents until they answer.
+    pub fn locations<'a>(&self, own: &str, agents: impl Iterator<Item = &'a str>) {
+        self.location_up.with_label_values(&[own]).set(1.0);
+        for agent in agents {
+            self.location_up.with_label_values(&[agent]).set(0.0);
+        }
+    }
+
+    /// Records the last round of `target`: each location's probe, and whether it answered.
+    pub fn observe(&self, target: &str, round: &Round) {
+        for ballot in &round.ballots {
+            let answered = ballot.outcome.is_ok();
+            self.location_up
+                .with_label_values(&[ballot.location.as_str()])
+                .set(if answered { 1.0 } else { 0.0 });
+            if let Ok(outcome) = &ballot.outcome {
+                self.observe_one(target, &ballot.location, outcome);
+            }
+        }
+    }
+
+    fn observe_one(&self, target: &str, location: &str, outcome: &Outcome) {
+        let labels = [target, location];
         self.success
             .with_label_values(&labels)
             .set(if outcome.ok { 1.0 } else { 0.0 });

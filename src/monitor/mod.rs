@@ -7,6 +7,9 @@
 //! - [`redact`]: what of a target's URL, headers and `${NAME}` values may be shown, and where.
 //! - [`probe`]: the HTTP client (rustls with graviola, Mozilla roots), timeouts, the body limit.
 //! - [`schedule`]: one task per target, spread over the interval.
+//! - [`round`]: every location probes at once; the quorum rule decides.
+//! - [`remote`]: `POST /api/v1/probe` between the monitor and its agents ([`crate::agent`]).
+//! - [`heartbeat`]: the request an outside dead-man's switch waits for.
 //! - [`ledger`]: results → states, incidents and notifications; the thread that commits them.
 //! - [`store`]: the redb database: results, aggregates, states, incidents, notifications.
 //! - [`health`]: whether the store commits: readiness, `/health`, the stale banner, metrics.
@@ -24,10 +27,13 @@ pub mod api;
 pub mod conditions;
 pub mod config;
 pub mod health;
+pub mod heartbeat;
 pub mod ledger;
 pub mod metrics;
 pub mod probe;
 pub mod redact;
+pub mod remote;
+pub mod round;
 pub mod schedule;
 pub mod status;
 pub mod store;
@@ -46,7 +52,9 @@ use self::config::MonitorConfig;
 use self::health::StoreHealth;
 use self::ledger::{Ledger, Outlets};
 use self::metrics::MonitorMetrics;
-use self::probe::{Outcome, Prober, ProberError};
+use self::probe::{Prober, ProberError};
+use self::remote::Agents;
+use self::round::{Round, Voters};
 use self::store::{Store, StoreError};
 
 /// What monitor mode adds to the service's API: `/api/v1/*`, and the status page, badges and
@@ -94,9 +102,10 @@ pub fn max_store_bytes(config: &MonitorConfig, dir: &Path) -> Option<u64> {
     Some((total as f64 * DEFAULT_STORE_SHARE) as u64)
 }
 
-/// The store's bytes per raw result, aggregates, states and redb's own pages included, as
-/// `benches/monitor.py` measured it (README, "Performance").
-pub const BYTES_PER_RESULT: u64 = 160;
+/// The store's bytes per raw result (a round, with every location's vote), aggregates, states
+/// and redb's own pages included, as `benches/monitor.py --agents 2` measured it, rounded up
+/// (README, "Performance": 318 with three locations, 313 with one).
+pub const BYTES_PER_RESULT: u64 = 320;
 /// Bytes per hourly or daily aggregate row, key included (a bound, not a measurement).
 const BYTES_PER_AGGREGATE: u64 = 64;
 
@@ -138,8 +147,8 @@ pub struct Monitor {
     config: Arc<MonitorConfig>,
     store: Arc<Store>,
     prober: Arc<Prober>,
-    /// Where probe results go: the ledger's thread, already running, which commits them.
-    results: Sender<(usize, Outcome)>,
+    /// Where rounds go: the ledger's thread, already running, which commits them.
+    results: Sender<(usize, Round)>,
     /// The ledger's thread; it ends once every sender of `results` is gone.
     ledger: std::thread::JoinHandle<()>,
     /// Wakes the delivery loop when the ledger commits new notifications.
@@ -148,6 +157,8 @@ pub struct Monitor {
     health: Arc<StoreHealth>,
     /// What the ledger sends without the outbox while the store cannot commit.
     direct: UnboundedReceiver<Direct>,
+    /// The ledger's progress, which the heartbeat waits on.
+    progress: Arc<heartbeat::Progress>,
 }
 
 impl Monitor {
@@ -168,8 +179,12 @@ impl Monitor {
         data_dir: &Path,
         prober: Prober,
     ) -> Result<Self, MonitorError> {
-        let prober = Arc::new(prober);
-        let store = Arc::new(Store::open(data_dir)?);
+        let user_agent = probe::user_agent(
+            &config.location,
+            config.public_url.as_ref().map(reqwest::Url::as_str),
+        );
+        let prober = Arc::new(prober.with_user_agent(&user_agent)?);
+        let store = Arc::new(Store::open_at(data_dir, &config.location)?);
         let config = Arc::new(config);
         let ledger = Ledger::load(config.clone(), &store)?;
         // The thread is started here, where a failure can still stop start-up; it waits for
@@ -179,11 +194,13 @@ impl Monitor {
         let health = Arc::new(StoreHealth::new(store.file_bytes())?);
         let (direct, direct_received) = tokio::sync::mpsc::unbounded_channel();
         let max_store_bytes = max_store_bytes(&config, data_dir).unwrap_or(u64::MAX);
+        let progress = Arc::new(heartbeat::Progress::default());
         let outlets = Outlets {
             delivery: wake.clone(),
             health: health.clone(),
             direct,
             max_store_bytes,
+            progress: progress.clone(),
         };
         let ledger = ledger::spawn(ledger, store.clone(), received, outlets)?;
         Ok(Self {
@@ -195,6 +212,7 @@ impl Monitor {
             wake,
             health,
             direct: direct_received,
+            progress,
         })
     }
 
@@ -232,12 +250,36 @@ impl Monitor {
             wake,
             health: _,
             direct,
+            progress,
         } = self;
         let tasks = TaskTracker::new();
+        if let Some(heartbeat) = config.heartbeat.clone() {
+            tasks.spawn(heartbeat::beat(
+                heartbeat,
+                heartbeat::quiet(&config),
+                progress,
+                prober.alert_client(),
+                stop.clone(),
+            ));
+        }
         let targets = Arc::new(config.targets.clone());
+        metrics.locations(
+            &config.location,
+            config.locations.iter().map(|l| l.name.as_str()),
+        );
+        let agents = (!config.locations.is_empty()).then(|| {
+            let public_url = config.public_url.as_ref().map(ToString::to_string);
+            let client = Agents::new(prober.alert_client(), public_url);
+            (client, config.locations.clone())
+        });
+        let voters = Voters {
+            prober: prober.clone(),
+            location: config.location.clone(),
+            agents,
+        };
         schedule::spawn(
             targets,
-            prober.clone(),
+            Arc::new(voters),
             metrics.clone(),
             &results,
             &stop,

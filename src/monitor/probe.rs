@@ -9,7 +9,8 @@ use std::error::Error as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use reqwest::{Client, redirect};
+use reqwest::header::{HeaderName, HeaderValue, USER_AGENT};
+use reqwest::{Client, Url, redirect};
 
 use super::conditions::{self, Observed};
 use super::config::{ProbeMethod, Target};
@@ -40,10 +41,116 @@ pub struct Outcome {
     pub certificate_expiry: Option<SystemTime>,
 }
 
+/// What to request: everything of a target but its conditions, which is all a remote agent is
+/// told (conditions are judged by the decider, so agents need no config).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeSpec {
+    /// What to request.
+    pub url: Url,
+    /// `GET` or `HEAD`.
+    pub method: ProbeMethod,
+    /// Sent with the request.
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// Longest the probe may take, body included.
+    pub timeout: Duration,
+    /// Whether redirects are followed.
+    pub follow_redirects: bool,
+    /// Bodies are read up to this many bytes; a larger one fails the probe.
+    pub body_limit: usize,
+    /// Whether the body must come back (a condition reads it); it is read either way.
+    pub keep_body: bool,
+}
+
+impl ProbeSpec {
+    /// The request `target` describes.
+    #[must_use]
+    pub fn of(target: &Target) -> Self {
+        Self {
+            url: target.url.expose().clone(),
+            method: target.method,
+            headers: target.headers.clone(),
+            timeout: target.timeout,
+            follow_redirects: target.follow_redirects,
+            body_limit: MAX_BODY_BYTES,
+            keep_body: target
+                .conditions
+                .iter()
+                .any(|c| c.text().contains("[BODY]")),
+        }
+    }
+}
+
+/// What one request observed, not yet judged: the same whether the decider or an agent made it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Observation {
+    /// When the probe started.
+    pub at: SystemTime,
+    /// The response's status, if one arrived.
+    pub status_code: Option<u16>,
+    /// Time to the response head, or to the failure.
+    pub response_time: Duration,
+    /// Time until the whole probe ended, body included.
+    pub duration: Duration,
+    /// The body, when [`ProbeSpec::keep_body`] asked for it (empty otherwise).
+    pub body: Vec<u8>,
+    /// When the server's certificate expires, for HTTPS targets.
+    pub certificate_expiry: Option<SystemTime>,
+    /// Why the request failed (no answer, timeout, oversized body), in one line.
+    pub error: Option<String>,
+}
+
+impl Observation {
+    /// `target`'s conditions applied to what was observed.
+    #[must_use]
+    pub fn judge(self, target: &Target) -> Outcome {
+        let error = match (&self.error, self.status_code) {
+            (Some(error), _) => Some(error.clone()),
+            (None, Some(status)) => {
+                let expires_in = self
+                    .certificate_expiry
+                    .map(|expiry| expiry.duration_since(self.at).unwrap_or(Duration::ZERO));
+                let observed = Observed::new(status, self.response_time, &self.body, expires_in);
+                conditions::judge(&target.conditions, &observed).err()
+            }
+            (None, None) => Some("no response".to_owned()),
+        };
+        // The reason is published (API, page, feed, alerts) and logged: nothing of the
+        // target's credentials or `${NAME}` values may be in it, whatever the server echoed.
+        let error = error.map(|reason| target.scrub(&reason).into_owned());
+        Outcome {
+            at: self.at,
+            ok: error.is_none(),
+            status_code: self.status_code,
+            response_time: self.response_time,
+            duration: self.duration,
+            error,
+            certificate_expiry: self.certificate_expiry,
+        }
+    }
+}
+
+/// The `User-Agent` of every probe: the version, the location it is sent from (so a target's
+/// operator can tell the vantage points apart in the access log) and where the monitor's status
+/// page is, if public.
+#[must_use]
+pub fn user_agent(location: &str, public_url: Option<&str>) -> String {
+    let version = env!("CARGO_PKG_VERSION");
+    match public_url {
+        Some(url) => format!("health-service-monitor/{version} (location={location}; +{url})"),
+        None => format!("health-service-monitor/{version} (location={location})"),
+    }
+}
+
 /// Something that probes a target: the real [`Prober`], or a stand-in in tests.
 pub trait Probe: Send + Sync + 'static {
     /// Probes `target` once; never fails, a failure is an [`Outcome`] with `ok: false`.
     fn probe(&self, target: &Target) -> impl Future<Output = Outcome> + Send;
+}
+
+impl<P: Probe> Probe for Arc<P> {
+    fn probe(&self, target: &Target) -> impl Future<Output = Outcome> + Send {
+        P::probe(self, target)
+    }
 }
 
 /// Probes over HTTP/1.1 and HTTPS, keeping connections alive between probes.
@@ -53,6 +160,8 @@ pub struct Prober {
     following: Client,
     /// For targets that judge the 3xx itself.
     not_following: Client,
+    /// Sent with this process's own probes: names its location.
+    user_agent: HeaderValue,
 }
 
 /// Why the probe client could not be built.
@@ -91,6 +200,53 @@ impl Prober {
         Self::new(extra)
     }
 
+    /// This prober with its probes' `User-Agent` (see [`user_agent`]).
+    ///
+    /// # Errors
+    /// [`ProberError::Client`] when `user_agent` is not a valid header value.
+    pub fn with_user_agent(mut self, user_agent: &str) -> Result<Self, ProberError> {
+        self.user_agent = HeaderValue::try_from(user_agent)
+            .map_err(|_| ProberError::Client(format!("invalid User-Agent {user_agent:?}")))?;
+        Ok(self)
+    }
+
+    /// Requests `spec` once, sending `user_agent`; never fails, a failure is an
+    /// [`Observation`] with an `error`.
+    pub async fn observe(&self, spec: &ProbeSpec, user_agent: &HeaderValue) -> Observation {
+        let at = SystemTime::now();
+        let started = Instant::now();
+        let client = if spec.follow_redirects {
+            &self.following
+        } else {
+            &self.not_following
+        };
+        let exchange = exchange(client, spec, user_agent, started);
+        let (answer, error) = match tokio::time::timeout(spec.timeout, exchange).await {
+            Ok(Ok(answer)) => (Some(answer), None),
+            Ok(Err((answer, reason))) => (answer, Some(reason)),
+            Err(_) => (
+                None,
+                Some(format!(
+                    "timeout: no complete answer within {}",
+                    humantime::format_duration(spec.timeout)
+                )),
+            ),
+        };
+        let duration = started.elapsed();
+        Observation {
+            at,
+            status_code: answer.as_ref().map(|a| a.status),
+            response_time: answer.as_ref().map_or(duration, |a| a.response_time),
+            duration,
+            certificate_expiry: answer.as_ref().and_then(|a| a.certificate_expiry),
+            body: match answer {
+                Some(answer) if spec.keep_body => answer.body,
+                _ => Vec::new(),
+            },
+            error,
+        }
+    }
+
     /// The client, trusting the Mozilla roots plus `extra_roots`.
     ///
     /// # Errors
@@ -123,6 +279,8 @@ impl Prober {
                 .tls_info(true)
                 .redirect(policy)
                 .pool_idle_timeout(POOL_IDLE)
+                // Notifications and requests to agents; each probe sends its own, naming its
+                // location.
                 .user_agent(concat!(
                     "health-service-monitor/",
                     env!("CARGO_PKG_VERSION")
@@ -133,6 +291,8 @@ impl Prober {
         Ok(Self {
             following: client(redirect::Policy::limited(MAX_REDIRECTS))?,
             not_following: client(redirect::Policy::none())?,
+            user_agent: HeaderValue::try_from(user_agent("local", None))
+                .map_err(|err| ProberError::Client(err.to_string()))?,
         })
     }
 }
@@ -148,41 +308,9 @@ impl Prober {
 
 impl Probe for Prober {
     async fn probe(&self, target: &Target) -> Outcome {
-        let at = SystemTime::now();
-        let started = Instant::now();
-        let client = if target.follow_redirects {
-            &self.following
-        } else {
-            &self.not_following
-        };
-        let exchange = exchange(client, target, started);
-        let (answer, error) = match tokio::time::timeout(target.timeout, exchange).await {
-            Ok(Ok(answer)) => {
-                let error = judge(target, &answer, at);
-                (Some(answer), error)
-            }
-            Ok(Err((answer, reason))) => (answer, Some(reason)),
-            Err(_) => (
-                None,
-                Some(format!(
-                    "timeout: no complete answer within {}",
-                    humantime::format_duration(target.timeout)
-                )),
-            ),
-        };
-        let duration = started.elapsed();
-        // The reason is published (API, page, feed, alerts) and logged: nothing of the
-        // target's credentials or `${NAME}` values may be in it, whatever the server echoed.
-        let error = error.map(|reason| target.scrub(&reason).into_owned());
-        Outcome {
-            at,
-            ok: error.is_none(),
-            status_code: answer.as_ref().map(|a| a.status),
-            response_time: answer.as_ref().map_or(duration, |a| a.response_time),
-            duration,
-            error,
-            certificate_expiry: answer.and_then(|a| a.certificate_expiry),
-        }
+        self.observe(&ProbeSpec::of(target), &self.user_agent)
+            .await
+            .judge(target)
     }
 }
 
@@ -194,19 +322,22 @@ struct Answer {
     certificate_expiry: Option<SystemTime>,
 }
 
-/// Sends the request and reads the answer, up to [`MAX_BODY_BYTES`] of body. On an oversized
+/// Sends the request and reads the answer, up to the spec's body limit. On an oversized
 /// body the answer so far comes back with the reason.
 async fn exchange(
     client: &Client,
-    target: &Target,
+    spec: &ProbeSpec,
+    user_agent: &HeaderValue,
     started: Instant,
 ) -> Result<Answer, (Option<Answer>, String)> {
-    let method = match target.method {
+    let method = match spec.method {
         ProbeMethod::Get => reqwest::Method::GET,
         ProbeMethod::Head => reqwest::Method::HEAD,
     };
-    let mut request = client.request(method, target.url.expose().clone());
-    for (name, value) in &target.headers {
+    let mut request = client
+        .request(method, spec.url.clone())
+        .header(USER_AGENT, user_agent.clone());
+    for (name, value) in &spec.headers {
         request = request.header(name, value);
     }
     // Without the URL, which may hold credentials.
@@ -226,11 +357,11 @@ async fn exchange(
     };
     loop {
         match response.chunk().await {
-            Ok(Some(chunk)) if answer.body.len() + chunk.len() > MAX_BODY_BYTES => {
+            Ok(Some(chunk)) if answer.body.len() + chunk.len() > spec.body_limit => {
                 let reason = format!(
                     "body larger than {} KiB; bodies are read up to {} KiB",
-                    MAX_BODY_BYTES / 1024,
-                    MAX_BODY_BYTES / 1024
+                    spec.body_limit / 1024,
+                    spec.body_limit / 1024
                 );
                 return Err((Some(answer), reason));
             }
@@ -242,20 +373,6 @@ async fn exchange(
             }
         }
     }
-}
-
-/// The conditions' verdict on an answer: `None` when all hold.
-fn judge(target: &Target, answer: &Answer, now: SystemTime) -> Option<String> {
-    let expires_in = answer
-        .certificate_expiry
-        .map(|expiry| expiry.duration_since(now).unwrap_or(Duration::ZERO));
-    let observed = Observed::new(
-        answer.status,
-        answer.response_time,
-        &answer.body,
-        expires_in,
-    );
-    conditions::judge(&target.conditions, &observed).err()
 }
 
 /// The leaf certificate's `notAfter`.

@@ -12,7 +12,8 @@ use tokio_util::task::TaskTracker;
 
 use super::config::Target;
 use super::metrics::MonitorMetrics;
-use super::probe::{Outcome, Probe};
+use super::probe::Probe;
+use super::round::{Round, Voters};
 
 /// The delay before each target's first probe: the k-th of n targets with the same interval
 /// starts k/n of the way into it.
@@ -34,19 +35,19 @@ pub fn offsets(targets: &[Target]) -> Vec<Duration> {
         .collect()
 }
 
-/// Starts one probing task per target on `tasks`; each sends `(index, outcome)` to `results`
-/// after every probe, until `stop` is cancelled.
+/// Starts one probing task per target on `tasks`; each sends `(index, round)` to `results`
+/// after every round (every location probing at once), until `stop` is cancelled.
 pub fn spawn<P: Probe>(
     targets: Arc<Vec<Target>>,
-    prober: Arc<P>,
+    voters: Arc<Voters<P>>,
     metrics: Arc<MonitorMetrics>,
-    results: &Sender<(usize, Outcome)>,
+    results: &Sender<(usize, Round)>,
     stop: &CancellationToken,
     tasks: &TaskTracker,
 ) {
     let start = Instant::now();
     for (index, offset) in offsets(&targets).into_iter().enumerate() {
-        let (targets, prober, metrics) = (targets.clone(), prober.clone(), metrics.clone());
+        let (targets, voters, metrics) = (targets.clone(), voters.clone(), metrics.clone());
         let (results, stop) = (results.clone(), stop.clone());
         tasks.spawn(async move {
             let target = &targets[index];
@@ -58,12 +59,12 @@ pub fn spawn<P: Probe>(
                     _ = ticks.tick() => {}
                     () = stop.cancelled() => return,
                 }
-                let outcome = tokio::select! {
-                    outcome = prober.probe(target) => outcome,
+                let round = tokio::select! {
+                    round = voters.round(target) => round,
                     () = stop.cancelled() => return,
                 };
-                metrics.observe(&target.name, &outcome);
-                if results.send((index, outcome)).is_err() {
+                metrics.observe(&target.name, &round);
+                if results.send((index, round)).is_err() {
                     return;
                 }
             }
@@ -78,6 +79,7 @@ mod tests {
 
     use super::*;
     use crate::monitor::config;
+    use crate::monitor::probe::Outcome;
 
     /// Targets named t0, t1, ... with the given intervals (seconds).
     fn targets(intervals: &[u64]) -> Vec<Target> {
@@ -132,7 +134,7 @@ mod tests {
         let metrics = Arc::new(MonitorMetrics::unexposed().unwrap());
         spawn(
             Arc::new(targets),
-            recorder.clone(),
+            Arc::new(Voters::alone(recorder.clone(), "local")),
             metrics,
             &results,
             &stop,

@@ -17,8 +17,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 use serde::{Deserialize, Serialize};
 
-/// The layout this build reads and writes; a store of another version is refused, not read.
-pub const FORMAT_VERSION: u64 = 1;
+/// The layout this build reads and writes. An older store is migrated at start-up; a newer one
+/// (from a later build) is refused, not read.
+///
+/// - 1: results and states without locations.
+/// - 2: each result holds every location's vote; each state, every location's last one.
+pub const FORMAT_VERSION: u64 = 2;
 /// The database file inside the data directory.
 pub const FILE_NAME: &str = "monitor.redb";
 /// Page cache: enough for the hot aggregates; the file itself can be much larger.
@@ -49,10 +53,11 @@ const PENDING: TableDefinition<u64, u64> = TableDefinition::new("pending");
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// The file was written by a build with another layout.
+    /// The file was written by a newer build, with a layout this one does not know.
     #[error(
-        "the store {path} has format version {found}, but this build reads version {FORMAT_VERSION}; \
-         point MONITOR_DATA_DIR at an empty directory or run the build that wrote it"
+        "the store {path} has format version {found}, but this build reads versions up to \
+         {FORMAT_VERSION}; run the newer build that wrote it, or point MONITOR_DATA_DIR at an \
+         empty directory"
     )]
     Version {
         /// The database file.
@@ -105,19 +110,52 @@ pub enum State {
     Down,
 }
 
-/// One probe's result as kept.
+/// One probing round's result as kept: the verdict, and each location's vote.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResultRecord {
-    /// When the probe started, ms since the epoch.
+    /// When the round started, ms since the epoch.
     pub at_ms: u64,
-    /// Whether every condition held.
+    /// The round's verdict: whether it passed the quorum rule (with one location, whether
+    /// every condition held).
     pub ok: bool,
+    /// The monitor's own response status, if one arrived.
+    pub status_code: Option<u16>,
+    /// The monitor's own time to the response head, ms.
+    pub response_time_ms: u64,
+    /// Why the round failed, in one line: each failing location and its reason.
+    pub error: Option<String>,
+    /// Each location's vote, the monitor's own first.
+    pub votes: Vec<Vote>,
+}
+
+/// One location's part in a round.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Vote {
+    /// The location's name.
+    pub location: String,
+    /// Whether every condition held there; `None` when the location cast no vote (its agent
+    /// did not answer), which says nothing about the target.
+    pub ok: Option<bool>,
     /// The response's status, if one arrived.
     pub status_code: Option<u16>,
     /// Time to the response head, ms.
     pub response_time_ms: u64,
-    /// Why it failed, in one line.
+    /// Why it failed or why no vote came, in one line.
     pub error: Option<String>,
+}
+
+/// A location's latest vote on a target and its run of failures, kept for warnings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LocationState {
+    /// When the round of that vote started, ms since the epoch.
+    pub at_ms: u64,
+    /// The vote.
+    pub vote: Vote,
+    /// Rounds in a row in which this location failed (unanswered rounds leave it as it is).
+    pub failures: u32,
+    /// Whether this location has failed for `failure_threshold` rounds while too few others
+    /// agreed to take the target down: a location warning.
+    pub warning: bool,
 }
 
 /// A target's state between probes, kept so a restart resumes where it stopped.
@@ -139,6 +177,8 @@ pub struct TargetState {
     pub last: Option<ResultRecord>,
     /// The latest certificate expiry seen, seconds since the epoch.
     pub certificate_expiry_s: Option<u64>,
+    /// Every location's latest vote, in the order of the latest round.
+    pub locations: Vec<LocationState>,
 }
 
 /// A period during which a target was down.
@@ -187,6 +227,9 @@ pub enum Event {
     Resolved,
     /// It is still open.
     Reminder,
+    /// A location has failed `failure_threshold` rounds while too few others agree: not an
+    /// incident (its id is 0), only for alerts with `location_warnings = true`.
+    Warning,
 }
 
 impl Event {
@@ -197,6 +240,7 @@ impl Event {
             Self::Down => "down",
             Self::Resolved => "resolved",
             Self::Reminder => "reminder",
+            Self::Warning => "warning",
         }
     }
 }
@@ -379,6 +423,15 @@ impl Store {
     /// [`StoreError::Open`] when the directory or file cannot be opened (another process holds
     /// it, say), [`StoreError::Version`] when it holds another format version.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        Self::open_at(dir, super::config::DEFAULT_LOCATION)
+    }
+
+    /// [`Store::open`] for a monitor at `location`: a store of format 1 is migrated, its
+    /// results becoming votes of `location`, where they were made.
+    ///
+    /// # Errors
+    /// As [`Store::open`].
+    pub fn open_at(dir: &Path, location: &str) -> Result<Self, StoreError> {
         let path = dir.join(FILE_NAME);
         let open_error = |reason: String| StoreError::Open {
             path: path.clone(),
@@ -398,6 +451,14 @@ impl Store {
                     meta.insert("format_version", FORMAT_VERSION)?;
                 }
                 Some(FORMAT_VERSION) => {}
+                // In the same transaction as the check: the store is migrated whole or not at all.
+                Some(1) => {
+                    drop(meta);
+                    let migrated = migrate_from_1(&txn, location)?;
+                    txn.open_table(META)?
+                        .insert("format_version", FORMAT_VERSION)?;
+                    tracing::info!(results = migrated, "store migrated from format version 1");
+                }
                 Some(found) => return Err(StoreError::Version { path, found }),
             }
             // Every table exists from here on, so readers never meet a missing one.
@@ -805,6 +866,109 @@ impl Store {
     }
 }
 
+/// Format 1's result, before locations.
+#[derive(Deserialize)]
+struct ResultRecordV1 {
+    at_ms: u64,
+    ok: bool,
+    status_code: Option<u16>,
+    response_time_ms: u64,
+    error: Option<String>,
+}
+
+impl ResultRecordV1 {
+    /// The same result as a round with one vote, `location`'s.
+    fn migrate(self, location: &str) -> ResultRecord {
+        ResultRecord {
+            votes: vec![Vote {
+                location: location.to_owned(),
+                ok: Some(self.ok),
+                status_code: self.status_code,
+                response_time_ms: self.response_time_ms,
+                error: self.error.clone(),
+            }],
+            at_ms: self.at_ms,
+            ok: self.ok,
+            status_code: self.status_code,
+            response_time_ms: self.response_time_ms,
+            error: self.error,
+        }
+    }
+}
+
+/// Format 1's target state.
+#[derive(Deserialize)]
+struct TargetStateV1 {
+    state: State,
+    since_ms: Option<u64>,
+    successes: u32,
+    failures: u32,
+    streak_start_ms: Option<u64>,
+    open_incident: Option<u64>,
+    last: Option<ResultRecordV1>,
+    certificate_expiry_s: Option<u64>,
+}
+
+/// Rewrites format 1's results and states as format 2's, in `txn`. Returns the number of
+/// results migrated.
+fn migrate_from_1(txn: &redb::WriteTransaction, location: &str) -> Result<u64, StoreError> {
+    let mut results = txn.open_table(RESULTS)?;
+    let mut migrated = 0;
+    // One target's results at a time, so memory stays bounded by the largest target's.
+    let mut next: Option<(String, u64)> = None;
+    loop {
+        let batch: Vec<((String, u64), Vec<u8>)> = {
+            let range = match &next {
+                None => results.iter()?,
+                Some((target, at)) => results.range((target.as_str(), *at)..)?,
+            };
+            let mut batch = Vec::new();
+            for entry in range.take(10_000) {
+                let (key, value) = entry?;
+                let (target, at) = key.value();
+                batch.push(((target.to_owned(), at), value.value().to_vec()));
+            }
+            batch
+        };
+        let Some(((last_target, last_at), _)) = batch.last().cloned() else {
+            break;
+        };
+        for ((target, at), bytes) in &batch {
+            let old: ResultRecordV1 = decode(bytes, "result")?;
+            results.insert(
+                (target.as_str(), *at),
+                encode(&old.migrate(location)).as_slice(),
+            )?;
+            migrated += 1;
+        }
+        if batch.len() < 10_000 {
+            break;
+        }
+        next = Some((last_target, last_at + 1));
+    }
+    let mut states = txn.open_table(STATES)?;
+    let old: Vec<(String, Vec<u8>)> = states
+        .iter()?
+        .map(|e| e.map(|(k, v)| (k.value().to_owned(), v.value().to_vec())))
+        .collect::<Result<_, _>>()?;
+    for (target, bytes) in old {
+        let old: TargetStateV1 = decode(&bytes, "state")?;
+        let state = TargetState {
+            state: old.state,
+            since_ms: old.since_ms,
+            successes: old.successes,
+            failures: old.failures,
+            streak_start_ms: old.streak_start_ms,
+            open_incident: old.open_incident,
+            last: old.last.map(|r| r.migrate(location)),
+            certificate_expiry_s: old.certificate_expiry_s,
+            locations: Vec::new(),
+        };
+        states.insert(target.as_str(), encode(&state).as_slice())?;
+    }
+    Ok(migrated)
+}
+
 /// Runs store work off the async workers: a read can wait on the disk, every write does.
 ///
 /// # Errors
@@ -853,6 +1017,7 @@ mod tests {
             status_code: Some(if ok { 200 } else { 500 }),
             response_time_ms,
             error: (!ok).then(|| "[STATUS] (500) == 200".to_owned()),
+            votes: Vec::new(),
         }
     }
 
@@ -867,7 +1032,7 @@ mod tests {
     }
 
     #[test]
-    fn a_store_of_another_format_version_is_refused_not_read() {
+    fn a_store_of_a_newer_format_version_is_refused_not_read() {
         let dir = tempfile::tempdir().unwrap();
         drop(Store::open(dir.path()).unwrap());
         {
@@ -875,15 +1040,79 @@ mod tests {
             let txn = db.begin_write().unwrap();
             txn.open_table(META)
                 .unwrap()
-                .insert("format_version", 2)
+                .insert("format_version", FORMAT_VERSION + 1)
                 .unwrap();
             txn.commit().unwrap();
         }
         let err = Store::open(dir.path()).unwrap_err();
-        assert!(matches!(err, StoreError::Version { found: 2, .. }), "{err}");
+        assert!(matches!(err, StoreError::Version { found: 3, .. }), "{err}");
         let message = err.to_string();
-        assert!(message.contains("format version 2"), "{message}");
-        assert!(message.contains("reads version 1"), "{message}");
+        assert!(message.contains("format version 3"), "{message}");
+        assert!(message.contains("reads versions up to 2"), "{message}");
+    }
+
+    /// A copy of tests/fixtures/store-v1, written by the format-1 code (see its README).
+    fn format_1_store() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/store-v1");
+        std::fs::copy(fixture.join(FILE_NAME), dir.path().join(FILE_NAME)).unwrap();
+        dir
+    }
+
+    #[test]
+    fn a_format_1_store_is_migrated_whole_at_start_up() {
+        let dir = format_1_store();
+        let store = Store::open_at(dir.path(), "nrt").unwrap();
+        // The fixture: api and web every 5 minutes for two days from 2026-12-04T00:00Z; api
+        // failed 10:00-10:55 the first day (incident 1, resolved) and over the last 30 minutes
+        // (incident 2, open, its notification pending).
+        const T0: u64 = 1_796_342_400_000;
+        let api = store.results("api", None, 1000).unwrap();
+        assert_eq!(api.len(), 576);
+        let last = &api[0];
+        assert_eq!(last.at_ms, T0 + 575 * 300_000);
+        assert!(!last.ok);
+        assert_eq!(last.error.as_deref(), Some("[STATUS] (503) == 200"));
+        assert_eq!(
+            last.votes,
+            [Vote {
+                location: "nrt".to_owned(),
+                ok: Some(false),
+                status_code: Some(503),
+                response_time_ms: last.response_time_ms,
+                error: Some("[STATUS] (503) == 200".to_owned()),
+            }]
+        );
+        assert_eq!(store.results("web", None, 1000).unwrap().len(), 576);
+        let states = store.states().unwrap();
+        let api_state = &states["api"];
+        assert_eq!(api_state.state, State::Down);
+        assert_eq!(api_state.open_incident, Some(2));
+        assert_eq!(api_state.last.as_ref(), Some(last));
+        assert_eq!(states["web"].state, State::Up);
+        let incidents = store.incidents(10).unwrap();
+        assert_eq!(incidents.iter().map(|i| i.id).collect::<Vec<_>>(), [2, 1]);
+        assert_eq!(incidents[0].resolved_ms, None);
+        assert_eq!(incidents[0].started_ms, T0 + 570 * 300_000);
+        assert_eq!(incidents[1].started_ms, T0 + 120 * 300_000);
+        assert_eq!(incidents[1].resolved_ms, Some(T0 + 132 * 300_000));
+        assert_eq!(store.next_incident_id().unwrap(), 3);
+        let pending = store.pending().unwrap();
+        assert_eq!(pending.len(), 1);
+        assert_eq!(pending[0].incident.id, 2);
+        assert_eq!(store.notifications(1).unwrap().len(), 3);
+        // Aggregates were not touched: the first day's 288 probes of api, 12 failed.
+        let history = store.history("api", from_millis(T0 + DAY_MS)).unwrap();
+        let first_day = history.days[history.days.len() - 2].1;
+        assert_eq!((first_day.checks, first_day.failures), (288, 12));
+        drop(store);
+
+        // Opened again it is format 2 already: nothing to migrate, the same results.
+        let store = Store::open_at(dir.path(), "ams").unwrap();
+        assert_eq!(
+            store.results("api", None, 1).unwrap()[0].votes[0].location,
+            "nrt"
+        );
     }
 
     #[test]

@@ -256,10 +256,14 @@ fn monitor_command(fly: &toml::Table) -> Vec<String> {
     let processes = fly["processes"].as_table().expect("[processes]");
     assert_eq!(
         processes.keys().collect::<Vec<_>>(),
-        ["app"],
-        "one process group, so one monitor"
+        ["agent", "app"],
+        "the monitor (app) and its agents"
     );
-    let command = processes["app"].as_str().unwrap();
+    command_args(processes["app"].as_str().unwrap())
+}
+
+/// A process group's command as the binary's arguments.
+fn command_args(command: &str) -> Vec<String> {
     // flyctl splits the command as a shell would; without quotes, escapes or variables that is a
     // split on whitespace.
     assert!(
@@ -393,6 +397,9 @@ async fn fly_monitor_checks_and_metrics_pass_against_the_binary_in_monitor_mode(
         ("METRICS_PORT", metrics_port.as_str()),
         // The secret monitor.toml reads: a local port where nothing listens.
         ("ALERT_WEBHOOK_URL", "http://127.0.0.1:1/hook"),
+        // The agents' token: their private addresses do not resolve here, so they cast no vote.
+        ("AGENT_TOKEN", "test-agent-token-0123456789abcdef01"),
+        ("FLY_REGION", "nrt"),
         // monitor.toml's targets are the public service: send their probes to the same dead
         // port, so they fail at once and nothing here depends on the network.
         ("HTTPS_PROXY", "http://127.0.0.1:1"),
@@ -416,4 +423,44 @@ async fn fly_monitor_checks_and_metrics_pass_against_the_binary_in_monitor_mode(
             .is_file(),
         "the store is created in MONITOR_DATA_DIR"
     );
+}
+
+#[tokio::test]
+async fn fly_monitor_agents_start_from_their_command_on_ipv6_and_pass_their_check() {
+    let fly = fly_monitor_toml();
+    let command = command_args(fly["processes"]["agent"].as_str().unwrap());
+    assert!(command.contains(&"agent".to_owned()), "{command:?}");
+    let check = fly["checks"]["agent"].as_table().expect("[checks.agent]");
+    assert_eq!(
+        check["processes"].as_array().unwrap(),
+        &[toml::Value::from("agent")]
+    );
+    assert_eq!(
+        check["port"].as_integer(),
+        Some(i64::from(DEFAULT_PORT)),
+        "the agent listens on the default PORT"
+    );
+    // [env] with the app secret the agents read; PORT 0 here instead of the default.
+    let env = fly_env(&fly);
+    let mut env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    env.extend([
+        ("AGENT_TOKEN", "test-agent-token-0123456789abcdef01"),
+        ("FLY_REGION", "ams"),
+    ]);
+    let args: Vec<&str> = command.iter().map(String::as_str).collect();
+    let agent = spawn_binary_with(&env, &args).await;
+    // Fly's private network is IPv6: the command makes it listen on `::`.
+    assert!(
+        agent.addr.ip().is_unspecified() && agent.addr.is_ipv6(),
+        "{}",
+        agent.addr
+    );
+    let path = check["path"].as_str().unwrap();
+    let status = client()
+        .get(format!("http://[::1]:{}{path}", agent.addr.port()))
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 200, "{path}");
 }

@@ -1208,6 +1208,12 @@ fn first_mut<'a>(config: &'a mut Table, key: &str) -> &'a mut Table {
 /// Every section of `config` that names a process group, without its `processes`: what
 /// fly.monitor.toml was before issue 16.
 fn without_processes(config: &mut Table) {
+    // Issue 19's agent group came later: before issue 16 there was one group, the monitor.
+    table_mut(config, "processes").remove("agent");
+    config.remove("checks");
+    if let Some(vms) = config.get_mut("vm").and_then(Value::as_array_mut) {
+        vms.retain(|vm| vm.get("processes") != Some(&Value::from(vec!["agent"])));
+    }
     table_mut(config, "http_service").remove("processes");
     table_mut(config, "metrics").remove("processes");
     for key in ["mounts", "files", "vm"] {
@@ -1714,21 +1720,42 @@ fn deploy_retries() -> u32 {
     line.parse().expect("DEPLOY_RETRIES is a number")
 }
 
-/// How long one `flyctl deploy` of `config` may take at most. Machines per group: flyctl
-/// creates one for a group with a mount, two for a group with services
-/// (machines_deploymachinesapp.go, "Create only 1 machine if the group has mounts"). bluegreen
-/// waits up to `wait_timeout` three times in all (green started, green healthy, blue stopped;
-/// strategy_bluegreen.go); rolling, and every rollback, updates one machine at a time: its stop
-/// (`kill_timeout`), then up to `wait_timeout` to start and again to pass its checks.
+/// Machines of a process group that has neither a mount nor a service: fly.monitor.toml's agents,
+/// placed by hand, one in each of two regions (README: `fly scale count agent=1 --region ams`,
+/// then `iad`); flyctl keeps that count on every deploy.
+const PLACED_BY_HAND: u32 = 2;
+
+/// The machines `config`'s app runs. Per group: flyctl creates one for a group with a mount, two
+/// for a group with services (machines_deploymachinesapp.go, "Create only 1 machine if the group
+/// has mounts"); a group with neither runs [`PLACED_BY_HAND`].
+fn machine_count(config: &Table) -> u32 {
+    let http_service = config.get("http_service").and_then(Value::as_table);
+    process_names(config)
+        .iter()
+        .map(|group| {
+            if mount_sections(config)
+                .iter()
+                .any(|m| goes_to(config, &processes_of(m), group))
+            {
+                1
+            } else if http_service.is_some_and(|s| goes_to(config, &processes_of(s), group)) {
+                2
+            } else {
+                PLACED_BY_HAND
+            }
+        })
+        .sum()
+}
+
+/// How long one `flyctl deploy` of `config` may take at most ([`machine_count`] machines).
+/// bluegreen waits up to `wait_timeout` three times in all (green started, green healthy, blue
+/// stopped; strategy_bluegreen.go); rolling, and every rollback, updates one machine at a time:
+/// its stop (`kill_timeout`), then up to `wait_timeout` to start and again to pass its checks.
 fn one_attempt(config: &Table, rollback: bool) -> Duration {
     let deploy = config["deploy"].as_table().unwrap();
     let wait = duration_field(&deploy["wait_timeout"]).unwrap();
     let kill = duration_field(&config["kill_timeout"]).unwrap();
-    let machines = if mount_sections(config).is_empty() {
-        2
-    } else {
-        1
-    };
+    let machines = machine_count(config);
     if !rollback && str_of(deploy, "strategy") == Some("bluegreen") {
         3 * wait
     } else {

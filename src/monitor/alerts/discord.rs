@@ -18,6 +18,7 @@ pub(super) fn message(url: &Url, facts: &Facts<'_>) -> Message {
     let color = match facts.event {
         Event::Resolved => GREEN,
         Event::Down | Event::Reminder => RED,
+        Event::Warning => ORANGE,
     };
     let mut fields = vec![
         json!({"name": "Incident", "value": format!("#{}", incident.id), "inline": true}),

@@ -188,6 +188,12 @@ impl Facts<'_> {
                 "{} is UP again after {duration} down (incident #{}, cause: {})",
                 incident.target, incident.id, incident.cause
             ),
+            Event::Warning => format!(
+                "{} fails from one location, too few others agree (not down): {} (since {})",
+                incident.target,
+                incident.cause,
+                rfc3339(incident.started_ms)
+            ),
         }
     }
 }

@@ -12,6 +12,7 @@ pub(super) fn message(url: &Url, facts: &Facts<'_>) -> Message {
     let icon = match facts.event {
         Event::Resolved => ":large_green_circle:",
         Event::Down | Event::Reminder => ":red_circle:",
+        Event::Warning => ":warning:",
     };
     let mut fields = vec![
         field("Target", &format!("<{}|{}>", facts.url, incident.target)),

@@ -11,7 +11,9 @@ use maud::{DOCTYPE, Markup, html};
 use super::percent;
 use crate::monitor::api::{Monitoring, Overall};
 use crate::monitor::health::Stale;
-use crate::monitor::store::{Aggregate, DAY_MS, History, Incident, State, StoreError, millis};
+use crate::monitor::store::{
+    Aggregate, DAY_MS, History, Incident, LocationState, State, StoreError, millis,
+};
 
 /// Incidents shown: those of the last 30 days.
 const INCIDENT_DAYS: u64 = 30;
@@ -48,6 +50,8 @@ pub struct TargetView {
     pub last_check_ms: Option<u64>,
     /// Hourly and daily aggregates.
     pub history: History,
+    /// Each location's last vote, the monitor's own first (shown when there are several).
+    pub locations: Vec<LocationState>,
 }
 
 impl Page {
@@ -67,6 +71,7 @@ impl Page {
                 state: state.map_or(State::Unknown, |s| s.state),
                 last_check_ms: state.and_then(|s| s.last.as_ref()).map(|r| r.at_ms),
                 history: store.history(&target.name, now)?,
+                locations: state.map(|s| s.locations.clone()).unwrap_or_default(),
             });
         }
         let now_ms = millis(now);
@@ -204,6 +209,38 @@ fn target_card(target: &TargetView, now_ms: u64) -> Markup {
             div class="foot" {
                 span { "Last check: " (target.last_check_ms.map_or("none yet".to_owned(), |at| ago(at, now_ms))) }
                 (sparkline(&target.history.hours))
+            }
+            (locations(&target.locations))
+        }
+    }
+}
+
+/// Each location's last result and response time, and its warning, when the target is probed
+/// from more than one place.
+fn locations(locations: &[LocationState]) -> Markup {
+    if locations.len() < 2 {
+        return html! {};
+    }
+    html! {
+        ul class="locations" aria-label="Last result per location" {
+            @for location in locations {
+                @let vote = &location.vote;
+                @let (class, text) = match vote.ok {
+                    Some(true) => ("up", format!("up, {} ms", vote.response_time_ms)),
+                    Some(false) => ("down", vote.error.clone().unwrap_or_else(|| "failed".to_owned())),
+                    None => ("unknown", "no answer".to_owned()),
+                };
+                li class=(class) title=(vote.error.as_deref().unwrap_or("")) {
+                    b { (vote.location) } " " (text)
+                }
+            }
+        }
+        @for location in locations.iter().filter(|l| l.warning) {
+            p class="warning" role="note" {
+                "Location warning: " b { (location.vote.location) } " has failed "
+                (location.failures) " checks in a row ("
+                (location.vote.error.as_deref().unwrap_or("failed"))
+                "), while too few other locations agree to call it down."
             }
         }
     }

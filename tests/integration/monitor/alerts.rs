@@ -167,8 +167,9 @@ async fn a_failed_webhook_is_retried_with_backoff_and_order_is_kept() {
     for line in [
         "monitor_notifications_total{kind=\"webhook\",result=\"failed\"} 2",
         "monitor_notifications_total{kind=\"webhook\",result=\"delivered\"} 2",
-        "probe_success{target=\"api\"} 1",
-        "probe_http_status_code{target=\"api\"} 200",
+        "probe_success{location=\"local\",target=\"api\"} 1",
+        "monitor_location_up{location=\"local\"} 1",
+        "probe_http_status_code{location=\"local\",target=\"api\"} 200",
     ] {
         assert!(scrape.contains(line), "{line} not in {scrape}");
     }

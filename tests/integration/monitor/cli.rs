@@ -29,13 +29,13 @@ async fn check_accepts_a_valid_file_and_exits_0() {
     )
     .await;
     assert_eq!(code, Some(0), "{stderr}");
-    // One target every 60 s for 90 days: 129,600 results of 160 bytes, and 139 aggregate rows
-    // of at most 64: 20,744,896 bytes.
+    // One target every 60 s for 90 days: 129,600 results of 320 bytes, and 139 aggregate rows
+    // of at most 64: 41,480,896 bytes.
     assert_eq!(
         stdout,
         format!(
             "{path}: valid: 1 targets, 1 alerts\n\
-             {path}: the store will hold about 19.8 MiB (160 bytes a result, 90 days of results kept)\n"
+             {path}: the store will hold about 39.6 MiB (320 bytes a result, 90 days of results kept)\n"
         )
     );
     assert_eq!(stderr, "");
@@ -66,7 +66,7 @@ async fn check_warns_in_one_line_about_a_shown_url_with_credentials_and_exits_0(
         stdout,
         format!(
             "{path}: valid: 3 targets, 0 alerts\n\
-             {path}: the store will hold about 59.4 MiB (160 bytes a result, 90 days of results kept)\n"
+             {path}: the store will hold about 118.7 MiB (320 bytes a result, 90 days of results kept)\n"
         )
     );
     assert_eq!(
@@ -99,9 +99,9 @@ async fn check_warns_when_the_store_would_outgrow_max_store_size() {
     )
     .await;
     assert_eq!(code, Some(0), "a warning, not an error: {stderr}");
-    // 86,400 results of 160 bytes and 139 aggregate rows: 13,832,896 bytes.
+    // 86,400 results of 320 bytes and 139 aggregate rows: 27,656,896 bytes.
     assert!(
-        stdout.contains("the store will hold about 13.2 MiB (160 bytes a result, 30 days"),
+        stdout.contains("the store will hold about 26.4 MiB (320 bytes a result, 30 days"),
         "{stdout}"
     );
     assert_eq!(
@@ -199,5 +199,49 @@ async fn a_store_of_another_format_version_stops_start_up_with_one_line() {
     assert!(
         stderr.starts_with("error: cannot open the store "),
         "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn check_refuses_a_location_named_as_the_monitor_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        &dir,
+        "[[target]]\nname = \"api\"\nurl = \"https://a.example/health\"\n[[location]]\nname = \"ams\"\nurl = \"http://ams.internal:8080\"\ntoken = \"${AGENT_TOKEN}\"\n",
+    );
+    let token = ("AGENT_TOKEN", "0123456789abcdef0123456789abcdef");
+    // FLY_REGION is the default location; MONITOR_LOCATION wins over it.
+    let (code, _, stderr) = run(
+        &[token, ("FLY_REGION", "ams")],
+        &["monitor", "--config", &path, "--check"],
+    )
+    .await;
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        stderr,
+        format!(
+            "{path}: location \"ams\": name: is this monitor's own location (--location / \
+             MONITOR_LOCATION / FLY_REGION); a [[location]] names an agent elsewhere\n"
+        )
+    );
+    let (code, stdout, stderr) = run(
+        &[token, ("FLY_REGION", "ams"), ("MONITOR_LOCATION", "nrt")],
+        &["monitor", "--config", &path, "--check"],
+    )
+    .await;
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stdout.starts_with(&format!("{path}: valid: 1 targets, 0 alerts\n")),
+        "{stdout}"
+    );
+    let (code, _, stderr) = run(
+        &[token, ("MONITOR_LOCATION", "Tokyo")],
+        &["monitor", "--config", &path, "--check"],
+    )
+    .await;
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        stderr,
+        "error: invalid MONITOR_LOCATION (--location) value \"Tokyo\": expected 1 to 32 characters of a-z, 0-9 and - such as nrt or home-lab\n"
     );
 }

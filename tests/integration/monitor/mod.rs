@@ -8,10 +8,14 @@
 //! - `status`: the status page, badges and the Atom feed.
 //! - `secrets`: no credential on a public surface, in an alert or in a log.
 //! - `store`: a full disk under the real binary, and `max_store_size`.
+//! - `locations`: a monitor and two agents (real binaries): quorum, warnings, auth, heartbeat.
+//! - `migrate`: a store written by the format-1 code, opened by this one.
 
 mod alerts;
 mod api;
 mod cli;
+mod locations;
+mod migrate;
 mod probe;
 mod restart;
 mod secrets;
@@ -69,11 +73,16 @@ impl Behaviour {
     }
 }
 
-/// A local HTTP target whose answers the test controls, recording each request's method.
+/// A local HTTP target whose answers the test controls, recording each request's method and
+/// `User-Agent`.
 pub struct TargetServer {
     pub addr: SocketAddr,
     behaviour: Arc<Mutex<Behaviour>>,
     methods: Arc<Mutex<Vec<String>>>,
+    /// Each request's `User-Agent`.
+    agents: Arc<Mutex<Vec<String>>>,
+    /// Requests whose `User-Agent` names one of these locations get 503, whatever `behaviour`.
+    failing_from: Arc<Mutex<Vec<String>>>,
     stop: CancellationToken,
 }
 
@@ -83,16 +92,34 @@ impl TargetServer {
         let addr = listener.local_addr().unwrap();
         let behaviour = Arc::new(Mutex::new(behaviour));
         let methods = Arc::new(Mutex::new(Vec::new()));
+        let agents = Arc::new(Mutex::new(Vec::new()));
+        let failing_from = Arc::new(Mutex::new(Vec::<String>::new()));
         let (b, m) = (behaviour.clone(), methods.clone());
+        let (a, f) = (agents.clone(), failing_from.clone());
         let endpoint = poem::endpoint::make(move |req: Request| {
             let (behaviour, methods) = (b.clone(), m.clone());
+            let (agents, failing_from) = (a.clone(), f.clone());
             async move {
                 let count = {
                     let mut methods = methods.lock().unwrap();
                     methods.push(req.method().to_string());
                     methods.len()
                 };
-                let now = behaviour.lock().unwrap().clone();
+                let agent = req
+                    .headers()
+                    .get("user-agent")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned();
+                let failing = failing_from.lock().unwrap().iter().any(|l| {
+                    agent.contains(&format!("location={l};"))
+                        || agent.contains(&format!("location={l})"))
+                });
+                agents.lock().unwrap().push(agent);
+                let mut now = behaviour.lock().unwrap().clone();
+                if failing {
+                    now = Behaviour::failing();
+                }
                 tokio::time::sleep(now.delay).await;
                 let status = match now.cycle.len() {
                     0 => now.status,
@@ -109,8 +136,20 @@ impl TargetServer {
             addr,
             behaviour,
             methods,
+            agents,
+            failing_from,
             stop,
         }
+    }
+
+    /// Every request's `User-Agent` so far.
+    pub fn user_agents(&self) -> Vec<String> {
+        self.agents.lock().unwrap().clone()
+    }
+
+    /// From now on, requests from these locations (by `User-Agent`) fail with 503.
+    pub fn fail_from(&self, locations: &[&str]) {
+        *self.failing_from.lock().unwrap() = locations.iter().map(|l| (*l).to_owned()).collect();
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -342,7 +381,7 @@ pub fn fill_history(
     days: u64,
     ok: impl Fn(usize, u64) -> bool,
 ) -> tempfile::TempDir {
-    use health_service::monitor::store::{Batch, ResultRecord, Store, millis};
+    use health_service::monitor::store::{Batch, ResultRecord, Store, Vote, millis};
     let data = tempfile::tempdir().unwrap();
     let store = Store::open(data.path()).unwrap();
     let now = millis(std::time::SystemTime::now());
@@ -353,17 +392,26 @@ pub fn fill_history(
             let at_ms = now - (minutes - minute) * 60_000;
             for target in 0..targets {
                 let ok = ok(target, minute);
+                let status_code = Some(if ok { 200 } else { 503 });
+                // Slower some hours than others, so the sparkline has a shape.
+                let response_time_ms =
+                    25 + ((minute / 60) * 37 + target as u64 * 11) % 50 + minute % 7;
+                let error = (!ok).then(|| "[STATUS] (503) == 200".to_owned());
                 batch.results.push((
                     format!("t{target}"),
                     ResultRecord {
                         at_ms,
                         ok,
-                        status_code: Some(if ok { 200 } else { 503 }),
-                        // Slower some hours than others, so the sparkline has a shape.
-                        response_time_ms: 25
-                            + ((minute / 60) * 37 + target as u64 * 11) % 50
-                            + minute % 7,
-                        error: (!ok).then(|| "[STATUS] (503) == 200".to_owned()),
+                        status_code,
+                        response_time_ms,
+                        error: error.clone(),
+                        votes: vec![Vote {
+                            location: "local".to_owned(),
+                            ok: Some(ok),
+                            status_code,
+                            response_time_ms,
+                            error,
+                        }],
                     },
                 ));
             }

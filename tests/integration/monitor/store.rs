@@ -327,6 +327,7 @@ fn prefill(store: &Store, target: &str, skip: u64, count: u64) {
                 status_code: Some(200),
                 response_time_ms: 20,
                 error: None,
+                votes: Vec::new(),
             },
         ));
     }
@@ -411,11 +412,11 @@ async fn check_warns_when_the_store_will_not_fit_where_it_lives() {
     )
     .await;
     assert_eq!(code, Some(0), "warnings, not errors: {stderr}");
-    // One target every second for 90 days: 7,776,000 results of 160 bytes and 139 aggregates,
-    // 1,244,168,896 bytes.
+    // One target every second for 90 days: 7,776,000 results of 320 bytes and 139 aggregates,
+    // 2,488,328,896 bytes.
     assert!(
         stdout.ends_with(&format!(
-            "{config}: the store will hold about 1.2 GiB (160 bytes a result, 90 days of results kept)\n"
+            "{config}: the store will hold about 2.3 GiB (320 bytes a result, 90 days of results kept)\n"
         )),
         "{stdout}"
     );

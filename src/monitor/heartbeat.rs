@@ -1,0 +1,153 @@
+//! Watching the watcher: with `heartbeat_url` set, the monitor requests it every
+//! `heartbeat_interval` while it makes progress, so an outside dead-man's switch (Healthchecks.io,
+//! or another monitor) notices when this one stops: dead, hung, or no longer probing.
+//!
+//! Progress is two clocks the ledger's thread sets ([`Progress`]): its own loop, which turns at
+//! least once a second, and the last round it received. A heartbeat is sent only while the loop
+//! turned within the last [`STALL`] and a round arrived within twice the longest interval (plus
+//! its timeout and the agents' margin), so a stuck ledger or a silent schedule withholds it.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+use reqwest::Client;
+use tokio_util::sync::CancellationToken;
+
+use super::config::{Heartbeat, MonitorConfig};
+use super::remote::ANSWER_MARGIN;
+use super::store::millis;
+
+/// A ledger loop that has not turned for this long is stuck.
+pub const STALL: Duration = Duration::from_secs(10);
+/// A heartbeat request gives up after this long.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// When the ledger's loop last turned and last received a round, ms since the epoch (0: never).
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// The ledger's loop.
+    tick_ms: AtomicU64,
+    /// The last round received.
+    round_ms: AtomicU64,
+}
+
+impl Progress {
+    /// The ledger's loop turned at `now`.
+    pub fn tick(&self, now: SystemTime) {
+        self.tick_ms.store(millis(now), Ordering::Relaxed);
+    }
+
+    /// A round arrived at `now`.
+    pub fn round(&self, now: SystemTime) {
+        self.round_ms.store(millis(now), Ordering::Relaxed);
+    }
+
+    /// Why the monitor is not making progress at `now`, or `None` when it is. `quiet` is how
+    /// long the schedule may be silent; `started` is when the monitor started.
+    #[must_use]
+    pub fn stalled(&self, now: SystemTime, quiet: Duration, started: SystemTime) -> Option<String> {
+        let age = |ms: u64| Duration::from_millis(millis(now).saturating_sub(ms));
+        let tick = self.tick_ms.load(Ordering::Relaxed);
+        if tick == 0 || age(tick) > STALL {
+            return Some("the ledger's loop has not turned".to_owned());
+        }
+        let round = self.round_ms.load(Ordering::Relaxed).max(millis(started));
+        if age(round) > quiet {
+            return Some(format!(
+                "no round has arrived for {}",
+                humantime::format_duration(Duration::from_secs(age(round).as_secs()))
+            ));
+        }
+        None
+    }
+}
+
+/// How long the schedule may be silent before the heartbeat is withheld: twice the longest
+/// interval, plus its timeout and the agents' margin.
+#[must_use]
+pub fn quiet(config: &MonitorConfig) -> Duration {
+    config
+        .targets
+        .iter()
+        .map(|t| t.interval * 2 + t.timeout + ANSWER_MARGIN)
+        .max()
+        .unwrap_or(STALL)
+}
+
+/// Requests `heartbeat.url` every interval while `progress` shows progress, until `stop`.
+pub async fn beat(
+    heartbeat: Heartbeat,
+    quiet: Duration,
+    progress: Arc<Progress>,
+    client: Client,
+    stop: CancellationToken,
+) {
+    let started = SystemTime::now();
+    let mut ticks = tokio::time::interval_at(
+        tokio::time::Instant::from_std(Instant::now() + heartbeat.interval),
+        heartbeat.interval,
+    );
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => {}
+            () = stop.cancelled() => return,
+        }
+        if let Some(reason) = progress.stalled(SystemTime::now(), quiet, started) {
+            tracing::error!(
+                reason,
+                "heartbeat withheld: the monitor is not making progress"
+            );
+            continue;
+        }
+        let sent = client
+            .get(heartbeat.url.clone())
+            .timeout(REQUEST_TIMEOUT)
+            .send()
+            .await;
+        match sent {
+            Ok(response) if response.status().is_success() => {}
+            // The URL may hold a secret (a ping key): it is never logged.
+            Ok(response) => {
+                tracing::warn!(status = response.status().as_u16(), "heartbeat refused");
+            }
+            Err(err) => {
+                tracing::warn!(error = %super::probe::describe(&err.without_url()), "heartbeat failed");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::monitor::store::from_millis;
+
+    #[test]
+    fn a_heartbeat_needs_a_turning_ledger_and_recent_rounds() {
+        let start = from_millis(1_800_000_000_000);
+        let at = |s: u64| start + Duration::from_secs(s);
+        let quiet = Duration::from_secs(30);
+        let progress = Progress::default();
+        assert_eq!(
+            progress.stalled(at(1), quiet, start).as_deref(),
+            Some("the ledger's loop has not turned")
+        );
+        progress.tick(at(1));
+        assert_eq!(progress.stalled(at(2), quiet, start), None, "just started");
+        progress.round(at(5));
+        progress.tick(at(40));
+        assert_eq!(
+            progress.stalled(at(40), quiet, start).as_deref(),
+            Some("no round has arrived for 35s")
+        );
+        progress.round(at(39));
+        assert_eq!(progress.stalled(at(40), quiet, start), None);
+        assert_eq!(
+            progress.stalled(at(51), quiet, start).as_deref(),
+            Some("the ledger's loop has not turned"),
+            "11 s since it turned"
+        );
+    }
+}
