@@ -1,0 +1,477 @@
+//! `Content-Encoding`: which coding a client accepts, bodies in each coding, and [`Compress`],
+//! which compresses the large answers of the operations it wraps.
+//!
+//! brotli and gzip, both pure Rust. zstd is left out: its only encoder without C (ruzstd) is
+//! young and compresses less than brotli, and every browser that accepts zstd accepts brotli.
+//! poem's own `Compression` middleware is not used: it brings zstd's C library, compresses with
+//! a coding the client refused (`gzip;q=0`), sends no `Vary` and compresses bodies of any size.
+//!
+//! Bodies under [`MIN_SIZE`] are left as they are: compressing them saves less than a packet and
+//! costs more than serving them. `/health` and the probes are never wrapped at all
+//! ([`crate::api::router`]), so their hot path does not even read `Accept-Encoding`.
+
+use std::io::Write;
+use std::sync::OnceLock;
+
+use bytes::Bytes;
+use poem::http::header::{self, HeaderMap, HeaderValue};
+use poem::http::{Method, StatusCode};
+use poem::{Body, Endpoint, IntoResponse, Request, Response, Result};
+
+/// Bodies smaller than this are sent as they are.
+pub const MIN_SIZE: usize = 1024;
+/// Bodies larger than this are compressed off the async workers.
+const BLOCKING_SIZE: usize = 64 * 1024;
+/// brotli's quality for answers compressed per response: close to its best ratio on HTML and
+/// JSON at a fraction of the time of the higher qualities (the status page of 200 targets,
+/// 2.4 MB, in a few milliseconds).
+const BROTLI_QUALITY: u32 = 5;
+/// brotli's window: 4 MB, the largest standard one, so repeats across a whole page are found.
+const BROTLI_WINDOW: u32 = 22;
+/// gzip's level per response: zlib's default, its usual balance of size and time.
+const GZIP_LEVEL: u32 = 6;
+
+/// `Vary: Accept-Encoding`, on every answer whose coding depends on the request's.
+pub const VARY: HeaderValue = HeaderValue::from_static("accept-encoding");
+
+/// A content coding this service sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Coding {
+    /// No coding: the body as it is.
+    Identity,
+    /// `gzip` (RFC 1952).
+    Gzip,
+    /// `br` (RFC 7932).
+    Brotli,
+}
+
+impl Coding {
+    /// The codings this service can send, in order of preference when a client rates several
+    /// alike: brotli is the smaller.
+    pub const COMPRESSED: [Coding; 2] = [Coding::Brotli, Coding::Gzip];
+
+    /// The coding to answer a request carrying `headers` with.
+    ///
+    /// By `Accept-Encoding`'s q-values (RFC 9110, 12.5.3): the compressed coding the client
+    /// rates highest, brotli on a tie; `q=0` refuses a coding, `*` rates the codings not named,
+    /// and a higher q for `identity` than for both compressed codings asks for none. Without
+    /// the header, or when every compressed coding is refused, identity.
+    #[must_use]
+    pub fn negotiate(headers: &HeaderMap) -> Self {
+        let mut ratings = Ratings::default();
+        for value in headers.get_all(header::ACCEPT_ENCODING) {
+            let Ok(value) = value.to_str() else { continue };
+            for element in value.split(',') {
+                ratings.add(element);
+            }
+        }
+        ratings.choose()
+    }
+
+    /// The `Content-Encoding` value, or `None` for identity.
+    #[must_use]
+    pub fn header(self) -> Option<HeaderValue> {
+        match self {
+            Self::Identity => None,
+            Self::Gzip => Some(HeaderValue::from_static("gzip")),
+            Self::Brotli => Some(HeaderValue::from_static("br")),
+        }
+    }
+
+    /// A short name for ETags: the same body in two codings is two representations.
+    #[must_use]
+    pub fn tag(self) -> &'static str {
+        match self {
+            Self::Identity => "",
+            Self::Gzip => "-gzip",
+            Self::Brotli => "-br",
+        }
+    }
+
+    /// `data` in this coding, at the per-response settings.
+    #[must_use]
+    pub fn encode(self, data: &[u8]) -> Bytes {
+        match self {
+            Self::Identity => Bytes::copy_from_slice(data),
+            Self::Gzip => Bytes::from(gzip(data, GZIP_LEVEL)),
+            Self::Brotli => Bytes::from(brotli(data, BROTLI_QUALITY)),
+        }
+    }
+}
+
+/// The q-values an `Accept-Encoding` gives, in thousandths; `None` where it says nothing.
+#[derive(Default)]
+struct Ratings {
+    brotli: Option<u16>,
+    gzip: Option<u16>,
+    identity: Option<u16>,
+    any: Option<u16>,
+}
+
+impl Ratings {
+    /// Notes one element, `coding [; q=value]`; one that does not parse is ignored, as if absent.
+    fn add(&mut self, element: &str) {
+        let mut parts = element.split(';');
+        let coding = parts.next().unwrap_or_default().trim();
+        let mut q = Some(1000);
+        for param in parts {
+            let Some((name, value)) = param.split_once('=') else {
+                continue;
+            };
+            if name.trim().eq_ignore_ascii_case("q") {
+                q = qvalue(value.trim());
+            }
+        }
+        let Some(q) = q else { return };
+        let slot = if coding.eq_ignore_ascii_case("br") {
+            &mut self.brotli
+        } else if coding.eq_ignore_ascii_case("gzip") || coding.eq_ignore_ascii_case("x-gzip") {
+            &mut self.gzip
+        } else if coding.eq_ignore_ascii_case("identity") {
+            &mut self.identity
+        } else if coding == "*" {
+            &mut self.any
+        } else {
+            return;
+        };
+        // Named twice: the higher rating counts.
+        *slot = Some(slot.map_or(q, |old| old.max(q)));
+    }
+
+    fn choose(&self) -> Coding {
+        let rate = |q: Option<u16>| q.or(self.any).unwrap_or(0);
+        let (coding, q) = Coding::COMPRESSED
+            .iter()
+            .map(|&c| {
+                let q = match c {
+                    Coding::Brotli => rate(self.brotli),
+                    _ => rate(self.gzip),
+                };
+                (c, q)
+            })
+            // `max_by_key` keeps the last of equals; reversed, brotli wins a tie.
+            .rev()
+            .max_by_key(|&(_, q)| q)
+            .unwrap_or((Coding::Identity, 0));
+        if q == 0 || self.identity.is_some_and(|identity| identity > q) {
+            Coding::Identity
+        } else {
+            coding
+        }
+    }
+}
+
+/// A q-value (`0`, `0.5`, `1.000`) in thousandths, or `None` when it is not one.
+fn qvalue(text: &str) -> Option<u16> {
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    if fraction.len() > 3 || !fraction.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let thousandths: u16 = format!("{fraction:0<3}").parse().ok()?;
+    match whole {
+        "0" => Some(thousandths),
+        "1" if thousandths == 0 => Some(1000),
+        _ => None,
+    }
+}
+
+/// One body in every coding, each made the first time a client asks for it and kept.
+#[derive(Debug)]
+pub struct Encoded {
+    identity: Bytes,
+    brotli: OnceLock<Bytes>,
+    gzip: OnceLock<Bytes>,
+}
+
+impl Encoded {
+    /// `identity`, to be compressed on demand.
+    #[must_use]
+    pub fn new(identity: impl Into<Bytes>) -> Self {
+        Self {
+            identity: identity.into(),
+            brotli: OnceLock::new(),
+            gzip: OnceLock::new(),
+        }
+    }
+
+    /// The body as it is.
+    #[must_use]
+    pub fn identity(&self) -> &Bytes {
+        &self.identity
+    }
+
+    /// The body in `coding`, compressed now if no one asked for it before. A small body is
+    /// never compressed: every coding then gives it as it is.
+    ///
+    /// Compressing blocks the calling thread, and callers asking at the same time wait for the
+    /// first one: call it where blocking is allowed (see [`Self::get_blocking`]).
+    #[must_use]
+    pub fn get(&self, coding: Coding) -> (Coding, Bytes) {
+        if self.identity.len() < MIN_SIZE {
+            return (Coding::Identity, self.identity.clone());
+        }
+        let slot = match coding {
+            Coding::Identity => return (coding, self.identity.clone()),
+            Coding::Brotli => &self.brotli,
+            Coding::Gzip => &self.gzip,
+        };
+        (coding, slot.get_or_init(|| coding.encode(&self.identity)).clone())
+    }
+
+    /// [`Self::get`], on the blocking pool when the body still has to be compressed.
+    pub async fn get_blocking(self: &std::sync::Arc<Self>, coding: Coding) -> (Coding, Bytes) {
+        if !self.needs_work(coding) || self.identity.len() < BLOCKING_SIZE {
+            return self.get(coding);
+        }
+        let this = self.clone();
+        match tokio::task::spawn_blocking(move || this.get(coding)).await {
+            Ok(found) => found,
+            // The blocking pool is shutting down: identity needs no work.
+            Err(_) => (Coding::Identity, self.identity.clone()),
+        }
+    }
+
+    fn needs_work(&self, coding: Coding) -> bool {
+        match coding {
+            Coding::Identity => false,
+            Coding::Brotli => self.brotli.get().is_none(),
+            Coding::Gzip => self.gzip.get().is_none(),
+        }
+    }
+}
+
+/// A body stored compressed at build time: its brotli and gzip forms, and its identity made by
+/// decompressing the gzip one for the rare client that takes neither.
+#[derive(Debug)]
+pub struct Precompressed {
+    brotli: &'static [u8],
+    gzip: &'static [u8],
+}
+
+impl Precompressed {
+    /// The two forms of one body.
+    #[must_use]
+    pub const fn new(brotli: &'static [u8], gzip: &'static [u8]) -> Self {
+        Self { brotli, gzip }
+    }
+
+    /// The body in `coding`.
+    #[must_use]
+    pub fn get(&self, coding: Coding) -> Bytes {
+        match coding {
+            Coding::Brotli => Bytes::from_static(self.brotli),
+            Coding::Gzip => Bytes::from_static(self.gzip),
+            Coding::Identity => {
+                let mut out = Vec::with_capacity(self.gzip.len() * 4);
+                // build.rs wrote it with the same library: it decodes.
+                let _ = std::io::Read::read_to_end(
+                    &mut flate2::read::GzDecoder::new(self.gzip),
+                    &mut out,
+                );
+                Bytes::from(out)
+            }
+        }
+    }
+}
+
+/// Sets the headers of a body sent in `coding` from a resource that has several:
+/// `Content-Encoding` unless identity, and `Vary: Accept-Encoding` always.
+pub fn mark(headers: &mut HeaderMap, coding: Coding) {
+    if let Some(value) = coding.header() {
+        headers.insert(header::CONTENT_ENCODING, value);
+    }
+    headers.append(header::VARY, VARY);
+}
+
+/// `data` as gzip at `level` (0 to 9).
+#[must_use]
+pub fn gzip(data: &[u8], level: u32) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(
+        Vec::with_capacity(data.len() / 4),
+        flate2::Compression::new(level),
+    );
+    // Writing to a Vec cannot fail.
+    let _ = encoder.write_all(data);
+    encoder.finish().unwrap_or_default()
+}
+
+/// `data` as brotli at `quality` (0 to 11).
+#[must_use]
+pub fn brotli(data: &[u8], quality: u32) -> Vec<u8> {
+    let mut out = Vec::with_capacity(data.len() / 4);
+    {
+        let mut writer = brotli::CompressorWriter::new(&mut out, 32 * 1024, quality, BROTLI_WINDOW);
+        // Writing to a Vec cannot fail.
+        let _ = writer.write_all(data);
+    }
+    out
+}
+
+/// Compresses the answers of `inner` that are large enough and of a textual type, in the coding
+/// the request accepts, with `Vary: Accept-Encoding` on each such answer, compressed or not.
+///
+/// Answers that already carry a `Content-Encoding` (made once and kept, like the status page's)
+/// pass as they are.
+pub struct Compress<E> {
+    /// The operation wrapped.
+    pub inner: E,
+}
+
+impl<E: Endpoint> Endpoint for Compress<E> {
+    type Output = Response;
+
+    async fn call(&self, mut req: Request) -> Result<Response> {
+        let coding = Coding::negotiate(req.headers());
+        // A HEAD is answered as the GET it stands for, then stripped of its body here, so that
+        // its headers are the GET's, `Content-Length` and `Content-Encoding` included (poem
+        // would drop the body before this layer could see it).
+        let head = req.method() == Method::HEAD;
+        if head {
+            req.set_method(Method::GET);
+        }
+        let mut response = self.inner.call(req).await?.into_response();
+        let chosen = response.status() == StatusCode::OK
+            && !response.headers().contains_key(header::CONTENT_ENCODING)
+            && !response.headers().contains_key(header::VARY)
+            && compressible(response.headers());
+        if !chosen && !head {
+            return Ok(response);
+        }
+        let bytes = response.take_body().into_bytes().await?;
+        let bytes = if chosen && bytes.len() >= MIN_SIZE {
+            let (coding, bytes) = if coding == Coding::Identity {
+                (coding, bytes)
+            } else if bytes.len() < BLOCKING_SIZE {
+                (coding, coding.encode(&bytes))
+            } else {
+                std::sync::Arc::new(Encoded::new(bytes))
+                    .get_blocking(coding)
+                    .await
+            };
+            mark(response.headers_mut(), coding);
+            bytes
+        } else {
+            bytes
+        };
+        if head {
+            response
+                .headers_mut()
+                .insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
+        } else {
+            response.set_body(Body::from(bytes));
+        }
+        Ok(response)
+    }
+}
+
+/// Whether a response's `Content-Type` is text that compresses (not an image or an archive).
+fn compressible(headers: &HeaderMap) -> bool {
+    let Some(media) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let media = media.split(';').next().unwrap_or_default().trim();
+    media.starts_with("text/")
+        || matches!(
+            media,
+            "application/json"
+                | "application/yaml"
+                | "application/atom+xml"
+                | "application/javascript"
+                | "image/svg+xml"
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn negotiate(accept: &str) -> Coding {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::ACCEPT_ENCODING, HeaderValue::from_str(accept).unwrap());
+        Coding::negotiate(&headers)
+    }
+
+    #[test]
+    fn without_accept_encoding_the_body_is_sent_as_it_is() {
+        assert_eq!(Coding::negotiate(&HeaderMap::new()), Coding::Identity);
+        assert_eq!(negotiate(""), Coding::Identity);
+        assert_eq!(negotiate("identity"), Coding::Identity);
+        assert_eq!(negotiate("deflate, zstd"), Coding::Identity);
+    }
+
+    #[test]
+    fn a_browser_gets_brotli_and_an_older_client_gzip() {
+        assert_eq!(negotiate("gzip, deflate, br, zstd"), Coding::Brotli);
+        assert_eq!(negotiate("gzip, deflate"), Coding::Gzip);
+        assert_eq!(negotiate("x-gzip"), Coding::Gzip);
+        assert_eq!(negotiate("BR"), Coding::Brotli);
+    }
+
+    #[test]
+    fn q_values_rank_the_codings_and_zero_refuses_one() {
+        assert_eq!(negotiate("gzip;q=0"), Coding::Identity);
+        assert_eq!(negotiate("br;q=0, gzip;q=0"), Coding::Identity);
+        assert_eq!(negotiate("br;q=0, gzip"), Coding::Gzip);
+        assert_eq!(negotiate("br;q=0.5, gzip;q=0.8"), Coding::Gzip);
+        assert_eq!(negotiate("br ; Q=0.9 , gzip; q=0.8"), Coding::Brotli);
+        assert_eq!(negotiate("gzip;q=0.000"), Coding::Identity);
+        assert_eq!(negotiate("identity;q=1, gzip;q=0.5"), Coding::Identity);
+        assert_eq!(negotiate("identity;q=0.5, gzip;q=1.0, br;q=0.3"), Coding::Gzip);
+    }
+
+    #[test]
+    fn the_wildcard_rates_the_codings_not_named() {
+        assert_eq!(negotiate("*"), Coding::Brotli);
+        assert_eq!(negotiate("*;q=0"), Coding::Identity);
+        assert_eq!(negotiate("br;q=0, *"), Coding::Gzip);
+        assert_eq!(negotiate("gzip, *;q=0"), Coding::Gzip);
+    }
+
+    #[test]
+    fn malformed_q_values_are_ignored_not_guessed() {
+        for bad in ["gzip;q=2", "gzip;q=0.5000", "gzip;q=-1", "gzip;q=", "gzip;q=1.5"] {
+            assert_eq!(negotiate(bad), Coding::Identity, "{bad}");
+        }
+        assert_eq!(negotiate("gzip;q=1.000"), Coding::Gzip);
+        assert_eq!(negotiate("gzip;q=0.001"), Coding::Gzip);
+    }
+
+    #[test]
+    fn every_coding_round_trips_to_the_identity_body() {
+        let body: Vec<u8> = (0..20_000).map(|i| b"status page "[i % 12]).collect();
+        let encoded = Encoded::new(body.clone());
+        let (coding, br) = encoded.get(Coding::Brotli);
+        assert_eq!(coding, Coding::Brotli);
+        let mut decoded = Vec::new();
+        brotli::BrotliDecompress(&mut &br[..], &mut decoded).unwrap();
+        assert_eq!(decoded, body);
+        let (coding, gz) = encoded.get(Coding::Gzip);
+        assert_eq!(coding, Coding::Gzip);
+        let mut decoded = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..]), &mut decoded)
+            .unwrap();
+        assert_eq!(decoded, body);
+        assert!(br.len() < body.len() / 10 && gz.len() < body.len() / 10);
+        assert_eq!(encoded.get(Coding::Identity).1, body);
+    }
+
+    #[test]
+    fn small_bodies_are_never_compressed() {
+        let encoded = Encoded::new(vec![b'a'; MIN_SIZE - 1]);
+        assert_eq!(encoded.get(Coding::Brotli).0, Coding::Identity);
+        assert_eq!(encoded.get(Coding::Gzip).1.len(), MIN_SIZE - 1);
+    }
+
+    #[test]
+    fn precompressed_bodies_decompress_for_clients_without_a_coding() {
+        let body = b"swagger ui ".repeat(500);
+        let gz = gzip(&body, 9).leak();
+        let br = brotli(&body, 11).leak();
+        let stored = Precompressed::new(br, gz);
+        assert_eq!(stored.get(Coding::Identity), body);
+        assert_eq!(stored.get(Coding::Gzip).len(), gz.len());
+    }
+}
