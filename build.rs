@@ -19,7 +19,11 @@ fn main() {
     let page = OpenApiService::new((), "", "").swagger_ui_html();
     for (name, open, close) in [
         ("swagger-ui.css", "<style charset=\"UTF-8\">", "</style>"),
-        ("swagger-ui-bundle.js", "<script charset=\"UTF-8\">", "</script>"),
+        (
+            "swagger-ui-bundle.js",
+            "<script charset=\"UTF-8\">",
+            "</script>",
+        ),
     ] {
         let asset = between(&page, open, close)
             .unwrap_or_else(|| panic!("poem-openapi's Swagger UI page has no {open}...{close}"));

@@ -215,7 +215,10 @@ impl Encoded {
             Coding::Brotli => &self.brotli,
             Coding::Gzip => &self.gzip,
         };
-        (coding, slot.get_or_init(|| coding.encode(&self.identity)).clone())
+        (
+            coding,
+            slot.get_or_init(|| coding.encode(&self.identity)).clone(),
+        )
     }
 
     /// [`Self::get`], on the blocking pool when the body still has to be compressed.
@@ -390,7 +393,10 @@ mod tests {
 
     fn negotiate(accept: &str) -> Coding {
         let mut headers = HeaderMap::new();
-        headers.insert(header::ACCEPT_ENCODING, HeaderValue::from_str(accept).unwrap());
+        headers.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_str(accept).unwrap(),
+        );
         Coding::negotiate(&headers)
     }
 
@@ -419,7 +425,10 @@ mod tests {
         assert_eq!(negotiate("br ; Q=0.9 , gzip; q=0.8"), Coding::Brotli);
         assert_eq!(negotiate("gzip;q=0.000"), Coding::Identity);
         assert_eq!(negotiate("identity;q=1, gzip;q=0.5"), Coding::Identity);
-        assert_eq!(negotiate("identity;q=0.5, gzip;q=1.0, br;q=0.3"), Coding::Gzip);
+        assert_eq!(
+            negotiate("identity;q=0.5, gzip;q=1.0, br;q=0.3"),
+            Coding::Gzip
+        );
     }
 
     #[test]
@@ -432,7 +441,13 @@ mod tests {
 
     #[test]
     fn malformed_q_values_are_ignored_not_guessed() {
-        for bad in ["gzip;q=2", "gzip;q=0.5000", "gzip;q=-1", "gzip;q=", "gzip;q=1.5"] {
+        for bad in [
+            "gzip;q=2",
+            "gzip;q=0.5000",
+            "gzip;q=-1",
+            "gzip;q=",
+            "gzip;q=1.5",
+        ] {
             assert_eq!(negotiate(bad), Coding::Identity, "{bad}");
         }
         assert_eq!(negotiate("gzip;q=1.000"), Coding::Gzip);
@@ -473,5 +488,69 @@ mod tests {
         let stored = Precompressed::new(br, gz);
         assert_eq!(stored.get(Coding::Identity), body);
         assert_eq!(stored.get(Coding::Gzip).len(), gz.len());
+    }
+
+    async fn through_compress(
+        content_type: &'static str,
+        size: usize,
+        method: Method,
+        accept: &str,
+    ) -> Response {
+        let body = "{\"a\":1}".repeat(size / 7 + 1)[..size].to_owned();
+        let inner = poem::endpoint::make_sync(move |_| {
+            Response::builder()
+                .content_type(content_type)
+                .body(body.clone())
+        });
+        let request = Request::builder()
+            .method(method)
+            .header(header::ACCEPT_ENCODING, accept)
+            .finish();
+        Compress { inner }.get_response(request).await
+    }
+
+    #[tokio::test]
+    async fn large_textual_answers_are_compressed_per_response_with_vary() {
+        let response = through_compress("application/json", 5000, Method::GET, "gzip").await;
+        assert_eq!(response.headers()[header::CONTENT_ENCODING], "gzip");
+        assert_eq!(response.headers()[header::VARY], "accept-encoding");
+        let gz = response.into_body().into_bytes().await.unwrap();
+        let mut decoded = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&gz[..]), &mut decoded)
+            .unwrap();
+        assert_eq!(decoded.len(), 5000);
+        assert!(decoded.starts_with("{\"a\":1}{"));
+
+        // Identity for a client that refuses gzip, but Vary all the same: it depended on that.
+        let plain = through_compress("application/json", 5000, Method::GET, "gzip;q=0").await;
+        assert!(!plain.headers().contains_key(header::CONTENT_ENCODING));
+        assert_eq!(plain.headers()[header::VARY], "accept-encoding");
+        assert_eq!(plain.into_body().into_bytes().await.unwrap().len(), 5000);
+    }
+
+    #[tokio::test]
+    async fn small_or_binary_answers_pass_untouched() {
+        for (media, size) in [("application/json", MIN_SIZE - 1), ("image/png", 5000)] {
+            let response = through_compress(media, size, Method::GET, "br").await;
+            assert!(
+                !response.headers().contains_key(header::CONTENT_ENCODING),
+                "{media}"
+            );
+            assert!(!response.headers().contains_key(header::VARY), "{media}");
+            assert_eq!(response.into_body().into_bytes().await.unwrap().len(), size);
+        }
+    }
+
+    #[tokio::test]
+    async fn head_gets_the_length_and_coding_of_get_and_no_body() {
+        let get = through_compress("text/html", 5000, Method::GET, "br").await;
+        let head = through_compress("text/html", 5000, Method::HEAD, "br").await;
+        assert_eq!(head.headers()[header::CONTENT_ENCODING], "br");
+        let length = get.into_body().into_bytes().await.unwrap().len();
+        assert_eq!(
+            head.headers()[header::CONTENT_LENGTH],
+            length.to_string().as_str()
+        );
+        assert!(head.into_body().into_bytes().await.unwrap().is_empty());
     }
 }

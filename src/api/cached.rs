@@ -9,8 +9,8 @@ use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use poem::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use poem::http::StatusCode;
+use poem::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use poem::{IntoResponse, Response};
 use poem_openapi::ApiResponse;
 use poem_openapi::registry::{MetaHeader, MetaResponse, MetaResponses, Registry};
@@ -38,7 +38,12 @@ impl<T: ApiResponse> ApiResponse for Cached<T> {
             deprecated: false,
             schema: String::schema_ref(),
         };
-        let etag = || header("ETag", "The version of the body: send it back in `If-None-Match`.");
+        let etag = || {
+            header(
+                "ETag",
+                "The version of the body: send it back in `If-None-Match`.",
+            )
+        };
         for response in &mut meta.responses {
             if response.status == Some(200) {
                 response.headers.push(etag());
@@ -143,7 +148,9 @@ impl Representation {
             .map(|tag| tag.trim().trim_start_matches("W/"))
             .any(|tag| tag == etag || tag == "*");
         let mut response = if fresh {
-            Response::builder().status(StatusCode::NOT_MODIFIED).finish()
+            Response::builder()
+                .status(StatusCode::NOT_MODIFIED)
+                .finish()
         } else {
             let body = match (&self.body, coding) {
                 (Body::Encoded(encoded), Some(coding)) => encoded.get_blocking(coding).await.1,

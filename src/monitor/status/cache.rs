@@ -114,7 +114,10 @@ mod tests {
             made.fetch_add(1, Ordering::SeqCst);
             Ok::<_, ()>(Representation::new("page", "text/html"))
         };
-        let (a, b) = tokio::join!(cache.get(Variant::Page, make), cache.get(Variant::Page, make));
+        let (a, b) = tokio::join!(
+            cache.get(Variant::Page, make),
+            cache.get(Variant::Page, make)
+        );
         assert!(Arc::ptr_eq(&a.unwrap(), &b.unwrap()));
         assert_eq!(made.load(Ordering::SeqCst), 1);
         // Another variant is another copy.
@@ -143,10 +146,14 @@ mod tests {
     #[tokio::test]
     async fn errors_are_not_kept() {
         let cache = Cache::default();
-        let failed = cache.get(Variant::Page, async || Err::<Representation, _>("store")).await;
+        let failed = cache
+            .get(Variant::Page, async || Err::<Representation, _>("store"))
+            .await;
         assert!(failed.is_err());
         let copy = cache
-            .get(Variant::Page, async || Ok::<_, &str>(Representation::new("ok", "text/html")))
+            .get(Variant::Page, async || {
+                Ok::<_, &str>(Representation::new("ok", "text/html"))
+            })
             .await;
         assert!(copy.is_ok());
     }

@@ -398,7 +398,10 @@ impl StatusApi {
         let made = self.cache.get(variant, async move || {
             store::blocking(move || {
                 let found = load(&store, &name)?;
-                Ok(Representation::new(draw(&name, found), SvgMedia::CONTENT_TYPE))
+                Ok(Representation::new(
+                    draw(&name, found),
+                    SvgMedia::CONTENT_TYPE,
+                ))
             })
             .await
         });
