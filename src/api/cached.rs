@@ -125,6 +125,14 @@ impl Representation {
         }
     }
 
+    /// Compresses the body in `coding` now, if it has to be, so that the first reader to ask
+    /// for it does not wait.
+    pub async fn prepare(&self, coding: Coding) {
+        if let Body::Encoded(encoded) = &self.body {
+            let _ = encoded.get_blocking(coding).await;
+        }
+    }
+
     /// The response to a request with `request` headers: the body in the coding it accepts, or
     /// `304` when its `If-None-Match` names this version in that coding; with `Cache-Control:
     /// cache_control` and `extra` headers either way.

@@ -4,16 +4,20 @@
 //! A status page is read most when something is down, by everyone at once. Rendering the page
 //! of 200 targets takes milliseconds; serving a kept copy takes microseconds. A copy is
 //! current for [`MAX_AGE`] from the moment its data was read, so a result committed to the
-//! store reaches the page within a second. Readers that find the copy out of date while it is
-//! being made again wait for that one rendering instead of starting their own.
+//! store reaches the page within a second (and the time one rendering takes). The first reader
+//! to find the copy out of date makes the next one, compressed in the coding it asked for,
+//! before it is published; readers that come meanwhile get the previous copy rather than wait.
 
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use poem::http::HeaderMap;
+
 use super::Window;
 use crate::api::cached::Representation;
+use crate::compression::Coding;
 
 /// How long a copy is served after its data was read.
 pub const MAX_AGE: Duration = Duration::from_secs(1);
@@ -52,37 +56,55 @@ struct Slot {
 }
 
 impl Slot {
-    fn fresh(&self, now: Instant) -> Option<Arc<Representation>> {
+    /// The latest copy, if any, and whether it is still current at `now`.
+    fn latest(&self, now: Instant) -> Option<(Arc<Representation>, bool)> {
         let current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
-        current
-            .as_ref()
-            .filter(|(read, _)| now.saturating_duration_since(*read) < MAX_AGE)
-            .map(|(_, copy)| copy.clone())
+        current.as_ref().map(|(read, copy)| {
+            let fresh = now.saturating_duration_since(*read) < MAX_AGE;
+            (copy.clone(), fresh)
+        })
+    }
+
+    fn fresh(&self, now: Instant) -> Option<Arc<Representation>> {
+        self.latest(now)
+            .filter(|(_, fresh)| *fresh)
+            .map(|(copy, _)| copy)
     }
 }
 
 impl Cache {
-    /// The copy of `variant`: the kept one while current, else a new one that `make` reads and
-    /// renders. Errors are not kept: the next reader tries again.
+    /// The copy of `variant` for a request with `request` headers: the kept one while current,
+    /// else a new one that `make` reads and renders, compressed for this request before it is
+    /// published. While another reader makes it, the previous copy. Errors are not kept: the
+    /// next reader tries again.
     ///
     /// # Errors
     /// `make`'s.
     pub async fn get<E>(
         &self,
         variant: Variant,
+        request: &HeaderMap,
         make: impl AsyncFnOnce() -> Result<Representation, E>,
     ) -> Result<Arc<Representation>, E> {
         let slot = self.slot(variant);
-        if let Some(copy) = slot.fresh(Instant::now()) {
-            return Ok(copy);
-        }
-        let _making = slot.making.lock().await;
+        let previous = match slot.latest(Instant::now()) {
+            Some((copy, true)) => return Ok(copy),
+            Some((copy, false)) => Some(copy),
+            None => None,
+        };
+        let _making = match (slot.making.try_lock(), previous) {
+            (Ok(making), _) => making,
+            (Err(_), Some(previous)) => return Ok(previous),
+            // The first copy: nothing to serve meanwhile, so wait for it.
+            (Err(_), None) => slot.making.lock().await,
+        };
         // Someone may have made it while this reader waited.
         if let Some(copy) = slot.fresh(Instant::now()) {
             return Ok(copy);
         }
         let read = Instant::now();
         let copy = Arc::new(make().await?);
+        copy.prepare(Coding::negotiate(request)).await;
         *slot.current.lock().unwrap_or_else(PoisonError::into_inner) = Some((read, copy.clone()));
         Ok(copy)
     }
@@ -114,14 +136,18 @@ mod tests {
             made.fetch_add(1, Ordering::SeqCst);
             Ok::<_, ()>(Representation::new("page", "text/html"))
         };
+        let none = HeaderMap::new();
         let (a, b) = tokio::join!(
-            cache.get(Variant::Page, make),
-            cache.get(Variant::Page, make)
+            cache.get(Variant::Page, &none, make),
+            cache.get(Variant::Page, &none, make)
         );
         assert!(Arc::ptr_eq(&a.unwrap(), &b.unwrap()));
         assert_eq!(made.load(Ordering::SeqCst), 1);
         // Another variant is another copy.
-        cache.get(Variant::Feed("x".into()), make).await.unwrap();
+        cache
+            .get(Variant::Feed("x".into()), &none, make)
+            .await
+            .unwrap();
         assert_eq!(made.load(Ordering::SeqCst), 2);
     }
 
@@ -133,25 +159,36 @@ mod tests {
             made.fetch_add(1, Ordering::SeqCst);
             Ok::<_, ()>(Representation::new("page", "text/html"))
         };
-        cache.get(Variant::Page, make).await.unwrap();
+        let none = HeaderMap::new();
+        let first = cache.get(Variant::Page, &none, make).await.unwrap();
         let slot = cache.slot(Variant::Page);
-        // Age the copy instead of sleeping: std's clock is not tokio's paused one.
+        // Age the copy instead of sleeping a second.
         if let Some((read, _)) = slot.current.lock().unwrap().as_mut() {
             *read -= MAX_AGE;
         }
-        cache.get(Variant::Page, make).await.unwrap();
+        // While a new copy is being made, the previous one is served.
+        let making = slot.making.try_lock().unwrap();
+        let meanwhile = cache.get(Variant::Page, &none, make).await.unwrap();
+        assert!(Arc::ptr_eq(&first, &meanwhile));
+        assert_eq!(made.load(Ordering::SeqCst), 1);
+        drop(making);
+        let second = cache.get(Variant::Page, &none, make).await.unwrap();
+        assert!(!Arc::ptr_eq(&first, &second));
         assert_eq!(made.load(Ordering::SeqCst), 2);
     }
 
     #[tokio::test]
     async fn errors_are_not_kept() {
         let cache = Cache::default();
+        let none = HeaderMap::new();
         let failed = cache
-            .get(Variant::Page, async || Err::<Representation, _>("store"))
+            .get(Variant::Page, &none, async || {
+                Err::<Representation, _>("store")
+            })
             .await;
         assert!(failed.is_err());
         let copy = cache
-            .get(Variant::Page, async || {
+            .get(Variant::Page, &none, async || {
                 Ok::<_, &str>(Representation::new("ok", "text/html"))
             })
             .await;

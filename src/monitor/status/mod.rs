@@ -229,7 +229,7 @@ impl StatusApi {
     #[oai(path = "/status", method = "get", operation_id = "getStatusPage")]
     async fn page(&self, headers: &HeaderMap) -> Cached<PageResponse> {
         let monitoring = self.monitoring.clone();
-        let made = self.cache.get(Variant::Page, async move || {
+        let made = self.cache.get(Variant::Page, headers, async move || {
             let reader = monitoring.clone();
             let page =
                 match store::blocking(move || page::Page::read(&reader, SystemTime::now())).await {
@@ -355,15 +355,17 @@ impl StatusApi {
         let base = self.base(headers);
         let store = self.monitoring.store.clone();
         let title = self.monitoring.config.title.clone();
-        let made = self.cache.get(Variant::Feed(base.clone()), async move || {
-            store::blocking(move || {
-                let incidents = store.incidents(100)?;
-                let now = store::millis(SystemTime::now());
-                let feed = feed::render(&title, &base, &incidents, now);
-                Ok(Representation::new(feed, AtomMedia::CONTENT_TYPE))
-            })
-            .await
-        });
+        let made = self
+            .cache
+            .get(Variant::Feed(base.clone()), headers, async move || {
+                store::blocking(move || {
+                    let incidents = store.incidents(100)?;
+                    let now = store::millis(SystemTime::now());
+                    let feed = feed::render(&title, &base, &incidents, now);
+                    Ok(Representation::new(feed, AtomMedia::CONTENT_TYPE))
+                })
+                .await
+            });
         match made.await {
             Ok(copy) => Cached::Copy(copy.respond(headers, PAGE_CACHE, &[]).await),
             Err(err) => Cached::Other(FeedResponse::Failed(failure(&err))),
@@ -395,7 +397,7 @@ impl StatusApi {
             )));
         }
         let store = self.monitoring.store.clone();
-        let made = self.cache.get(variant, async move || {
+        let made = self.cache.get(variant, headers, async move || {
             store::blocking(move || {
                 let found = load(&store, &name)?;
                 Ok(Representation::new(
