@@ -16,7 +16,7 @@ use poem_openapi::ApiResponse;
 use poem_openapi::registry::{MetaHeader, MetaResponse, MetaResponses, Registry};
 use poem_openapi::types::Type;
 
-use crate::compression::{self, Coding, Encoded, MIN_SIZE, Precompressed};
+use crate::compression::{self, Coding, DYNAMIC, Encoded, MIN_SIZE, PRECOMPRESSED, Precompressed};
 
 /// An operation's answer `T`, or the same answer already made into a response by
 /// [`Representation::respond`], possibly a `304`. The spec documents `T`'s responses, with the
@@ -49,7 +49,8 @@ impl<T: ApiResponse> ApiResponse for Cached<T> {
                 response.headers.push(etag());
                 response.headers.push(header(
                     "Content-Encoding",
-                    "`br` or `gzip` when `Accept-Encoding` allows it and the body is 1 KB or more.",
+                    "`gzip` (or `br` for the assets compressed at build time) when \
+                     `Accept-Encoding` allows it and the body is 1 KB or more.",
                 ));
                 response.headers.push(header(
                     "Vary",
@@ -142,10 +143,10 @@ impl Representation {
         cache_control: &'static str,
         extra: &[(HeaderName, &'static str)],
     ) -> Response {
-        let wanted = Coding::negotiate(request);
         let coding = match &self.body {
             Body::Encoded(encoded) if encoded.identity().len() < MIN_SIZE => None,
-            _ => Some(wanted),
+            Body::Encoded(_) => Some(Coding::negotiate(request, DYNAMIC)),
+            Body::Precompressed(_) => Some(Coding::negotiate(request, PRECOMPRESSED)),
         };
         let etag = format!("\"{}{}\"", self.etag, coding.map_or("", Coding::tag));
         let fresh = request

@@ -17,7 +17,7 @@ use poem::http::HeaderMap;
 
 use super::Window;
 use crate::api::cached::Representation;
-use crate::compression::Coding;
+use crate::compression::{Coding, DYNAMIC};
 
 /// How long a copy is served after its data was read.
 pub const MAX_AGE: Duration = Duration::from_secs(1);
@@ -104,7 +104,7 @@ impl Cache {
         }
         let read = Instant::now();
         let copy = Arc::new(make().await?);
-        copy.prepare(Coding::negotiate(request)).await;
+        copy.prepare(Coding::negotiate(request, DYNAMIC)).await;
         *slot.current.lock().unwrap_or_else(PoisonError::into_inner) = Some((read, copy.clone()));
         Ok(copy)
     }

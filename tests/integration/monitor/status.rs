@@ -291,7 +291,7 @@ async fn the_pages_are_compressed_for_those_who_accept_it_and_kept_a_few_seconds
             assert_eq!(page.coding(), "", "{path}");
             continue;
         }
-        assert_negotiated(&monitor.url(path)).await;
+        assert_negotiated(&monitor.url(path), "gzip").await;
     }
     let page = raw(&monitor.url("/status"), Some(BROWSER)).await;
     assert_eq!(page.header("cache-control"), "public, max-age=5");
