@@ -231,16 +231,17 @@ impl StatusApi {
         let monitoring = self.monitoring.clone();
         let made = self.cache.get(Variant::Page, headers, async move || {
             let reader = monitoring.clone();
-            let page =
-                match store::blocking(move || page::Page::read(&reader, SystemTime::now())).await {
-                    Ok(page) => page,
-                    // While the store is being re-opened it cannot be read: the page still says
-                    // why.
-                    Err(err) => match monitoring.health.stale() {
-                        Some(stale) => page::Page::unreadable(&monitoring, SystemTime::now(), stale),
-                        None => return Err(err),
-                    },
-                };
+            let page = match store::blocking(move || page::Page::read(&reader, SystemTime::now()))
+                .await
+            {
+                Ok(page) => page,
+                // While the store is being re-opened it cannot be read: the page still says
+                // why.
+                Err(err) => match monitoring.health.stale() {
+                    Some(stale) => page::Page::unreadable(&monitoring, SystemTime::now(), stale),
+                    None => return Err(err),
+                },
+            };
             let html = store::blocking(move || Ok(page.render())).await?;
             Ok(Representation::new(html, Html::<String>::CONTENT_TYPE))
         });
