@@ -2,6 +2,7 @@
 """CPU cost per request in instructions, counted by callgrind: repeatable to the instruction.
 
     python3 benches/instructions.py
+    python3 benches/instructions.py --binary /tmp/old/health-service   # another build, to compare
 
 Wall-clock figures on a shared VM drift by ±10% from minute to minute, which hides differences of
 a few percent (such as the cost of metrics). Valgrind's callgrind counts the instructions the
@@ -13,9 +14,12 @@ shutdown cancelling out. Needs valgrind (Debian: valgrind).
 request id, metrics, log line). `GET /health` adds the report, which is serialized once per
 millisecond and shared by the requests within it: under valgrind, some 50 times slower, most
 requests make their own, and how many do varies, so its figure moves by a few hundred
-instructions from run to run and is close to the cost without sharing.
+instructions from run to run and is close to the cost without sharing. The last column is
+`GET /health` sent with a browser's `Accept-Encoding`, which must cost what it costs without:
+answers under 1 KB are never compressed, and `/health` does not even read the header.
 """
 
+import argparse
 import http.client
 import os
 import re
@@ -34,16 +38,21 @@ CONFIGS = {
 }
 
 
-PATHS = ["/livez", "/health"]
+# (column, path, request headers)
+REQUESTS = [
+    ("GET /livez", "/livez", {}),
+    ("GET /health", "/health", {}),
+    ("GET /health, browser Accept-Encoding", "/health", {"Accept-Encoding": "gzip, deflate, br, zstd"}),
+]
 
 
-def instructions(extra_env, path, requests, work):
+def instructions(binary, extra_env, path, headers, requests, work):
     """Total instructions of one server run that answers `requests` requests to `path`."""
     port = free_port()
     env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "METRICS_PORT": str(free_port()), **extra_env}
     out = work / "callgrind.out"
     server = subprocess.Popen(
-        ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", str(BINARY)],
+        ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", str(binary)],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     try:
@@ -59,7 +68,7 @@ def instructions(extra_env, path, requests, work):
                     sys.exit("the server did not start under valgrind within 60 s")
                 time.sleep(0.05)
         for _ in range(requests):
-            conn.request("GET", path)
+            conn.request("GET", path, headers=headers)
             response = conn.getresponse()
             response.read()
             assert response.status == 200, response.status
@@ -72,15 +81,24 @@ def instructions(extra_env, path, requests, work):
 
 
 def main():
-    build_release()
-    print("| configuration | " + " | ".join(f"GET {path}" for path in PATHS) + " |")
-    print("| --- |" + " ---: |" * len(PATHS))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--binary", type=Path, help="measure this build instead of building one")
+    parser.add_argument("--configs", default=",".join(CONFIGS),
+                        help="comma-separated configurations to measure (default: all)")
+    args = parser.parse_args()
+    binary = args.binary
+    if binary is None:
+        build_release()
+        binary = BINARY
+    print("| configuration | " + " | ".join(column for column, _, _ in REQUESTS) + " |")
+    print("| --- |" + " ---: |" * len(REQUESTS))
     with tempfile.TemporaryDirectory() as tmp:
-        for name, env in CONFIGS.items():
+        for name in args.configs.split(","):
+            env = CONFIGS[name]
             cells = []
-            for path in PATHS:
-                few = instructions(env, path, 1000, Path(tmp))
-                many = instructions(env, path, 3000, Path(tmp))
+            for _, path, headers in REQUESTS:
+                few = instructions(binary, env, path, headers, 1000, Path(tmp))
+                many = instructions(binary, env, path, headers, 3000, Path(tmp))
                 cells.append(f"{(many - few) // 2000:,}")
             print(f"| {name} | " + " | ".join(cells) + " |", flush=True)
 

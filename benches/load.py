@@ -4,6 +4,9 @@
     python3 benches/load.py                  # the README's table: 8 rounds of 5 s per server
     python3 benches/load.py --rounds 1 --duration 2s   # a quick smoke run
     python3 benches/load.py --log-dir /tmp   # logs on disk instead of tmpfs
+    python3 benches/load.py --browser --baseline /tmp/old/health-service \
+        --only "health-service,baseline build"   # this build against another, turn by turn,
+                                                  # with a browser's Accept-Encoding
 
 Every server is pinned to core 0 and wrk to core 1, 50 connections, loopback only. Servers take
 turns round by round, in an order that changes every round, and each figure is the median over the
@@ -94,11 +97,15 @@ def to_ms(text):
     return float(number) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
 
 
-def load(port, duration):
+# Chromium's: `/health` must cost the same with it (answers under 1 KB are not compressed).
+BROWSER_HEADERS = ["-H", "Accept-Encoding: gzip, deflate, br, zstd"]
+
+
+def load(port, duration, headers=()):
     """Runs wrk on the load core; returns (req/s, p50 ms, p99 ms)."""
     out = subprocess.run(
         ["taskset", "-c", LOAD_CORE, "wrk", "-t1", f"-c{CONNECTIONS}", f"-d{duration}", "--latency",
-         f"http://127.0.0.1:{port}/health"],
+         *headers, f"http://127.0.0.1:{port}/health"],
         check=True, capture_output=True, text=True,
     ).stdout
     bad = re.search(r"Non-2xx or 3xx responses: \d+|Socket errors: .*", out)
@@ -110,7 +117,7 @@ def load(port, duration):
     return rps, p50, p99
 
 
-def servers(work, binary):
+def servers(work, binary, baseline=None):
     """name -> function returning (argv, env) for a fresh run on a free port."""
     def nginx():
         port = free_port()
@@ -118,22 +125,25 @@ def servers(work, binary):
         conf.write_text(NGINX_CONF.format(dir=work, port=port, body=BODY))
         return ["nginx", "-c", str(conf), "-p", str(work)], {"PORT": str(port)}
 
-    def service(metrics=True, logs=True):
+    def service(metrics=True, logs=True, program=binary):
         def make():
             metrics_port = str(free_port()) if metrics else "0"
             env = {"HOST": "127.0.0.1", "PORT": str(free_port()), "METRICS_PORT": metrics_port}
             if not logs:
                 env["RUST_LOG"] = "off"
-            return [str(binary)], env
+            return [str(program)], env
         return make
 
-    return {
+    runs = {
         "nginx (static string)": nginx,
         "health-service": service(),
         "health-service, metrics off": service(metrics=False),
         # Not a production setting: shows what the per-request log line costs.
         "health-service, logs off": service(logs=False),
     }
+    if baseline:
+        runs["baseline build"] = service(program=baseline)
+    return runs
 
 
 def main():
@@ -142,15 +152,26 @@ def main():
     parser.add_argument("--duration", default="5s", help="wrk's -d per server per round")
     parser.add_argument("--log-dir", default="/dev/shm" if Path("/dev/shm").is_dir() else None,
                         help="where both servers' logs are written (default: tmpfs at /dev/shm)")
+    parser.add_argument("--browser", action="store_true",
+                        help="send a browser's Accept-Encoding with every request")
+    parser.add_argument("--binary", type=Path, help="measure this build instead of building one")
+    parser.add_argument("--baseline", type=Path,
+                        help="another build to run as one more server, production defaults")
+    parser.add_argument("--only", help="comma-separated servers to run (default: all)")
     args = parser.parse_args()
     if (os.cpu_count() or 1) < 2:
         sys.exit("benches/load.py needs 2 cores: the server on one, wrk on the other")
 
-    build_release()
-    binary = BINARY
+    binary = args.binary
+    if binary is None:
+        build_release()
+        binary = BINARY
+    headers = BROWSER_HEADERS if args.browser else ()
     with tempfile.TemporaryDirectory(prefix="health-service-load-", dir=args.log_dir) as tmp:
         work = Path(tmp)
-        runs = servers(work, binary)
+        runs = servers(work, binary, args.baseline)
+        if args.only:
+            runs = {name: runs[name] for name in args.only.split(",")}
         results = {name: [] for name in runs}
         names = list(runs)
         for round_ in range(args.rounds):
@@ -163,7 +184,7 @@ def main():
                 with open(work / "server.log", "w") as log:
                     proc, ready_ms = start(argv, {**os.environ, **env}, log)
                     try:
-                        rps, p50, p99 = load(env["PORT"], args.duration)
+                        rps, p50, p99 = load(env["PORT"], args.duration, headers)
                         rss = peak_rss_mb(proc.pid)
                     finally:
                         proc.terminate()
@@ -171,6 +192,8 @@ def main():
                 results[name].append((rps, p50, p99, rss, ready_ms))
 
     med = {name: [statistics.median(col) for col in zip(*rows)] for name, rows in results.items()}
+    if args.browser:
+        print(f"Accept-Encoding: {BROWSER_HEADERS[1].split(': ')[1]}")
     print(f"wrk -t1 -c{CONNECTIONS} -d{args.duration}, {args.rounds} rounds, medians; "
           f"server on core {SERVER_CORE}, wrk on core {LOAD_CORE}; logs in {args.log_dir or tempfile.gettempdir()}\n")
     print("| server | req/s | p50 ms | p99 ms | peak RSS MB | exec to first 200 ms |")
@@ -183,6 +206,11 @@ def main():
         return statistics.median(x[col] / y[col] for x, y in zip(results[a], results[b]))
 
     svc, nginx, bare = "health-service", "nginx (static string)", "health-service, metrics off"
+    if {svc, "baseline build"} <= set(results):
+        print(f"\nthis build vs the baseline, per-round ratios: req/s {ratio(svc, 'baseline build', 0):.3f}, "
+              f"p99 {ratio(svc, 'baseline build', 2):.3f}")
+    if not {svc, nginx, bare} <= set(results):
+        return
     print(f"\nhealth-service vs nginx, per-round ratios: req/s {ratio(svc, nginx, 0):.2f}x (target >= 0.8x), "
           f"p99 {ratio(svc, nginx, 2):.2f}x (target <= 2x); RSS {med[svc][3]:.1f} MB (target <= 16); "
           f"first 200 after {med[svc][4]:.1f} ms (target <= 50)")

@@ -7,6 +7,8 @@
 //! - [`server`]: the HTTP/1.1 connection loop with its limits (header timeout, head size).
 //! - [`api`]: the routes, declared with poem-openapi: `health`, `probes`, `docs`.
 //! - [`middleware`]: per request: id, access log, common headers, JSON errors.
+//! - [`compression`]: `Content-Encoding` negotiation, brotli and gzip bodies, the compressing
+//!   layer for large answers.
 //! - [`errors`]: the JSON error body and the `Allow` header.
 //! - [`metrics`]: Prometheus counters and histograms, served on the private metrics listener.
 //! - [`clock`]: RFC 3339 timestamps, cheap enough for every request.
@@ -19,6 +21,7 @@
 pub mod agent;
 pub mod api;
 pub mod clock;
+pub mod compression;
 pub mod config;
 pub mod errors;
 pub mod healthcheck;

@@ -5,11 +5,13 @@
 //! - [`docs`]: `/`, `/docs`, `/openapi.json`, `/openapi.yaml`.
 //! - [`payload`]: the JSON body type the health and probe responses use.
 //! - [`no_store`]: `Cache-Control: no-store` on health and probe responses.
-//! - [`router`]: sends each request to its operation.
+//! - [`router`]: sends each request to its operation, compressing the answers that may be large.
+//! - [`cached`]: answers made once, served in each coding with an `ETag` and `304`.
 //!
 //! Monitor mode adds its own API ([`crate::monitor::api`]) beside these, as the `extra` of
 //! [`endpoint`].
 
+pub mod cached;
 pub mod docs;
 pub mod health;
 pub mod no_store;
@@ -109,7 +111,7 @@ fn describe<X: OpenApi>(apis: Apis<X>) -> OpenApiService<Apis<X>, ()> {
         )
 }
 
-/// The spec and Swagger UI, rendered once: the spec does not depend on the documents' contents,
+/// The spec and Swagger UI's page, rendered once: the spec does not depend on the documents' contents,
 /// so a draft service renders them.
 fn documents<X: Extension>(
     identity: &Arc<Identity>,
@@ -117,9 +119,9 @@ fn documents<X: Extension>(
     extra: X,
 ) -> Arc<Documents> {
     let draft = describe(apis(identity, lifecycle, Arc::default(), extra));
-    Arc::new(Documents {
-        json: serde_json::from_str(&draft.spec()).unwrap_or_default(),
-        yaml: draft.spec_yaml(),
-        swagger_ui: draft.swagger_ui_html(),
-    })
+    Arc::new(Documents::new(
+        draft.spec(),
+        draft.spec_yaml(),
+        "health-service API",
+    ))
 }

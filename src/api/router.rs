@@ -7,13 +7,21 @@
 //! operation by exact path and method. Anything the table does not hold (unknown paths, other
 //! methods, `HEAD` without its own operation, and any future operation with parameters) goes to
 //! poem-openapi's router, which answers exactly as it would without this table.
+//!
+//! Every operation but the health report and the probes, and the fallback, goes through
+//! [`Compress`]: their answers may be large. The health report and the probes answer in under
+//! 1 KB, thousands of times a second, and are called as they are: their hot path does not even
+//! read `Accept-Encoding`.
 
 use std::collections::HashMap;
 
 use poem::endpoint::BoxEndpoint;
 use poem::http::Method;
 use poem::{Endpoint, EndpointExt, IntoEndpoint, PathPattern, Request, Response, Result};
-use poem_openapi::OpenApi;
+use poem_openapi::{OpenApi, Tags};
+
+use super::ApiTags;
+use crate::compression::Compress;
 
 /// Routes a request to its operation directly when it can, else to poem-openapi's router.
 pub struct Router {
@@ -34,7 +42,8 @@ impl Router {
     /// A router for the operations of `apis`, falling back to `fallback`, which must route the
     /// same operations (poem-openapi's `OpenApiService` built from `apis`).
     pub fn new<T: OpenApi>(apis: T, fallback: impl IntoEndpoint<Endpoint: 'static>) -> Self {
-        let direct: Vec<(String, Method)> = T::meta()
+        let small = [ApiTags::Health.name(), ApiTags::Probes.name()];
+        let direct: Vec<(String, Method, bool)> = T::meta()
             .into_iter()
             .flat_map(|api| api.paths)
             .flat_map(|path| {
@@ -44,16 +53,24 @@ impl Router {
                     // poem-openapi's router adds to the request, so those operations keep going
                     // through it.
                     .filter(|op| op.params.is_empty() && op.security.is_empty())
-                    .map(move |op| (path.path.clone(), op.method))
+                    .map(move |op| {
+                        let compress = !op.tags.iter().any(|tag| small.contains(tag));
+                        (path.path.clone(), op.method, compress)
+                    })
             })
             .collect();
 
         let mut table = HashMap::new();
         apis.add_routes(&mut table);
         let mut exact: HashMap<String, ExactPath> = HashMap::new();
-        for (path, method) in direct {
+        for (path, method, compress) in direct {
             let Some(endpoint) = table.get_mut(&path).and_then(|m| m.remove(&method)) else {
                 continue;
+            };
+            let endpoint = if compress {
+                Compress { inner: endpoint }.boxed()
+            } else {
+                endpoint
             };
             exact
                 .entry(path.clone())
@@ -66,7 +83,10 @@ impl Router {
         }
         Self {
             exact,
-            fallback: fallback.map_to_response().boxed(),
+            fallback: Compress {
+                inner: fallback.map_to_response(),
+            }
+            .boxed(),
         }
     }
 

@@ -228,7 +228,10 @@ impl Monitor {
             api::MonitorApi {
                 monitoring: monitoring.clone(),
             },
-            status::StatusApi { monitoring },
+            status::StatusApi {
+                monitoring,
+                cache: Arc::default(),
+            },
         )
     }
 

@@ -35,6 +35,8 @@ async fn spec_documents_every_route_and_method() {
         [
             "get /",
             "get /docs",
+            "get /docs/swagger-ui-bundle.js",
+            "get /docs/swagger-ui.css",
             "get /health",
             "get /livez",
             "get /openapi.json",
@@ -160,9 +162,11 @@ async fn docs_serve_swagger_ui_with_no_external_assets() {
     );
     let html = response.text().await.unwrap();
     assert!(
-        html.contains("SwaggerUIBundle"),
-        "Swagger UI's script is inlined"
+        html.contains("<script src=\"/docs/swagger-ui-bundle.js\">")
+            && html.contains("SwaggerUIBundle({"),
+        "Swagger UI's script is served beside the page, and called: {html}"
     );
+    assert!(html.contains("href=\"/docs/swagger-ui.css\""), "{html}");
     assert!(html.contains("\"/health\""), "the spec is inlined");
     for external in ["src=\"http", "href=\"http", "src='http", "href='http"] {
         assert!(

@@ -5,6 +5,7 @@
 //! `helpers` starts the service in-process (bound to port 0) or as the real binary.
 
 mod browser;
+mod compression;
 mod config;
 mod deploy;
 mod docs;

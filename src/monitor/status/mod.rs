@@ -4,15 +4,18 @@
 //! - [`page`]: `GET /status`, server-rendered HTML (maud).
 //! - [`badge`]: shields.io-style SVG badges.
 //! - [`feed`]: `GET /incidents.atom`.
+//! - [`cache`]: each of them made at most once a second and served from that copy.
 
 pub mod badge;
+pub mod cache;
 pub mod feed;
 pub mod page;
 
 use std::marker::PhantomData;
+use std::sync::{Arc, LazyLock};
 use std::time::SystemTime;
 
-use poem::http::HeaderMap;
+use poem::http::{HeaderMap, header};
 use poem::{IntoResponse, Response};
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::{Html, Json, Payload};
@@ -23,6 +26,8 @@ use poem_openapi::{ApiResponse, Enum, OpenApi};
 use super::api::{BadRequest, ErrorMessage, Monitoring, bad_request, error, failure};
 use super::store::{self, History, State, Store, StoreError};
 use crate::api::ApiTags;
+use crate::api::cached::{Cached, Representation};
+use cache::{Cache, Variant};
 
 /// Only the page's own stylesheet; no script, frame, form or anything from elsewhere.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
@@ -31,6 +36,12 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self';
 const BADGE_CACHE: &str = "max-age=60";
 /// The stylesheet changes only with the binary.
 const CSS_CACHE: &str = "max-age=3600";
+/// The page and feed may be kept a few seconds by Fly's edge and by browsers: during an outage
+/// a crowd reloading them is then served before it reaches the monitor.
+const PAGE_CACHE: &str = "public, max-age=5";
+/// The stylesheet, compressed once on first use.
+static STYLESHEET: LazyLock<Representation> =
+    LazyLock::new(|| Representation::new(include_str!("status.css"), CssMedia::CONTENT_TYPE));
 
 /// A media type for [`Text`].
 pub trait Media: Send {
@@ -54,6 +65,12 @@ impl Media for AtomMedia {
 pub struct CssMedia;
 impl Media for CssMedia {
     const CONTENT_TYPE: &'static str = "text/css; charset=utf-8";
+}
+
+/// `text/javascript`.
+pub struct JavaScriptMedia;
+impl Media for JavaScriptMedia {
+    const CONTENT_TYPE: &'static str = "text/javascript; charset=utf-8";
 }
 
 /// A text body of media type `M`, documented in the spec as a string of that type.
@@ -97,7 +114,8 @@ pub enum PageResponse {
         /// Only the page's own stylesheet may load: nothing third-party.
         #[oai(header = "Content-Security-Policy")]
         String,
-        /// `no-cache`: the page is always current.
+        /// `public, max-age=5`: the page is at most a second old when served, and may be kept
+        /// five more.
         #[oai(header = "Cache-Control")]
         String,
     ),
@@ -160,7 +178,7 @@ impl BadRequest for BadgeResponse {
 }
 
 /// The uptime window of a badge.
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Window {
     /// The last 24 hours.
     #[oai(rename = "24h")]
@@ -196,6 +214,8 @@ impl Window {
 pub struct StatusApi {
     /// Config and store.
     pub monitoring: Monitoring,
+    /// The copies readers are served from.
+    pub cache: Arc<Cache>,
 }
 
 #[OpenApi(tag = "ApiTags::Monitor")]
@@ -207,32 +227,37 @@ impl StatusApi {
     /// and `/status.css`: works without JavaScript and reloads itself every minute. While the
     /// monitor cannot write its store, a banner says since when its data is stale.
     #[oai(path = "/status", method = "get", operation_id = "getStatusPage")]
-    async fn page(&self) -> PageResponse {
+    async fn page(&self, headers: &HeaderMap) -> Cached<PageResponse> {
         let monitoring = self.monitoring.clone();
-        let reader = monitoring.clone();
-        let page = match store::blocking(move || page::Page::read(&reader, SystemTime::now())).await
-        {
-            Ok(page) => page,
-            // While the store is being re-opened it cannot be read: the page still says why.
-            Err(err) => match monitoring.health.stale() {
-                Some(stale) => page::Page::unreadable(&monitoring, SystemTime::now(), stale),
-                None => return PageResponse::Failed(failure(&err)),
-            },
-        };
-        PageResponse::Page(
-            Html(page.render()),
-            CONTENT_SECURITY_POLICY.to_owned(),
-            "no-cache".to_owned(),
-        )
+        let made = self.cache.get(Variant::Page, headers, async move || {
+            let reader = monitoring.clone();
+            let page = match store::blocking(move || page::Page::read(&reader, SystemTime::now()))
+                .await
+            {
+                Ok(page) => page,
+                // While the store is being re-opened it cannot be read: the page still says
+                // why.
+                Err(err) => match monitoring.health.stale() {
+                    Some(stale) => page::Page::unreadable(&monitoring, SystemTime::now(), stale),
+                    None => return Err(err),
+                },
+            };
+            let html = store::blocking(move || Ok(page.render())).await?;
+            Ok(Representation::new(html, Html::<String>::CONTENT_TYPE))
+        });
+        match made.await {
+            Ok(copy) => {
+                let csp = [(header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY)];
+                Cached::Copy(copy.respond(headers, PAGE_CACHE, &csp).await)
+            }
+            Err(err) => Cached::Other(PageResponse::Failed(failure(&err))),
+        }
     }
 
     /// Status page stylesheet
     #[oai(path = "/status.css", method = "get", operation_id = "getStatusCss")]
-    async fn css(&self) -> CssResponse {
-        CssResponse::Css(
-            Text::new(include_str!("status.css").to_owned()),
-            CSS_CACHE.to_owned(),
-        )
+    async fn css(&self, headers: &HeaderMap) -> Cached<CssResponse> {
+        Cached::Copy(STYLESHEET.respond(headers, CSS_CACHE, &[]).await)
     }
 
     /// Status badge
@@ -247,8 +272,10 @@ impl StatusApi {
         &self,
         /// The target's name.
         name: Path<String>,
-    ) -> BadgeResponse {
-        self.badge(name.0, Store::state, |name, state| {
+        headers: &HeaderMap,
+    ) -> Cached<BadgeResponse> {
+        let variant = Variant::StatusBadge(name.0.clone());
+        self.badge(headers, variant, name.0, Store::state, |name, state| {
             let (message, color) = match state.map(|s| s.state) {
                 Some(State::Up) => ("up", badge::GREEN),
                 Some(State::Down) => ("down", badge::RED),
@@ -274,9 +301,11 @@ impl StatusApi {
         /// `24h`, `7d`, `30d` or `90d`.
         #[oai(default = "default_window")]
         window: Query<Window>,
-    ) -> BadgeResponse {
+        headers: &HeaderMap,
+    ) -> Cached<BadgeResponse> {
         let window = window.0;
-        self.badge(name.0, history, move |_, history| {
+        let variant = Variant::UptimeBadge(name.0.clone(), window);
+        self.badge(headers, variant, name.0, history, move |_, history| {
             let uptime = history.windows()[window.index()].uptime();
             let message = percent(uptime).unwrap_or("no data".to_owned());
             let label = format!("uptime {}", window.label());
@@ -297,8 +326,10 @@ impl StatusApi {
         &self,
         /// The target's name.
         name: Path<String>,
-    ) -> BadgeResponse {
-        self.badge(name.0, history, |_, history| {
+        headers: &HeaderMap,
+    ) -> Cached<BadgeResponse> {
+        let variant = Variant::ResponseTimeBadge(name.0.clone());
+        self.badge(headers, variant, name.0, history, |_, history| {
             let mean = history.windows()[0].mean_response_time_ms();
             let color = match mean {
                 None => badge::GREY,
@@ -321,29 +352,39 @@ impl StatusApi {
         method = "get",
         operation_id = "getIncidentFeed"
     )]
-    async fn feed(&self, headers: &HeaderMap) -> FeedResponse {
+    async fn feed(&self, headers: &HeaderMap) -> Cached<FeedResponse> {
         let base = self.base(headers);
         let store = self.monitoring.store.clone();
-        match store::blocking(move || store.incidents(100)).await {
-            Ok(incidents) => {
-                let now = store::millis(SystemTime::now());
-                let title = &self.monitoring.config.title;
-                FeedResponse::Feed(Text::new(feed::render(title, &base, &incidents, now)))
-            }
-            Err(err) => FeedResponse::Failed(failure(&err)),
+        let title = self.monitoring.config.title.clone();
+        let made = self
+            .cache
+            .get(Variant::Feed(base.clone()), headers, async move || {
+                store::blocking(move || {
+                    let incidents = store.incidents(100)?;
+                    let now = store::millis(SystemTime::now());
+                    let feed = feed::render(&title, &base, &incidents, now);
+                    Ok(Representation::new(feed, AtomMedia::CONTENT_TYPE))
+                })
+                .await
+            });
+        match made.await {
+            Ok(copy) => Cached::Copy(copy.respond(headers, PAGE_CACHE, &[]).await),
+            Err(err) => Cached::Other(FeedResponse::Failed(failure(&err))),
         }
     }
 }
 
 impl StatusApi {
-    /// The badge of target `name`: `load` reads what it shows from the store (off the async
-    /// workers), `draw` turns the target's name and that into the SVG.
+    /// The badge of target `name` (kept as `variant`): `load` reads what it shows from the
+    /// store (off the async workers), `draw` turns the target's name and that into the SVG.
     async fn badge<T: Send + 'static>(
         &self,
+        headers: &HeaderMap,
+        variant: Variant,
         name: String,
         load: impl FnOnce(&Store, &str) -> Result<T, StoreError> + Send + 'static,
-        draw: impl FnOnce(&str, T) -> String,
-    ) -> BadgeResponse {
+        draw: impl FnOnce(&str, T) -> String + Send + 'static,
+    ) -> Cached<BadgeResponse> {
         if !self
             .monitoring
             .config
@@ -351,18 +392,25 @@ impl StatusApi {
             .iter()
             .any(|t| t.name == name)
         {
-            return BadgeResponse::NotFound(error(
+            return Cached::Other(BadgeResponse::NotFound(error(
                 404,
                 format!("no target named {name:?}; the targets are listed at /api/v1/status"),
-            ));
+            )));
         }
         let store = self.monitoring.store.clone();
-        let target = name.clone();
-        match store::blocking(move || load(&store, &target)).await {
-            Ok(found) => {
-                BadgeResponse::Badge(Text::new(draw(&name, found)), BADGE_CACHE.to_owned())
-            }
-            Err(err) => BadgeResponse::Failed(failure(&err)),
+        let made = self.cache.get(variant, headers, async move || {
+            store::blocking(move || {
+                let found = load(&store, &name)?;
+                Ok(Representation::new(
+                    draw(&name, found),
+                    SvgMedia::CONTENT_TYPE,
+                ))
+            })
+            .await
+        });
+        match made.await {
+            Ok(copy) => Cached::Copy(copy.respond(headers, BADGE_CACHE, &[]).await),
+            Err(err) => Cached::Other(BadgeResponse::Failed(failure(&err))),
         }
     }
 

@@ -2,6 +2,7 @@
 //! well-formed XML read by a real parser.
 
 use super::{Behaviour, TargetServer, TestMonitor, target};
+use crate::compression::{BROWSER, assert_negotiated, fetch, get as raw};
 use crate::helpers::client;
 
 const SVG: &str = "http://www.w3.org/2000/svg";
@@ -182,6 +183,21 @@ fn entries(feed: &str) -> Vec<(String, String, String)> {
         .collect()
 }
 
+/// The feed's entries once `done` holds for them, read every 50 ms for at most 5 s.
+async fn feed_until(
+    monitor: &TestMonitor,
+    done: impl Fn(&[(String, String, String)]) -> bool,
+) -> Vec<(String, String, String)> {
+    for _ in 0..100 {
+        let found = entries(&get(monitor, "/incidents.atom").await.2);
+        if done(&found) {
+            return found;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the feed did not change within 5 s");
+}
+
 #[tokio::test]
 async fn the_feed_has_an_entry_per_incident_updated_when_it_resolves() {
     let server = TargetServer::start(Behaviour::failing()).await;
@@ -205,9 +221,8 @@ async fn the_feed_has_an_entry_per_incident_updated_when_it_resolves() {
         "{empty}"
     );
 
-    super::wait_until(|| !server.methods().is_empty()).await;
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    let open = entries(&get(&monitor, "/incidents.atom").await.2);
+    // The feed is served from a copy at most a second old: read until the incident is in it.
+    let open = feed_until(&monitor, |entries| !entries.is_empty()).await;
     assert_eq!(open.len(), 1, "{open:?}");
     assert_eq!(open[0].0, "https://status.example.org/status#incident-1");
     assert_eq!(open[0].1, "api is down");
@@ -220,7 +235,7 @@ async fn the_feed_has_an_entry_per_incident_updated_when_it_resolves() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     };
-    let resolved = entries(&get(&monitor, "/incidents.atom").await.2);
+    let resolved = feed_until(&monitor, |entries| entries.first() != open.first()).await;
     assert_eq!(resolved.len(), 1);
     assert_eq!(resolved[0].0, open[0].0, "the same entry");
     assert!(
@@ -258,5 +273,81 @@ async fn the_pages_are_in_the_openapi_document() {
     }
     let window = &spec["paths"]["/badges/{name}/uptime.svg"]["get"]["parameters"];
     assert!(window.to_string().contains("\"30d\""), "{window}");
+    monitor.stop().await;
+}
+
+#[tokio::test]
+async fn the_pages_are_compressed_for_those_who_accept_it_and_kept_a_few_seconds() {
+    let (monitor, _up, _down) = monitor().await;
+    for path in [
+        "/status",
+        "/status.css",
+        "/incidents.atom",
+        "/badges/api/uptime.svg?window=24h",
+    ] {
+        let page = raw(&monitor.url(path), Some(BROWSER)).await;
+        if page.decoded().len() < 1024 {
+            // A badge may be under 1 KB: then it is sent as it is, to everyone.
+            assert_eq!(page.coding(), "", "{path}");
+            continue;
+        }
+        assert_negotiated(&monitor.url(path), "gzip").await;
+    }
+    let page = raw(&monitor.url("/status"), Some(BROWSER)).await;
+    assert_eq!(page.header("cache-control"), "public, max-age=5");
+    assert!(
+        page.header("content-security-policy")
+            .starts_with("default-src 'none'")
+    );
+    let head = fetch(
+        reqwest::Method::HEAD,
+        &monitor.url("/status"),
+        &[("accept-encoding", BROWSER)],
+    )
+    .await;
+    assert!(head.body.is_empty());
+    for name in [
+        "content-encoding",
+        "vary",
+        "content-type",
+        "content-security-policy",
+    ] {
+        assert_eq!(head.header(name), page.header(name), "{name}");
+    }
+    monitor.stop().await;
+}
+
+#[tokio::test]
+async fn readers_within_a_second_share_one_copy_of_the_page_and_a_reload_gets_304() {
+    let (monitor, _up, _down) = monitor().await;
+    let url = monitor.url("/status");
+    // Reads in a row come from one copy unless the second it is kept for ends between them;
+    // of ten tries, one is within one copy.
+    let mut revalidated = false;
+    for _ in 0..10 {
+        let first = raw(&url, Some(BROWSER)).await;
+        let etag = first.header("etag");
+        let (second, reload) = (
+            raw(&url, Some(BROWSER)).await,
+            fetch(
+                reqwest::Method::GET,
+                &url,
+                &[("accept-encoding", BROWSER), ("if-none-match", etag)],
+            )
+            .await,
+        );
+        if second.header("etag") == etag {
+            assert_eq!(second.body, first.body, "one tag, one body");
+        }
+        if reload.status == 304 {
+            assert!(reload.body.is_empty());
+            assert_eq!(reload.header("etag"), etag);
+            revalidated = true;
+            break;
+        }
+        // Not 304: the page changed, so the tag must have.
+        assert_ne!(reload.header("etag"), etag);
+    }
+    assert!(revalidated, "no reload was answered 304");
     monitor.stop().await;
 }
