@@ -2,6 +2,7 @@
 """CPU cost per request in instructions, counted by callgrind: repeatable to the instruction.
 
     python3 benches/instructions.py
+    python3 benches/instructions.py --binary target/x86_64-unknown-linux-musl/release/health-service --defaults-only
 
 Wall-clock figures on a shared VM drift by ±10% from minute to minute, which hides differences of
 a few percent (such as the cost of metrics). Valgrind's callgrind counts the instructions the
@@ -16,6 +17,7 @@ requests make their own, and how many do varies, so its figure moves by a few hu
 instructions from run to run and is close to the cost without sharing.
 """
 
+import argparse
 import http.client
 import os
 import re
@@ -37,13 +39,13 @@ CONFIGS = {
 PATHS = ["/livez", "/health"]
 
 
-def instructions(extra_env, path, requests, work):
+def instructions(binary, extra_env, path, requests, work):
     """Total instructions of one server run that answers `requests` requests to `path`."""
     port = free_port()
     env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "METRICS_PORT": str(free_port()), **extra_env}
     out = work / "callgrind.out"
     server = subprocess.Popen(
-        ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", str(BINARY)],
+        ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", str(binary)],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     try:
@@ -72,15 +74,25 @@ def instructions(extra_env, path, requests, work):
 
 
 def main():
-    build_release()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--binary", type=Path,
+                        help="the binary to count (default: the glibc release build, built first); "
+                             "another allocator's build, say")
+    parser.add_argument("--defaults-only", action="store_true",
+                        help="only the production defaults, not metrics off and logs off")
+    args = parser.parse_args()
+    if args.binary is None:
+        build_release()
+    binary = args.binary or BINARY
+    configs = {k: v for k, v in CONFIGS.items() if not args.defaults_only or not v}
     print("| configuration | " + " | ".join(f"GET {path}" for path in PATHS) + " |")
     print("| --- |" + " ---: |" * len(PATHS))
     with tempfile.TemporaryDirectory() as tmp:
-        for name, env in CONFIGS.items():
+        for name, env in configs.items():
             cells = []
             for path in PATHS:
-                few = instructions(env, path, 1000, Path(tmp))
-                many = instructions(env, path, 3000, Path(tmp))
+                few = instructions(binary, env, path, 1000, Path(tmp))
+                many = instructions(binary, env, path, 3000, Path(tmp))
                 cells.append(f"{(many - few) // 2000:,}")
             print(f"| {name} | " + " | ".join(cells) + " |", flush=True)
 
