@@ -1,6 +1,7 @@
-"""What the benchmark scripts share: the release build, free ports, readiness, peak RSS."""
+"""What the benchmark scripts share: the builds, free ports, readiness, peak RSS."""
 
 import http.client
+import os
 import socket
 import subprocess
 import sys
@@ -8,12 +9,52 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BINARY = ROOT / "target" / "release" / "health-service"
+# The glibc release build (`cargo build --release`, in CARGO_TARGET_DIR if set, as cargo does).
+BINARY = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "release" / "health-service"
+# The static musl build the image ships (.ci/build-musl, or `nix build` on a connected machine).
+MUSL_BINARY = ROOT / "target" / "x86_64-unknown-linux-musl" / "release" / "health-service"
+# Row names of the two builds, as the scripts print them.
+SHIPPED, GLIBC = "musl, shipped", "glibc"
 
 
 def build_release():
     """`cargo build --release`; a no-op when the build is current."""
     subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+
+
+def build_musl():
+    """`.ci/build-musl`; a no-op when the build is current (the first one takes minutes)."""
+    subprocess.run([ROOT / ".ci" / "build-musl", "--quiet"], cwd=ROOT, check=True,
+                   stdout=subprocess.DEVNULL)
+
+
+def builds(names):
+    """{name: path} for `names` (a subset of SHIPPED and GLIBC, in that order), each built first."""
+    paths = {}
+    if SHIPPED in names:
+        build_musl()
+        paths[SHIPPED] = MUSL_BINARY
+    if GLIBC in names:
+        build_release()
+        paths[GLIBC] = BINARY
+    return paths
+
+
+def add_builds_argument(parser):
+    """`--builds musl,glibc` (the default: both), parsed into names for `builds`."""
+    choices = {"musl": SHIPPED, "glibc": GLIBC}
+
+    def parse(text):
+        names = [choices.get(word) for word in text.split(",")]
+        if None in names or not names:
+            raise ValueError(text)
+        return [name for name in (SHIPPED, GLIBC) if name in names]
+
+    parse.__name__ = "list of musl and glibc"
+    parser.add_argument("--builds", type=parse, default=[SHIPPED, GLIBC],
+                        help="which builds to run: musl (the static binary the image ships, "
+                             "from .ci/build-musl), glibc (cargo build --release), or both "
+                             "(default: musl,glibc)")
 
 
 def free_port():

@@ -1,22 +1,32 @@
 #!/usr/bin/env python3
-"""Load benchmark: health-service against nginx serving the same JSON as a static string.
+"""Load benchmark: health-service, as shipped and as built for development, against nginx.
 
     python3 benches/load.py                  # the README's table: 8 rounds of 5 s per server
     python3 benches/load.py --rounds 1 --duration 2s   # a quick smoke run
     python3 benches/load.py --log-dir /tmp   # logs on disk instead of tmpfs
-    python3 benches/load.py --browser --baseline /tmp/old/health-service \
-        --only "health-service,baseline build"   # this build against another, turn by turn,
-                                                  # with a browser's Accept-Encoding
+    python3 benches/load.py --also jemalloc=/tmp/hs-jemalloc   # another build beside them
+    python3 benches/load.py --builds glibc --also baseline=/tmp/old/health-service --browser \
+        --only "health-service (glibc),health-service (baseline)"   # two builds, turn by turn,
+                                                                     # with a browser's Accept-Encoding
+
+The servers: nginx serving the same JSON as a static string, with its access log; the static
+musl binary the image ships (.ci/build-musl); the glibc release build (`cargo build --release`);
+and the shipped binary again with METRICS_PORT=0, to price the metrics, and with RUST_LOG=off,
+to price the request log (not a production setting). `--builds glibc` measures the glibc build
+alone (where the musl one cannot be built), `--also NAME=PATH` adds other builds (another
+allocator, say). health-service runs its production defaults: JSON request logs on, written to a
+file as nginx's access log is; metrics on.
 
 Every server is pinned to core 0 and wrk to core 1, 50 connections, loopback only. Servers take
 turns round by round, in an order that changes every round, and each figure is the median over the
-rounds, because a shared VM's speed drifts over a minute. health-service runs its production defaults (JSON request logs on, written
-to a file as nginx's access log is; metrics on), then with METRICS_PORT=0 to price the metrics
-and with RUST_LOG=off to price the request log. Both servers' logs go to tmpfs (/dev/shm) by
-default: every line is still formatted and written, but the disk's writeback of one run's tens of
-megabytes of log does not slow the runs after it, and in a container stdout is a pipe, not a
-disk. `--log-dir` puts them elsewhere. Needs taskset, wrk and nginx (Debian: util-linux, wrk,
-nginx-light); the release build comes from `cargo build --release`.
+rounds, because a shared VM's speed drifts over a minute; ratios to nginx are taken within each
+round, under the same drift. Both servers' logs go to tmpfs (/dev/shm) by default: every line is
+still formatted and written, but the disk's writeback of one run's tens of megabytes of log does
+not slow the runs after it, and in a container stdout is a pipe, not a disk. `--log-dir` puts them
+elsewhere. Needs taskset, wrk and nginx (Debian: util-linux, wrk, nginx-light).
+
+Targets (issues 6 and 18), for the first build (the shipped one): req/s >= 1.0x nginx's, p99 <=
+2x nginx's, peak RSS <= 16 MB, first 200 within 50 ms of exec; metrics cost <= 5 % of req/s.
 """
 
 import argparse
@@ -31,9 +41,12 @@ import time
 import urllib.request
 from pathlib import Path
 
-from common import BINARY, build_release, free_port, peak_rss_mb
+from common import add_builds_argument, builds, free_port, peak_rss_mb
 
 CONNECTIONS = 50
+NGINX = "nginx (static string)"
+# The machine's load when the run started: a shared machine's figures depend on it.
+LOAD_BEFORE = " ".join(f"{x:.2f}" for x in os.getloadavg())
 SERVER_CORE, LOAD_CORE = "0", "1"
 BODY = json.dumps(
     {
@@ -97,7 +110,7 @@ def to_ms(text):
     return float(number) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
 
 
-# Chromium's: `/health` must cost the same with it (answers under 1 KB are not compressed).
+# A browser's Accept-Encoding: /health must cost no more with it (its body is never compressed).
 BROWSER_HEADERS = ["-H", "Accept-Encoding: gzip, deflate, br, zstd"]
 
 
@@ -117,33 +130,45 @@ def load(port, duration, headers=()):
     return rps, p50, p99
 
 
-def servers(work, binary, baseline=None):
-    """name -> function returning (argv, env) for a fresh run on a free port."""
+def service_name(build):
+    return f"health-service ({build})"
+
+
+def servers(work, binaries):
+    """name -> function returning (argv, env) for a fresh run on a free port. `binaries` is
+    {build name: path}, the first one also run with metrics and with logs off."""
     def nginx():
         port = free_port()
         conf = work / "nginx.conf"
         conf.write_text(NGINX_CONF.format(dir=work, port=port, body=BODY))
         return ["nginx", "-c", str(conf), "-p", str(work)], {"PORT": str(port)}
 
-    def service(metrics=True, logs=True, program=binary):
+    def service(binary, metrics=True, logs=True):
         def make():
             metrics_port = str(free_port()) if metrics else "0"
             env = {"HOST": "127.0.0.1", "PORT": str(free_port()), "METRICS_PORT": metrics_port}
             if not logs:
                 env["RUST_LOG"] = "off"
-            return [str(program)], env
+            return [str(binary)], env
         return make
 
-    runs = {
-        "nginx (static string)": nginx,
-        "health-service": service(),
-        "health-service, metrics off": service(metrics=False),
-        # Not a production setting: shows what the per-request log line costs.
-        "health-service, logs off": service(logs=False),
-    }
-    if baseline:
-        runs["baseline build"] = service(program=baseline)
+    first, first_path = next(iter(binaries.items()))
+    runs = {NGINX: nginx}
+    runs.update({service_name(name): service(path) for name, path in binaries.items()})
+    runs[f"{service_name(first)}, metrics off"] = service(first_path, metrics=False)
+    # Not a production setting: shows what the per-request log line costs.
+    runs[f"{service_name(first)}, logs off"] = service(first_path, logs=False)
     return runs
+
+
+def extra_build(text):
+    name, sep, path = text.partition("=")
+    if not (name and sep and Path(path).is_file()):
+        raise ValueError(text)
+    return name, Path(path).resolve()
+
+
+extra_build.__name__ = "NAME=PATH of an existing binary"
 
 
 def main():
@@ -152,31 +177,29 @@ def main():
     parser.add_argument("--duration", default="5s", help="wrk's -d per server per round")
     parser.add_argument("--log-dir", default="/dev/shm" if Path("/dev/shm").is_dir() else None,
                         help="where both servers' logs are written (default: tmpfs at /dev/shm)")
+    add_builds_argument(parser)
+    parser.add_argument("--also", type=extra_build, action="append", default=[],
+                        help="NAME=PATH: another health-service binary to measure beside them")
     parser.add_argument("--browser", action="store_true",
                         help="send a browser's Accept-Encoding with every request")
-    parser.add_argument("--binary", type=Path, help="measure this build instead of building one")
-    parser.add_argument("--baseline", type=Path,
-                        help="another build to run as one more server, production defaults")
     parser.add_argument("--only", help="comma-separated servers to run (default: all)")
     args = parser.parse_args()
     if (os.cpu_count() or 1) < 2:
         sys.exit("benches/load.py needs 2 cores: the server on one, wrk on the other")
 
-    binary = args.binary
-    if binary is None:
-        build_release()
-        binary = BINARY
+    binaries = builds(args.builds)
+    binaries.update(args.also)
     headers = BROWSER_HEADERS if args.browser else ()
     with tempfile.TemporaryDirectory(prefix="health-service-load-", dir=args.log_dir) as tmp:
         work = Path(tmp)
-        runs = servers(work, binary, args.baseline)
+        runs = servers(work, binaries)
         if args.only:
             runs = {name: runs[name] for name in args.only.split(",")}
         results = {name: [] for name in runs}
         names = list(runs)
         for round_ in range(args.rounds):
-            # The order changes every round: rotated, and reversed every other round, so over 8
-            # rounds each server runs in each position twice and before and after each other one.
+            # The order changes every round: rotated, and reversed every other round, so over
+            # rounds each server runs in each position and before and after each other one.
             shift = round_ // 2 % len(names)
             order = names[shift:] + names[:shift]
             for name in reversed(order) if round_ % 2 else order:
@@ -195,7 +218,8 @@ def main():
     if args.browser:
         print(f"Accept-Encoding: {BROWSER_HEADERS[1].split(': ')[1]}")
     print(f"wrk -t1 -c{CONNECTIONS} -d{args.duration}, {args.rounds} rounds, medians; "
-          f"server on core {SERVER_CORE}, wrk on core {LOAD_CORE}; logs in {args.log_dir or tempfile.gettempdir()}\n")
+          f"server on core {SERVER_CORE}, wrk on core {LOAD_CORE}; logs in {args.log_dir or tempfile.gettempdir()}; "
+          f"load average before: {LOAD_BEFORE}\n")
     print("| server | req/s | p50 ms | p99 ms | peak RSS MB | exec to first 200 ms |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
     for name, (rps, p50, p99, rss, ready) in med.items():
@@ -205,16 +229,31 @@ def main():
     def ratio(a, b, col):
         return statistics.median(x[col] / y[col] for x, y in zip(results[a], results[b]))
 
-    svc, nginx, bare = "health-service", "nginx (static string)", "health-service, metrics off"
-    if {svc, "baseline build"} <= set(results):
-        print(f"\nthis build vs the baseline, per-round ratios: req/s {ratio(svc, 'baseline build', 0):.3f}, "
-              f"p99 {ratio(svc, 'baseline build', 2):.3f}")
-    if not {svc, nginx, bare} <= set(results):
+    print()
+    built = [service_name(build) for build in binaries if service_name(build) in results]
+    for a, b in zip(built, built[1:]):
+        print(f"{a} vs {b}, per-round ratios: req/s {ratio(a, b, 0):.3f}, p99 {ratio(a, b, 2):.3f}")
+    if NGINX not in results:
+        return  # --only without nginx: the comparison of builds above is all there is
+    for svc in built:
+        print(f"{svc} vs nginx, per-round ratios: req/s {ratio(svc, NGINX, 0):.2f}x, "
+              f"p99 {ratio(svc, NGINX, 2):.2f}x; peak RSS {med[svc][3]:.1f} MB; "
+              f"first 200 after {med[svc][4]:.1f} ms")
+    first = service_name(next(iter(binaries)))
+    if {first, f"{first}, metrics off"} - set(results):
         return
-    print(f"\nhealth-service vs nginx, per-round ratios: req/s {ratio(svc, nginx, 0):.2f}x (target >= 0.8x), "
-          f"p99 {ratio(svc, nginx, 2):.2f}x (target <= 2x); RSS {med[svc][3]:.1f} MB (target <= 16); "
-          f"first 200 after {med[svc][4]:.1f} ms (target <= 50)")
-    print(f"metrics on vs off, per-round ratio of req/s: {ratio(svc, bare, 0):.3f} (target >= 0.95)")
+    metrics = ratio(first, f"{first}, metrics off", 0)
+    print(f"{first}, metrics on vs off, per-round ratio of req/s: {metrics:.3f}")
+    checks = [
+        (f"req/s {ratio(first, NGINX, 0):.2f}x nginx's", ratio(first, NGINX, 0) >= 1.0, ">= 1.0x"),
+        (f"p99 {ratio(first, NGINX, 2):.2f}x nginx's", ratio(first, NGINX, 2) <= 2.0, "<= 2x"),
+        (f"peak RSS {med[first][3]:.1f} MB", med[first][3] <= 16, "<= 16 MB"),
+        (f"first 200 after {med[first][4]:.1f} ms", med[first][4] <= 50, "<= 50 ms"),
+        (f"metrics on/off {metrics:.3f}", metrics >= 0.95, ">= 0.95"),
+    ]
+    missed = [f"{what} (target {target})" for what, ok, target in checks if not ok]
+    print(f"{first}: " + ("targets met" if not missed else "targets missed: " + "; ".join(missed)))
+
 
 if __name__ == "__main__":
     main()

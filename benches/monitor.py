@@ -5,8 +5,9 @@
     python3 benches/monitor.py --agents 2               # 3 locations: the monitor and 2 agents
     python3 benches/monitor.py --targets 100 --duration 10s   # a quick smoke run
 
-The target is health-service itself (release build, its `GET /health`), on loopback, with its
-request log off so that it costs little. The monitor runs `health-service monitor` (release
+The target is health-service itself (its `GET /health`), on loopback, with its request log off
+so that it costs little. Everything runs once per build (`--builds`: the static musl binary the
+image ships, from .ci/build-musl, and the glibc release build, `cargo build --release`). The monitor runs `health-service monitor` (release
 build) with one `[[target]]` per target name, all on the same URL, and a fresh store in a
 temporary directory. After the warm-up (one interval, so every target has started), the run
 measures for `--duration`:
@@ -22,8 +23,7 @@ N + 1 probes, N of them through the agents. Each agent's CPU and peak RSS are me
 monitor's, over the same run; results and store bytes count rounds (one per target and interval).
 
 Targets (issue 12): CPU <= 5 % of a core, RSS <= 48 MB. With agents (issue 19): the monitor
-<= 8 % of a core, each agent <= 4 %, every RSS <= 48 MB. Needs only Python and the Rust toolchain
-(the script runs `cargo build --release`).
+<= 8 % of a core, each agent <= 4 %, every RSS <= 48 MB, for each build. Needs only Python and the builds.
 """
 
 import argparse
@@ -36,7 +36,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from common import BINARY, build_release, free_port, peak_rss_mb, wait_ready
+from common import add_builds_argument, builds, free_port, peak_rss_mb, wait_ready
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -54,22 +54,15 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--targets", type=int, default=1000)
-    parser.add_argument("--interval", default="10s")
-    parser.add_argument("--duration", default="60s")
-    parser.add_argument("--agents", type=int, default=0, help="agents beside the monitor")
-    args = parser.parse_args()
-    build_release()
-    interval, duration = seconds(args.interval), seconds(args.duration)
-
+def measure(binary, args, interval, duration):
+    """Runs the target, the agents and the monitor from `binary`; returns ([(process, CPU %,
+    peak RSS MB)], rounds, store bytes)."""
     with tempfile.TemporaryDirectory() as work:
         work = Path(work)
         target_port = free_port()
         base_env = {"PATH": os.environ.get("PATH", ""), "HOST": "127.0.0.1", "METRICS_PORT": "0"}
         target = subprocess.Popen(
-            [BINARY], env={**base_env, "PORT": str(target_port), "RUST_LOG": "off"},
+            [binary], env={**base_env, "PORT": str(target_port), "RUST_LOG": "off"},
             stdout=subprocess.DEVNULL,
         )
         wait_ready(target_port)
@@ -79,7 +72,7 @@ def main():
         for n in range(args.agents):
             agent_port = free_port()
             agent = subprocess.Popen(
-                [BINARY, "agent"],
+                [binary, "agent"],
                 env={**base_env, "PORT": str(agent_port), "RUST_LOG": "warn",
                      "AGENT_TOKEN": token, "MONITOR_LOCATION": f"a{n + 1}"},
                 stdout=subprocess.DEVNULL,
@@ -105,7 +98,7 @@ def main():
         port = free_port()
         data = work / "data"
         monitor = subprocess.Popen(
-            [BINARY, "monitor", "--config", config, "--data-dir", data],
+            [binary, "monitor", "--config", config, "--data-dir", data],
             env={**base_env, "PORT": str(port), "RUST_LOG": "warn", "MONITOR_LOCATION": "decider"},
             stdout=subprocess.DEVNULL,
         )
@@ -134,26 +127,45 @@ def main():
             target.send_signal(signal.SIGTERM)
             target.wait(timeout=30)
         store_bytes = (data / "monitor.redb").stat().st_size
+    return measured, results, store_bytes
+
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--targets", type=int, default=1000)
+    parser.add_argument("--interval", default="10s")
+    parser.add_argument("--duration", default="60s")
+    parser.add_argument("--agents", type=int, default=0, help="agents beside the monitor")
+    add_builds_argument(parser)
+    args = parser.parse_args()
+    binaries = builds(args.builds)
+    interval, duration = seconds(args.interval), seconds(args.duration)
+    runs = {build: measure(binary, args, interval, duration) for build, binary in binaries.items()}
 
     locations = args.agents + 1
     print(f"targets: {args.targets} every {args.interval} from {locations} location(s); "
           f"measured for {args.duration}")
-    print("| process | targets | interval | locations | CPU, % of one core | peak RSS MB |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: |")
-    for name, cpu, rss in measured:
-        print(f"| {name} | {args.targets} | {args.interval} | {locations} | {cpu:.2f} | {rss:.1f} |")
+    print("| build | process | targets | interval | locations | CPU, % of one core | peak RSS MB |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
+    for build, (measured, _, _) in runs.items():
+        for name, cpu, rss in measured:
+            print(f"| {build} | {name} | {args.targets} | {args.interval} | {locations} | {cpu:.2f} "
+                  f"| {rss:.1f} |")
     print()
-    print("| rounds | store bytes | bytes per round |")
-    print("| ---: | ---: | ---: |")
-    print(f"| {results} | {store_bytes} | {store_bytes / max(results, 1):.0f} |")
+    print("| build | rounds | store bytes | bytes per round |")
+    print("| --- | ---: | ---: | ---: |")
+    for build, (_, results, store_bytes) in runs.items():
+        print(f"| {build} | {results} | {store_bytes} | {store_bytes / max(results, 1):.0f} |")
     monitor_budget = 8 if args.agents else 5
     failed = []
-    for name, cpu, rss in measured:
-        budget = monitor_budget if name == "monitor" else 4
-        if cpu > budget:
-            failed.append(f"{name} CPU {cpu:.2f} % > {budget} %")
-        if rss > 48:
-            failed.append(f"{name} RSS {rss:.1f} MB > 48 MB")
+    for build, (measured, _, _) in runs.items():
+        for name, cpu, rss in measured:
+            budget = monitor_budget if name == "monitor" else 4
+            if cpu > budget:
+                failed.append(f"{build}: {name} CPU {cpu:.2f} % > {budget} %")
+            if rss > 48:
+                failed.append(f"{build}: {name} RSS {rss:.1f} MB > 48 MB")
     print("targets met" if not failed else "targets missed: " + "; ".join(failed))
 
 

@@ -7,7 +7,8 @@
 
 `benches/status_fill.rs` fills a store through the library: one result a minute per target for
 90 days (200 x 90 x 1440 = 25.9 million results), each target down for half an hour on one day,
-with its incident. The monitor (release build) then runs on that store with the same 200
+with its incident. The monitor then runs on that store, once per build (`--builds`: the static
+musl binary the image ships, from .ci/build-musl, and the glibc release build), with the same 200
 targets, each probed every `--interval` (10 s: 20 probes a second, against a local target),
 pinned to core 0 with taskset, while this script and wrk run on core 1:
 
@@ -24,7 +25,8 @@ pinned to core 0 with taskset, while this script and wrk run on core 1:
 
 It prints the monitor's peak RSS up to the end of the wrk run. Targets (issues 13 and 23): p99 <= 50 ms on one
 core, compressed page at least 8 times smaller, at least 5,000 pages a second with p99 < 50 ms,
-RSS <= 64 MB. Needs taskset (util-linux) and wrk; builds with `cargo build --release` and
+RSS <= 64 MB, for each build. Needs taskset (util-linux) and wrk; builds with .ci/build-musl,
+`cargo build --release` and
 `cargo bench --no-run --bench status_fill`.
 """
 
@@ -42,7 +44,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from common import BINARY, ROOT, build_release, free_port, peak_rss_mb, wait_ready
+from common import ROOT, add_builds_argument, builds, free_port, peak_rss_mb, wait_ready
 
 MONITOR_CORE, CLIENT_CORE = "0", "1"
 # Chromium's.
@@ -131,69 +133,58 @@ def seconds(text):
     return int(number) * {"s": 1, "m": 60}[unit]
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--targets", type=int, default=200)
-    parser.add_argument("--days", type=int, default=90)
-    parser.add_argument("--warmup", type=int, default=20)
-    parser.add_argument("--requests", type=int, default=300)
-    parser.add_argument("--fresh", type=int, default=20,
-                        help="requests 1.1 s apart, each rendering and compressing anew")
-    parser.add_argument("--interval", default="10s", help="each target's probe interval")
-    parser.add_argument("--duration", default="10s", help="wrk's -d (seconds: 10s, 1m)")
-    args = parser.parse_args()
-    build_release()
-    os.sched_setaffinity(0, {int(CLIENT_CORE)})
+def measure(binary, work, data, args):
+    """Runs `binary` monitor on `data`: the page one request at a time, fresh copies, then wrk.
+    Returns the figures `report` prints."""
+    target_port, port = free_port(), free_port()
+    env = {"PATH": os.environ.get("PATH", ""), "HOST": "127.0.0.1", "METRICS_PORT": "0"}
+    target = subprocess.Popen([binary], env={**env, "PORT": str(target_port), "RUST_LOG": "off"},
+                              stdout=subprocess.DEVNULL)
+    config = work / "monitor.toml"
+    with config.open("w") as f:
+        f.write('[monitor]\ntitle = "Status page benchmark"\n')
+        for n in range(args.targets):
+            group = f"group {n % 5}"
+            f.write(f'[[target]]\nname = "t{n}"\nurl = "http://127.0.0.1:{target_port}/health"\n'
+                    f'interval = "{args.interval}"\ngroup = "{group}"\n')
+    monitor = subprocess.Popen(
+        ["taskset", "-c", MONITOR_CORE, binary, "monitor", "--config", config, "--data-dir", data],
+        env={**env, "PORT": str(port), "RUST_LOG": "warn"}, stdout=subprocess.DEVNULL,
+    )
+    try:
+        wait_ready(port)
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        rows = []
+        for label, headers in [("none", {}), (BROWSER, {"Accept-Encoding": BROWSER})]:
+            timed(connection, headers, args.warmup)
+            latencies, body = timed(connection, headers, args.requests)
+            rows.append((label, len(body), latencies))
+        fresh = []
+        for _ in range(args.fresh):
+            time.sleep(1.1)
+            fresh += timed(connection, {"Accept-Encoding": BROWSER}, 1)[0]
+        # The schedule is steady once every target has had its first probe.
+        time.sleep(max(0, seconds(args.interval) - args.fresh * 1.1))
+        started = time.time()
+        rps, load_p50, load_p99 = throughput(port, args.duration)
+        ended = time.time()
+        # Before reading the results back, which is not what is measured.
+        rss = peak_rss_mb(monitor.pid)
+        limit = int((ended - started) / seconds(args.interval)) + 10
+        gap, probes = largest_gap(port, args.targets, started, ended, limit)
+    finally:
+        monitor.send_signal(signal.SIGTERM)
+        monitor.wait(timeout=30)
+        target.send_signal(signal.SIGTERM)
+        target.wait(timeout=30)
+    expected = args.targets * (ended - started) / seconds(args.interval)
+    return rows, fresh, (rps, load_p50, load_p99, probes, expected, gap, rss)
 
-    with tempfile.TemporaryDirectory() as work:
-        work = Path(work)
-        data = work / "data"
-        print(fill(str(data), args.targets, args.days), flush=True)
 
-        target_port, port = free_port(), free_port()
-        env = {"PATH": os.environ.get("PATH", ""), "HOST": "127.0.0.1", "METRICS_PORT": "0"}
-        target = subprocess.Popen([BINARY], env={**env, "PORT": str(target_port), "RUST_LOG": "off"},
-                                  stdout=subprocess.DEVNULL)
-        config = work / "monitor.toml"
-        with config.open("w") as f:
-            f.write('[monitor]\ntitle = "Status page benchmark"\n')
-            for n in range(args.targets):
-                group = f"group {n % 5}"
-                f.write(f'[[target]]\nname = "t{n}"\nurl = "http://127.0.0.1:{target_port}/health"\n'
-                        f'interval = "{args.interval}"\ngroup = "{group}"\n')
-        monitor = subprocess.Popen(
-            ["taskset", "-c", MONITOR_CORE, BINARY, "monitor", "--config", config, "--data-dir", data],
-            env={**env, "PORT": str(port), "RUST_LOG": "warn"}, stdout=subprocess.DEVNULL,
-        )
-        try:
-            wait_ready(port)
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-            rows = []
-            for label, headers in [("none", {}), (BROWSER, {"Accept-Encoding": BROWSER})]:
-                timed(connection, headers, args.warmup)
-                latencies, body = timed(connection, headers, args.requests)
-                rows.append((label, len(body), latencies))
-            fresh = []
-            for _ in range(args.fresh):
-                time.sleep(1.1)
-                fresh += timed(connection, {"Accept-Encoding": BROWSER}, 1)[0]
-            # The schedule is steady once every target has had its first probe.
-            time.sleep(max(0, seconds(args.interval) - args.fresh * 1.1))
-            started = time.time()
-            rps, load_p50, load_p99 = throughput(port, args.duration)
-            ended = time.time()
-            # Before reading the results back, which is not what is measured.
-            rss = peak_rss_mb(monitor.pid)
-            limit = int((ended - started) / seconds(args.interval)) + 10
-            gap, probes = largest_gap(port, args.targets, started, ended, limit)
-        finally:
-            monitor.send_signal(signal.SIGTERM)
-            monitor.wait(timeout=30)
-            target.send_signal(signal.SIGTERM)
-            target.wait(timeout=30)
-
-    print(f"{args.targets} targets x {args.days} days, probed every {args.interval}; "
-          f"{args.requests} requests after {args.warmup} warm-up per Accept-Encoding")
+def report(build, figures, args):
+    """Prints one build's tables; returns the targets it missed."""
+    rows, fresh, (rps, load_p50, load_p99, probes, expected, gap, rss) = figures
+    print(f"\n## {build}\n")
     print("| Accept-Encoding | page KB sent | p50 ms | p99 ms |")
     print("| --- | ---: | ---: | ---: |")
     for label, size, latencies in rows:
@@ -206,7 +197,6 @@ def main():
     fresh_max = max(fresh) if fresh else float("nan")
     print(f"fresh copy (read, render, compress; {len(fresh)} requests 1.1 s apart): "
           f"p50 {fresh_p50:.1f} ms, max {fresh_max:.1f} ms")
-    expected = args.targets * (ended - started) / seconds(args.interval)
     print(f"\nwrk -t1 -c{CONNECTIONS} -d{args.duration}, Accept-Encoding: {BROWSER}")
     print("| pages/s | p50 ms | p99 ms | probes in the run (expected) | largest probe gap s | peak RSS MB |")
     print("| ---: | ---: | ---: | ---: | ---: | ---: |")
@@ -227,7 +217,37 @@ def main():
         missed.append(f"a target went {gap:.1f} s without a probe (interval {args.interval})")
     if rss > 64:
         missed.append(f"RSS {rss:.1f} MB > 64 MB")
-    print("targets met" if not missed else "targets missed: " + "; ".join(missed))
+    return [f"{build}: {miss}" for miss in missed]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--targets", type=int, default=200)
+    parser.add_argument("--days", type=int, default=90)
+    parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--fresh", type=int, default=20,
+                        help="requests 1.1 s apart, each rendering and compressing anew")
+    parser.add_argument("--interval", default="10s", help="each target's probe interval")
+    parser.add_argument("--duration", default="10s", help="wrk's -d (seconds: 10s, 1m)")
+    add_builds_argument(parser)
+    args = parser.parse_args()
+    binaries = builds(args.builds)
+    os.sched_setaffinity(0, {int(CLIENT_CORE)})
+
+    figures = {}
+    with tempfile.TemporaryDirectory() as work:
+        work = Path(work)
+        data = work / "data"
+        print(fill(str(data), args.targets, args.days), flush=True)
+        # One store for every build: each run adds a few probes per target to it.
+        for build, binary in binaries.items():
+            figures[build] = measure(binary, work, data, args)
+
+    print(f"{args.targets} targets x {args.days} days, probed every {args.interval}; "
+          f"{args.requests} requests after {args.warmup} warm-up per Accept-Encoding")
+    missed = [miss for build, figs in figures.items() for miss in report(build, figs, args)]
+    print("\ntargets met" if not missed else "\ntargets missed: " + "; ".join(missed))
 
 
 if __name__ == "__main__":

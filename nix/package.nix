@@ -41,11 +41,20 @@ let
     ];
   };
 
+  # The C compiler for the target: the global allocator (src/main.rs) is C, compiled by the cc
+  # crate in its build script. pkgsStatic is nixpkgs' cross stdenv for this CPU's musl, static;
+  # the stdenv's own compiler targets glibc. The full path, so nothing depends on PATH.
+  muslCc = "${pkgs.pkgsStatic.stdenv.cc}/bin/${pkgs.pkgsStatic.stdenv.cc.targetPrefix}cc";
+
   commonArgs = {
     src = cleanSrc;
     strictDeps = true;
     CARGO_BUILD_TARGET = target;
     CARGO_BUILD_RUSTFLAGS = "-C target-feature=+crt-static";
+    # What the cc crate reads, first to last: CC_<target> with underscores, then TARGET_CC (the
+    # build is a cross build to it: cargo's host is glibc), as crane's cross examples set them.
+    "CC_${builtins.replaceStrings [ "-" ] [ "_" ] target}" = muslCc;
+    TARGET_CC = muslCc;
   };
 
   # The dependencies alone, so a change to our code rebuilds only our code.

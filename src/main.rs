@@ -10,6 +10,14 @@ use health_service::monitor::{self, Monitor};
 use health_service::startup::Application;
 use health_service::{healthcheck, shutdown, telemetry};
 
+/// The musl build's allocator. musl's own malloc made the shipped binary about half as fast as
+/// the glibc build under load; mimalloc, compiled without transparent huge pages (which raised
+/// peak RSS from about 14 MB to 27 MB), was the fastest of those measured in benches/load.py
+/// (README, "Performance"). The glibc build keeps glibc's malloc.
+#[cfg(target_env = "musl")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,

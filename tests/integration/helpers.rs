@@ -192,9 +192,16 @@ pub struct Binary {
     pub logs: tokio::io::Lines<BufReader<ChildStdout>>,
 }
 
-/// A `Command` for the binary with a clean environment plus `env`.
+/// The binary the tests that start the real one run: `HEALTH_SERVICE_BIN` when set (.ci/run sets
+/// it to the static musl build, the one the image ships), else the one cargo built for the tests.
+pub fn binary_path() -> std::path::PathBuf {
+    std::env::var_os("HEALTH_SERVICE_BIN")
+        .map_or_else(|| env!("CARGO_BIN_EXE_health-service").into(), Into::into)
+}
+
+/// A `Command` for the binary ([`binary_path`]) with a clean environment plus `env`.
 pub fn command(env: &[(&str, &str)]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_health-service"));
+    let mut command = Command::new(binary_path());
     command
         .env_clear()
         .envs(env.iter().copied())
@@ -206,6 +213,14 @@ pub fn command(env: &[(&str, &str)]) -> Command {
 pub async fn spawn_binary(env: &[(&str, &str)]) -> Binary {
     spawn_binary_with(env, &[]).await
 }
+
+/// What [`spawn_binary`] sets before `env`: both listeners on free ports of 127.0.0.1, JSON logs.
+pub const SPAWN_ENV: [(&str, &str); 4] = [
+    ("HOST", "127.0.0.1"),
+    ("PORT", "0"),
+    ("METRICS_PORT", "0"),
+    ("LOG_FORMAT", "json"),
+];
 
 /// [`spawn_binary`] with command-line arguments (a subcommand, say).
 pub async fn spawn_binary_with(env: &[(&str, &str)], args: &[&str]) -> Binary {
@@ -219,17 +234,18 @@ pub async fn spawn_binary_capturing(env: &[(&str, &str)], args: &[&str]) -> Bina
 }
 
 async fn start_binary(env: &[(&str, &str)], args: &[&str], stderr: Stdio) -> Binary {
-    let mut all = vec![
-        ("HOST", "127.0.0.1"),
-        ("PORT", "0"),
-        ("METRICS_PORT", "0"),
-        ("LOG_FORMAT", "json"),
-    ];
+    let mut all = SPAWN_ENV.to_vec();
     all.extend_from_slice(env);
-    let mut child = command(&all)
-        .args(args)
+    let mut command = command(&all);
+    command.args(args).stderr(stderr);
+    spawn_logging(command).await
+}
+
+/// Starts `command`, the binary or a wrapper that runs it with [`SPAWN_ENV`], and reads the
+/// address from its "listening" log line. stderr is as `command` has it (inherited by default).
+pub async fn spawn_logging(mut command: Command) -> Binary {
+    let mut child = command
         .stdout(Stdio::piped())
-        .stderr(stderr)
         .spawn()
         .expect("binary starts");
     let mut logs = BufReader::new(child.stdout.take().expect("stdout piped")).lines();

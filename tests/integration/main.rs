@@ -20,4 +20,5 @@ mod logging;
 mod metrics;
 mod monitor;
 mod probes;
+mod sandbox;
 mod shutdown;

@@ -340,6 +340,29 @@ let
 
   pigz = package "pigz" "pigz";
 
+  # pkgs/top-level/stage.nix: pkgsStatic cross-compiles to this CPU's musl, static
+  # (`crossSystem = { isStatic = true; config = <cpu>-unknown-linux-musl; }` on Linux). Only its
+  # stdenv is reproduced: a cross stdenv whose compiler, as cc-wrapper names it, carries the
+  # target's triple as `targetPrefix` (cc-wrapper: `targetPlatform.config + "-"` when the target
+  # is not the host).
+  pkgsStatic =
+    assert lib.assertMsg platform.isLinux "stand-in pkgsStatic: only Linux is reproduced";
+    let
+      static = lib.systems.elaborate {
+        config = "${platform.parsed.cpu.name}-unknown-linux-musl";
+        isStatic = true;
+      };
+    in
+    {
+      stdenv = stdenv // {
+        hostPlatform = static;
+        targetPlatform = static;
+        cc = package "${static.config}-gcc-wrapper" "${static.config}-cc" // {
+          targetPrefix = "${static.config}-";
+        };
+      };
+    };
+
   # pkgs/top-level/splice.nix: without cross-compilation, splicing returns the host package set.
   splicePackages = args: args.pkgsHostTarget;
 
@@ -356,6 +379,7 @@ let
       dockerTools
       splicePackages
       pigz
+      pkgsStatic
       ;
     inherit (platform) system;
     pkgs = self;

@@ -1,14 +1,11 @@
 //! One probe at a time, through the real client, against local targets.
 
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use health_service::monitor::config::Target;
 use health_service::monitor::probe::{Outcome, Probe, Prober};
-use hyper_util::rt::TokioIo;
-use tokio::net::TcpListener;
 
-use super::{Behaviour, TargetServer, parse, target, test_ca};
+use super::{Behaviour, TargetServer, parse, target, test_ca, tls_target};
 
 /// The first target of a config made of `target(name, url, extra)`.
 fn one(url: &str, extra: &str) -> Target {
@@ -197,51 +194,6 @@ async fn redirects_are_judged_unless_the_target_follows_them() {
     let outcome = probe(&one(&server.url("/"), "conditions = [\"[STATUS] == 302\"]")).await;
     assert!(outcome.ok, "{outcome:?}");
     assert_eq!(server.methods().len(), 1);
-}
-
-/// A TLS server with the test certificate for localhost and 127.0.0.1, answering 200 "ok".
-async fn tls_target() -> std::net::SocketAddr {
-    use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls");
-    let chain: Vec<CertificateDer<'static>> =
-        CertificateDer::pem_file_iter(dir.join("localhost.pem"))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
-    let key = PrivateKeyDer::from_pem_file(dir.join("localhost.key")).unwrap();
-    let config =
-        rustls::ServerConfig::builder_with_provider(Arc::new(rustls_graviola::default_provider()))
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(chain, key)
-            .unwrap();
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                return;
-            };
-            let acceptor = acceptor.clone();
-            tokio::spawn(async move {
-                let Ok(tls) = acceptor.accept(stream).await else {
-                    return;
-                };
-                let service = hyper::service::service_fn(|_req| async {
-                    Ok::<_, std::convert::Infallible>(hyper::Response::new(
-                        http_body_util::Full::new(hyper::body::Bytes::from_static(b"ok")),
-                    ))
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(tls), service)
-                    .await;
-            });
-        }
-    });
-    addr
 }
 
 /// The test certificate's notAfter: 2035-02-15T06:02:48Z (see tests/fixtures/tls).
