@@ -15,6 +15,7 @@ use tokio::sync::Notify;
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::alerts::Direct;
+use super::clock::Clock;
 use super::config::MonitorConfig;
 use super::health::StoreHealth;
 use super::heartbeat::Progress;
@@ -372,6 +373,8 @@ pub struct Outlets {
     pub max_store_bytes: u64,
     /// When the loop last turned and last received a round, for the heartbeat.
     pub progress: Arc<Progress>,
+    /// The time the commit and prune cadence, retries and records read (tests move it).
+    pub clock: Arc<dyn Clock>,
 }
 
 /// Commits what `results` brings until every sender is gone, then commits the rest.
@@ -390,36 +393,38 @@ pub fn run(
     outlets: &Outlets,
 ) {
     let retention = ledger.config.retention;
-    let mut last_commit = Instant::now();
+    let clock = outlets.clock.as_ref();
+    let mut last_commit = clock.instant();
     let mut last_prune: Option<Instant> = None;
     let mut size = SizeGuard::default();
     let mut trouble: Option<Trouble> = None;
+    let since = |at: Instant| clock.instant().saturating_duration_since(at);
     loop {
-        let wait = COMMIT_EVERY.saturating_sub(last_commit.elapsed());
+        let wait = COMMIT_EVERY.saturating_sub(since(last_commit));
         let (urgent, done) = match results.recv_timeout(wait) {
             Ok((index, round)) => {
-                outlets.progress.round(SystemTime::now());
+                outlets.progress.round(clock.now());
                 (ledger.record_round(index, &round), false)
             }
             Err(RecvTimeoutError::Timeout) => (false, false),
             Err(RecvTimeoutError::Disconnected) => (false, true),
         };
-        outlets.progress.tick(SystemTime::now());
-        let urgent = ledger.remind(SystemTime::now()) || urgent;
+        outlets.progress.tick(clock.now());
+        let urgent = ledger.remind(clock.now()) || urgent;
         let may_try = done
             || trouble
                 .as_ref()
-                .is_none_or(|t| Instant::now() >= t.next_attempt);
-        if (urgent || done || last_commit.elapsed() >= COMMIT_EVERY) && may_try {
-            last_commit = Instant::now();
+                .is_none_or(|t| clock.instant() >= t.next_attempt);
+        if (urgent || done || since(last_commit) >= COMMIT_EVERY) && may_try {
+            last_commit = clock.instant();
             commit(&mut ledger, store, outlets, &mut trouble);
         }
         if let Some(trouble) = &mut trouble {
             trouble.tell(&mut ledger, outlets);
         } else {
-            if last_prune.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
-                last_prune = Some(Instant::now());
-                prune(store, retention);
+            if last_prune.is_none_or(|at| since(at) >= PRUNE_EVERY) {
+                last_prune = Some(clock.instant());
+                prune(store, retention, clock.now());
             }
             size.check(store, outlets);
         }
@@ -497,7 +502,7 @@ impl Trouble {
 
 /// One commit attempt; after a failure, the store is re-opened first.
 fn commit(ledger: &mut Ledger, store: &Store, outlets: &Outlets, trouble: &mut Option<Trouble>) {
-    let now = SystemTime::now();
+    let now = outlets.clock.now();
     if ledger.batch().is_empty() && trouble.is_none() {
         outlets.health.fresh(now, false);
         return;
@@ -532,7 +537,7 @@ fn commit(ledger: &mut Ledger, store: &Store, outlets: &Outlets, trouble: &mut O
             outlets.health.failed(&error);
             let trouble = trouble.get_or_insert(Trouble {
                 failures: 0,
-                next_attempt: Instant::now(),
+                next_attempt: outlets.clock.instant(),
                 announced: None,
                 sent: 0,
             });
@@ -540,7 +545,7 @@ fn commit(ledger: &mut Ledger, store: &Store, outlets: &Outlets, trouble: &mut O
             let wait = FIRST_RETRY
                 .saturating_mul(1 << trouble.failures.saturating_sub(1).min(8))
                 .min(MAX_RETRY);
-            trouble.next_attempt = Instant::now() + wait;
+            trouble.next_attempt = outlets.clock.instant() + wait;
             tracing::error!(
                 error,
                 failures = trouble.failures,
@@ -552,14 +557,13 @@ fn commit(ledger: &mut Ledger, store: &Store, outlets: &Outlets, trouble: &mut O
     }
 }
 
-/// Prunes what `retention` and [`MIN_HISTORY`] no longer keep.
-fn prune(store: &Store, retention: Duration) {
-    let now = SystemTime::now();
+/// Prunes what `retention` and [`MIN_HISTORY`] no longer keep at `now`.
+fn prune(store: &Store, retention: Duration, now: SystemTime) {
     // A retention reaching before any representable time keeps everything.
     let keep_from = |age: Duration| now.checked_sub(age).unwrap_or(UNIX_EPOCH);
     let results_before = keep_from(retention);
     let history_before = keep_from(retention.max(MIN_HISTORY));
-    match store.prune(results_before, history_before) {
+    match store.prune(now, results_before, history_before) {
         Ok(0) => {}
         Ok(removed) => tracing::info!(removed, "pruned results past the retention"),
         Err(err) => tracing::error!(error = %err, "pruning failed"),
@@ -649,7 +653,7 @@ impl SizeGuard {
                 let span = u128::from(newest - oldest);
                 let cut = span * u128::from(excess) / u128::from(count.max(1));
                 let cut = oldest + u64::try_from(cut).unwrap_or(u64::MAX).min(newest - oldest) + 1;
-                let removed = store.prune(from_millis(cut), UNIX_EPOCH)?;
+                let removed = store.prune(SystemTime::now(), from_millis(cut), UNIX_EPOCH)?;
                 store.settle()?;
                 removed
             }
@@ -1184,6 +1188,7 @@ mod size_tests {
             direct,
             max_store_bytes: max,
             progress: Arc::default(),
+            clock: Arc::new(crate::monitor::clock::SystemClock),
         };
         let (first, _) = store.results_span().unwrap().unwrap();
         let mut guard = SizeGuard::default();

@@ -813,19 +813,20 @@ impl Store {
     }
 
     /// Deletes raw results older than `results_before`, aggregates and resolved incidents and
-    /// delivered notifications older than `history_before`, and hourly aggregates older than two
-    /// days. Returns the number of raw results deleted.
+    /// delivered notifications older than `history_before`, and hourly aggregates of hours that
+    /// began more than two days before `now`'s. Returns the number of raw results deleted.
     ///
     /// # Errors
     /// When the write fails.
     pub fn prune(
         &self,
+        now: SystemTime,
         results_before: SystemTime,
         history_before: SystemTime,
     ) -> Result<u64, StoreError> {
         let results_before = millis(results_before);
         let history_before = millis(history_before);
-        let hours_before = (millis(SystemTime::now()) / HOUR_MS).saturating_sub(48);
+        let hours_before = (millis(now) / HOUR_MS).saturating_sub(48);
         let db = self.db()?;
         let txn = db.begin_write()?;
         let mut removed = 0;
@@ -1230,7 +1231,11 @@ mod tests {
         store.commit(&first).unwrap();
 
         let removed = store
-            .prune(from_millis(now - DAY_MS), from_millis(now - 5 * DAY_MS))
+            .prune(
+                from_millis(now),
+                from_millis(now - DAY_MS),
+                from_millis(now - 5 * DAY_MS),
+            )
             .unwrap();
         assert_eq!(removed, 1);
         let kept: Vec<u64> = store

@@ -24,6 +24,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use super::clock::Clock;
 use super::config::{Alert, AlertKind, MonitorConfig};
 use super::metrics::MonitorMetrics;
 use super::redact;
@@ -397,7 +398,8 @@ fn direct_messages(
         .collect()
 }
 
-/// Delivers pending notifications until `stop`, woken by `wake` when new ones are committed.
+/// Delivers pending notifications until `stop`, woken by `wake` when new ones are committed;
+/// `clock` says when (tests move it by hand).
 pub async fn deliver(
     store: Arc<Store>,
     config: Arc<MonitorConfig>,
@@ -405,12 +407,13 @@ pub async fn deliver(
     wake: Arc<Notify>,
     metrics: Arc<MonitorMetrics>,
     stop: CancellationToken,
+    clock: Arc<dyn Clock>,
 ) {
     // Failed reads in a row: a store that cannot be read (a full disk) is retried less and less
     // often, up to once a minute; the ledger wakes this loop when it commits again.
     let mut failures = 0;
     loop {
-        let next_due = match deliver_due(&store, &config, &client, &metrics).await {
+        let next_due = match deliver_due(&store, &config, &client, &metrics, clock.as_ref()).await {
             Ok(next_due) => {
                 failures = 0;
                 next_due
@@ -418,11 +421,11 @@ pub async fn deliver(
             Err(err) => {
                 failures += 1;
                 tracing::error!(error = %err, failures, "cannot read pending notifications");
-                Some(SystemTime::now() + backoff(failures).min(IDLE_LOOK))
+                Some(clock.now() + backoff(failures).min(IDLE_LOOK))
             }
         };
         let wait = next_due.map_or(IDLE_LOOK, |due| {
-            due.duration_since(SystemTime::now())
+            due.duration_since(clock.now())
                 .unwrap_or(Duration::ZERO)
                 .min(IDLE_LOOK)
         });
@@ -440,6 +443,7 @@ async fn deliver_due(
     config: &MonitorConfig,
     client: &reqwest::Client,
     metrics: &MonitorMetrics,
+    clock: &dyn Clock,
 ) -> Result<Option<SystemTime>, store::StoreError> {
     let reader = store.clone();
     let pending = store::blocking(move || reader.pending()).await?;
@@ -451,7 +455,7 @@ async fn deliver_due(
         if waiting.contains(&notification.alert) {
             continue;
         }
-        let now = millis(SystemTime::now());
+        let now = millis(clock.now());
         if notification.next_attempt_ms > now {
             waiting.insert(notification.alert);
             next_due = Some(next_due.map_or(notification.next_attempt_ms, |d| {
@@ -479,7 +483,7 @@ async fn deliver_due(
         let kind = alert.kind.name();
         match result {
             Ok(()) => {
-                notification.delivered_ms = Some(millis(SystemTime::now()));
+                notification.delivered_ms = Some(millis(clock.now()));
                 notification.last_error = None;
                 tracing::info!(
                     id = notification.id,
