@@ -15,7 +15,7 @@ use std::time::Duration;
 use health_service::monitor::store::{Batch, ResultRecord, Store, TargetState, millis};
 
 use super::{Behaviour, Receiver, TargetServer, target};
-use crate::helpers::{Binary, PATIENCE, client, spawn_binary_with};
+use crate::helpers::{Binary, PATIENCE, client, free_port, spawn_binary_with};
 
 /// A tmpfs of a given size mounted on a temporary directory; unmounted when dropped.
 struct SmallFs {
@@ -127,15 +127,6 @@ async fn start(config: &Path, data: &Path) -> Monitor {
         addr,
         metrics_addr,
     }
-}
-
-/// A port of 127.0.0.1 that was free a moment ago.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Status code and body of `GET path`, with `accept` if given.
