@@ -1090,6 +1090,66 @@ mod tests {
             assert_eq!(delivery.counted("abandoned"), 3);
         }
 
+        /// A store whose pending notifications cannot be read: the loop logs it and looks
+        /// again 2 s later, not at once, over and over. Run under paused time on a thread of
+        /// its own, so a loop that never waits (and so never lets paused time move) fails the
+        /// test after 30 real seconds instead of hanging it.
+        #[test]
+        fn a_store_that_cannot_be_read_is_looked_at_again_after_2_s() {
+            let dir = tempfile::tempdir().unwrap();
+            {
+                let store = Store::open(dir.path()).unwrap();
+                let batch = Batch {
+                    notifications: vec![notification(Event::Down, false)],
+                    ..Batch::default()
+                };
+                store.commit(&batch).unwrap();
+            }
+            {
+                // The notification's record, emptied: it no longer decodes.
+                let db = redb::Database::open(dir.path().join(store::FILE_NAME)).unwrap();
+                let txn = db.begin_write().unwrap();
+                let table: redb::TableDefinition<u64, &[u8]> =
+                    redb::TableDefinition::new("notifications");
+                txn.open_table(table).unwrap().insert(1, &[][..]).unwrap();
+                txn.commit().unwrap();
+            }
+            let store = Arc::new(Store::open(dir.path()).unwrap());
+            assert!(store.pending().is_err(), "the record is damaged");
+            let (passed, ten_seconds) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .start_paused(true)
+                    .build()
+                    .unwrap();
+                runtime.block_on(async {
+                    let clock = Arc::new(TokioClock {
+                        wall: from_millis(T),
+                        start: tokio::time::Instant::now(),
+                    });
+                    let config = config::parse(CONFIG, |_| None).unwrap();
+                    let stop = CancellationToken::new();
+                    let running = tokio::spawn(deliver(
+                        store,
+                        Arc::new(config),
+                        Prober::new(Vec::new()).unwrap().alert_client(),
+                        Arc::new(Notify::new()),
+                        Arc::new(MonitorMetrics::unexposed().unwrap()),
+                        stop.clone(),
+                        clock,
+                    ));
+                    tokio::time::sleep(Duration::from_secs(10)).await;
+                    stop.cancel();
+                    running.await.unwrap();
+                    passed.send(()).unwrap();
+                });
+            });
+            ten_seconds
+                .recv_timeout(Duration::from_secs(30))
+                .expect("ten seconds of paused time pass: the loop waits between reads");
+        }
+
         #[tokio::test]
         async fn a_failing_webhook_is_retried_after_2_s_doubling_up_to_10_minutes() {
             let delivery = Delivery::start().await;
