@@ -1287,7 +1287,7 @@ mod tests {
             self.barriers += 1;
             let at = self.now_ms() + self.barriers;
             // b goes down on odd barriers and up on even ones.
-            self.send(result_at(1, at, self.barriers % 2 == 0));
+            self.send(result_at(1, at, self.barriers.is_multiple_of(2)));
             eventually("the barrier's commit", || {
                 self.store
                     .state("b")
