@@ -724,6 +724,7 @@ mod tests {
     fn down_and_reminder_summaries_say_so() {
         let config = config::parse(CONFIG, |_| None).unwrap();
         let down = notification(Event::Down, false);
+        assert_eq!(facts(&config, &down).target(), "api");
         assert_eq!(
             facts(&config, &down).summary(),
             "api is DOWN: [STATUS] (503) == 200 (incident #4, since 2027-01-15T08:00:00.000Z)"
