@@ -1043,58 +1043,83 @@ mod tests {
             panic!("still pending after ten minutes");
         }
 
-        #[tokio::test(start_paused = true)]
-        async fn the_loop_looks_when_the_next_is_due_when_woken_and_each_minute() {
-            let delivery = Delivery::start().await;
-            let start = tokio::time::Instant::now();
-            let clock = Arc::new(TokioClock {
-                wall: from_millis(T),
-                start,
+        /// Runs `test` under paused time on a thread of its own, and fails it if it has not
+        /// ended within ten real seconds (it takes milliseconds): a loop that never waits
+        /// never lets paused time move, and would hang the test instead of failing it.
+        fn paused<F: Future<Output = ()>>(test: impl FnOnce() -> F + Send + 'static) {
+            let (ended, end) = std::sync::mpsc::channel();
+            let thread = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .start_paused(true)
+                    .build()
+                    .unwrap();
+                runtime.block_on(test());
+                ended.send(()).unwrap();
             });
-            // Made for an alert no longer in the config: dropped when due, with no request.
-            delivery.add(9, "webhook", T, T + 30_000);
-            let (wake, stop) = (Arc::new(Notify::new()), CancellationToken::new());
-            let running = tokio::spawn(deliver(
-                delivery.store.clone(),
-                Arc::new(delivery.config.clone()),
-                delivery.client.clone(),
-                wake.clone(),
-                Arc::new(delivery.metrics.clone()),
-                stop.clone(),
-                clock.clone(),
-            ));
-            let at = emptied(&delivery.store, start).await;
-            assert!(
-                at >= Duration::from_secs(30) && at <= Duration::from_millis(30_100),
-                "{at:?}"
-            );
+            match end.recv_timeout(Duration::from_secs(10)) {
+                Ok(()) => {}
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                    panic!("paused time stood still: a loop never waits")
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                    std::panic::resume_unwind(thread.join().unwrap_err())
+                }
+            }
+        }
 
-            // Committed without a wake-up: seen at the next minute's look, 60 s after the last.
-            let now = millis(clock.now());
-            delivery.add(9, "webhook", now, now);
-            let at = emptied(&delivery.store, start).await;
-            assert!(
-                at >= Duration::from_secs(90) && at <= Duration::from_millis(90_100),
-                "{at:?}"
-            );
+        #[test]
+        fn the_loop_looks_when_the_next_is_due_when_woken_and_each_minute() {
+            paused(|| async {
+                let delivery = Delivery::start().await;
+                let start = tokio::time::Instant::now();
+                let clock = Arc::new(TokioClock {
+                    wall: from_millis(T),
+                    start,
+                });
+                // Made for an alert no longer in the config: dropped when due, with no request.
+                delivery.add(9, "webhook", T, T + 30_000);
+                let (wake, stop) = (Arc::new(Notify::new()), CancellationToken::new());
+                let running = tokio::spawn(deliver(
+                    delivery.store.clone(),
+                    Arc::new(delivery.config.clone()),
+                    delivery.client.clone(),
+                    wake.clone(),
+                    Arc::new(delivery.metrics.clone()),
+                    stop.clone(),
+                    clock.clone(),
+                ));
+                let at = emptied(&delivery.store, start).await;
+                assert!(
+                    at >= Duration::from_secs(30) && at <= Duration::from_millis(30_100),
+                    "{at:?}"
+                );
 
-            // Woken: at once.
-            let now = millis(clock.now());
-            delivery.add(9, "webhook", now, now);
-            wake.notify_one();
-            let woken = start.elapsed();
-            let at = emptied(&delivery.store, start).await;
-            assert!(at - woken <= Duration::from_millis(100), "{at:?} {woken:?}");
+                // Committed without a wake-up: seen at the next minute's look, 60 s after the last.
+                let now = millis(clock.now());
+                delivery.add(9, "webhook", now, now);
+                let at = emptied(&delivery.store, start).await;
+                assert!(
+                    at >= Duration::from_secs(90) && at <= Duration::from_millis(90_100),
+                    "{at:?}"
+                );
 
-            stop.cancel();
-            running.await.unwrap();
-            assert_eq!(delivery.counted("abandoned"), 3);
+                // Woken: at once.
+                let now = millis(clock.now());
+                delivery.add(9, "webhook", now, now);
+                wake.notify_one();
+                let woken = start.elapsed();
+                let at = emptied(&delivery.store, start).await;
+                assert!(at - woken <= Duration::from_millis(100), "{at:?} {woken:?}");
+
+                stop.cancel();
+                running.await.unwrap();
+                assert_eq!(delivery.counted("abandoned"), 3);
+            });
         }
 
         /// A store whose pending notifications cannot be read: the loop logs it and looks
-        /// again 2 s later, not at once, over and over. Run under paused time on a thread of
-        /// its own, so a loop that never waits (and so never lets paused time move) fails the
-        /// test after 30 real seconds instead of hanging it.
+        /// again 2 s later, not at once, over and over.
         #[test]
         fn a_store_that_cannot_be_read_is_looked_at_again_after_2_s() {
             let dir = tempfile::tempdir().unwrap();
@@ -1117,38 +1142,26 @@ mod tests {
             }
             let store = Arc::new(Store::open(dir.path()).unwrap());
             assert!(store.pending().is_err(), "the record is damaged");
-            let (passed, ten_seconds) = std::sync::mpsc::channel();
-            std::thread::spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .start_paused(true)
-                    .build()
-                    .unwrap();
-                runtime.block_on(async {
-                    let clock = Arc::new(TokioClock {
-                        wall: from_millis(T),
-                        start: tokio::time::Instant::now(),
-                    });
-                    let config = config::parse(CONFIG, |_| None).unwrap();
-                    let stop = CancellationToken::new();
-                    let running = tokio::spawn(deliver(
-                        store,
-                        Arc::new(config),
-                        Prober::new(Vec::new()).unwrap().alert_client(),
-                        Arc::new(Notify::new()),
-                        Arc::new(MonitorMetrics::unexposed().unwrap()),
-                        stop.clone(),
-                        clock,
-                    ));
-                    tokio::time::sleep(Duration::from_secs(10)).await;
-                    stop.cancel();
-                    running.await.unwrap();
-                    passed.send(()).unwrap();
+            paused(move || async move {
+                let clock = Arc::new(TokioClock {
+                    wall: from_millis(T),
+                    start: tokio::time::Instant::now(),
                 });
+                let config = config::parse(CONFIG, |_| None).unwrap();
+                let stop = CancellationToken::new();
+                let running = tokio::spawn(deliver(
+                    store,
+                    Arc::new(config),
+                    Prober::new(Vec::new()).unwrap().alert_client(),
+                    Arc::new(Notify::new()),
+                    Arc::new(MonitorMetrics::unexposed().unwrap()),
+                    stop.clone(),
+                    clock,
+                ));
+                tokio::time::sleep(Duration::from_secs(10)).await;
+                stop.cancel();
+                running.await.unwrap();
             });
-            ten_seconds
-                .recv_timeout(Duration::from_secs(30))
-                .expect("ten seconds of paused time pass: the loop waits between reads");
         }
 
         #[tokio::test]
