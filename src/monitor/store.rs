@@ -1203,6 +1203,7 @@ mod tests {
         assert_eq!(quarter.uptime(), Some(0.6));
         let [none, ..] = store.history("b", now).unwrap().windows();
         assert_eq!(none.uptime(), None, "no data is null, not 0 or 1");
+        assert_eq!(none.mean_response_time_ms(), None);
         assert_eq!(history.days.len(), 90);
         assert_eq!(
             history.days.last().unwrap().0,
