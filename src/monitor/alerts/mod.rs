@@ -799,6 +799,30 @@ mod tests {
     }
 
     #[test]
+    fn a_stored_url_loses_the_secrets_of_its_own_target() {
+        let config = config::parse(
+            r#"
+            [[target]]
+            name = "db"
+            url = "https://db.example.org/"
+            [[target]]
+            name = "api"
+            url = "https://api.example.org/health"
+            headers = { Authorization = "Bearer t0ps3cret" }
+            "#,
+            |_| None,
+        )
+        .unwrap();
+        // As an older version may have stored it.
+        let mut stored = notification(Event::Down, false);
+        stored.url = "https://api.example.org/t0ps3cret".to_owned();
+        assert_eq!(
+            facts(&config, &stored).url,
+            "https://api.example.org/redacted"
+        );
+    }
+
+    #[test]
     fn a_notification_sent_without_a_record_goes_to_its_alert_only_and_says_so() {
         let config = config::parse(CONFIG, |_| None).unwrap();
         let mut down = notification(Event::Down, false);
@@ -1016,6 +1040,7 @@ mod tests {
 
         /// Tokio's clock, read as wall-clock time from `wall`, so the loop's waits and the
         /// times it compares move together under paused time.
+        #[derive(Debug)]
         struct TokioClock {
             wall: SystemTime,
             start: tokio::time::Instant,
