@@ -152,7 +152,7 @@ async fn sigterm_commits_the_results_not_yet_committed_before_exiting() {
             .text()
             .await
             .unwrap()
-            .contains("probe_success{target=\"api\"} 1")
+            .contains("probe_success{location=\"local\",target=\"api\"} 1")
     })
     .await;
     binary.signal(Signal::SIGTERM);
