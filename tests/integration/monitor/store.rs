@@ -291,8 +291,18 @@ async fn a_full_disk_is_loud_still_alerts_and_recovers_without_a_restart() {
     let (_, page) = get(&binary, "/status", None).await;
     assert!(!page.contains("Data stale since "), "{page}");
 
-    // Commits go on; nothing more about the monitor itself is sent.
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Commits go on (two more results of web are in the store); nothing more about the
+    // monitor itself is sent.
+    let results = || async {
+        let (_, body) = get(&binary, "/api/v1/targets/web/results?limit=1000", None).await;
+        let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+        body["results"].as_array().map_or(0, Vec::len)
+    };
+    let committed = results().await;
+    eventually("two more commits", || async {
+        results().await >= committed + 2
+    })
+    .await;
     let about_monitor: Vec<String> = events(&receiver)
         .into_iter()
         .filter(|e| e.starts_with("monitor_"))
