@@ -1067,10 +1067,9 @@ fn go_parse_duration(text: &str) -> Option<i64> {
                 return None;
             }
         }
-        total += value;
-        if total > LIMIT {
-            return None;
-        }
+        // Each term is at most 2^63, so two of them can reach 2^64: Go's uint64 wraps that to
+        // 0 and reads a valid duration; here it is too long, as it is.
+        total = total.checked_add(value).filter(|&total| total <= LIMIT)?;
     }
     if negative {
         0_i64.checked_sub_unsigned(total)
@@ -2453,6 +2452,41 @@ mod tests {
         for (text, expected) in cases {
             assert_eq!(go_parse_duration(text), expected, "{text:?}");
         }
+    }
+
+    /// A body is the target's to choose: a duration too long for any clock, in one term or
+    /// summed from several, reads as no number (0, as Gatus reads any text that is none), so
+    /// `> 1s` fails with that reason; it never panics the probing task.
+    #[test]
+    fn overflowing_durations_in_a_body_fail_the_condition() {
+        let cases = [
+            // Each term fits; the sum reaches 2^64 (Go's uint64 wraps it to 0).
+            "9223372036854775808ns9223372036854775808ns",
+            "2562047h47m16.854775807s2562047h47m16.854775807s",
+            "2562047h47m16.854775808s",
+            "9223372036854775808ns1ns",
+            "99999999999999999999ns",
+            "5124095576030432h",
+            "1.99999999999999999999999h2562047h",
+        ];
+        for text in cases {
+            assert_eq!(go_parse_duration(text), None, "{text:?}");
+            let json = format!(r#"{{"d": "{text}"}}"#);
+            let observed = Observed::new(200, Duration::ZERO, json.as_bytes(), None);
+            let condition = Condition::parse("[BODY].d > 1s").expect("parses");
+            assert_eq!(
+                condition.evaluate(&observed),
+                Err("[BODY].d (0) > 1s".to_owned()),
+                "{text:?}"
+            );
+        }
+        // The largest sums that fit still read.
+        assert_eq!(go_parse_duration("9223372036854775807ns"), Some(i64::MAX));
+        assert_eq!(go_parse_duration("-9223372036854775808ns"), Some(i64::MIN));
+        assert_eq!(
+            go_parse_duration("4611686018427387904ns4611686018427387903ns"),
+            Some(i64::MAX)
+        );
     }
 
     #[test]

@@ -15,6 +15,7 @@ use tokio::sync::Notify;
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::alerts::Direct;
+use super::clock::Clock;
 use super::config::MonitorConfig;
 use super::health::StoreHealth;
 use super::heartbeat::Progress;
@@ -372,6 +373,8 @@ pub struct Outlets {
     pub max_store_bytes: u64,
     /// When the loop last turned and last received a round, for the heartbeat.
     pub progress: Arc<Progress>,
+    /// The time the commit and prune cadence, retries and records read (tests move it).
+    pub clock: Arc<dyn Clock>,
 }
 
 /// Commits what `results` brings until every sender is gone, then commits the rest.
@@ -390,36 +393,38 @@ pub fn run(
     outlets: &Outlets,
 ) {
     let retention = ledger.config.retention;
-    let mut last_commit = Instant::now();
+    let clock = outlets.clock.as_ref();
+    let mut last_commit = clock.instant();
     let mut last_prune: Option<Instant> = None;
     let mut size = SizeGuard::default();
     let mut trouble: Option<Trouble> = None;
+    let since = |at: Instant| clock.instant().saturating_duration_since(at);
     loop {
-        let wait = COMMIT_EVERY.saturating_sub(last_commit.elapsed());
+        let wait = COMMIT_EVERY.saturating_sub(since(last_commit));
         let (urgent, done) = match results.recv_timeout(wait) {
             Ok((index, round)) => {
-                outlets.progress.round(SystemTime::now());
+                outlets.progress.round(clock.now());
                 (ledger.record_round(index, &round), false)
             }
             Err(RecvTimeoutError::Timeout) => (false, false),
             Err(RecvTimeoutError::Disconnected) => (false, true),
         };
-        outlets.progress.tick(SystemTime::now());
-        let urgent = ledger.remind(SystemTime::now()) || urgent;
+        outlets.progress.tick(clock.now());
+        let urgent = ledger.remind(clock.now()) || urgent;
         let may_try = done
             || trouble
                 .as_ref()
-                .is_none_or(|t| Instant::now() >= t.next_attempt);
-        if (urgent || done || last_commit.elapsed() >= COMMIT_EVERY) && may_try {
-            last_commit = Instant::now();
+                .is_none_or(|t| clock.instant() >= t.next_attempt);
+        if (urgent || done || since(last_commit) >= COMMIT_EVERY) && may_try {
+            last_commit = clock.instant();
             commit(&mut ledger, store, outlets, &mut trouble);
         }
         if let Some(trouble) = &mut trouble {
             trouble.tell(&mut ledger, outlets);
         } else {
-            if last_prune.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
-                last_prune = Some(Instant::now());
-                prune(store, retention);
+            if last_prune.is_none_or(|at| since(at) >= PRUNE_EVERY) {
+                last_prune = Some(clock.instant());
+                prune(store, retention, clock.now());
             }
             size.check(store, outlets);
         }
@@ -497,7 +502,7 @@ impl Trouble {
 
 /// One commit attempt; after a failure, the store is re-opened first.
 fn commit(ledger: &mut Ledger, store: &Store, outlets: &Outlets, trouble: &mut Option<Trouble>) {
-    let now = SystemTime::now();
+    let now = outlets.clock.now();
     if ledger.batch().is_empty() && trouble.is_none() {
         outlets.health.fresh(now, false);
         return;
@@ -532,7 +537,7 @@ fn commit(ledger: &mut Ledger, store: &Store, outlets: &Outlets, trouble: &mut O
             outlets.health.failed(&error);
             let trouble = trouble.get_or_insert(Trouble {
                 failures: 0,
-                next_attempt: Instant::now(),
+                next_attempt: outlets.clock.instant(),
                 announced: None,
                 sent: 0,
             });
@@ -540,7 +545,7 @@ fn commit(ledger: &mut Ledger, store: &Store, outlets: &Outlets, trouble: &mut O
             let wait = FIRST_RETRY
                 .saturating_mul(1 << trouble.failures.saturating_sub(1).min(8))
                 .min(MAX_RETRY);
-            trouble.next_attempt = Instant::now() + wait;
+            trouble.next_attempt = outlets.clock.instant() + wait;
             tracing::error!(
                 error,
                 failures = trouble.failures,
@@ -552,14 +557,13 @@ fn commit(ledger: &mut Ledger, store: &Store, outlets: &Outlets, trouble: &mut O
     }
 }
 
-/// Prunes what `retention` and [`MIN_HISTORY`] no longer keep.
-fn prune(store: &Store, retention: Duration) {
-    let now = SystemTime::now();
+/// Prunes what `retention` and [`MIN_HISTORY`] no longer keep at `now`.
+fn prune(store: &Store, retention: Duration, now: SystemTime) {
     // A retention reaching before any representable time keeps everything.
     let keep_from = |age: Duration| now.checked_sub(age).unwrap_or(UNIX_EPOCH);
     let results_before = keep_from(retention);
     let history_before = keep_from(retention.max(MIN_HISTORY));
-    match store.prune(results_before, history_before) {
+    match store.prune(now, results_before, history_before) {
         Ok(0) => {}
         Ok(removed) => tracing::info!(removed, "pruned results past the retention"),
         Err(err) => tracing::error!(error = %err, "pruning failed"),
@@ -649,7 +653,7 @@ impl SizeGuard {
                 let span = u128::from(newest - oldest);
                 let cut = span * u128::from(excess) / u128::from(count.max(1));
                 let cut = oldest + u64::try_from(cut).unwrap_or(u64::MAX).min(newest - oldest) + 1;
-                let removed = store.prune(from_millis(cut), UNIX_EPOCH)?;
+                let removed = store.prune(SystemTime::now(), from_millis(cut), UNIX_EPOCH)?;
                 store.settle()?;
                 removed
             }
@@ -687,9 +691,10 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::monitor::clock::ManualClock;
     use crate::monitor::config;
     use crate::monitor::round::Round;
-    use crate::monitor::store::from_millis;
+    use crate::monitor::store::{DAY_MS, HOUR_MS, from_millis};
 
     /// Two targets (a: thresholds 3 down / 2 up; b: 1 / 1), a webhook for both and a Slack alert
     /// for `a` with a 10-minute reminder.
@@ -1139,6 +1144,387 @@ mod tests {
         assert!(!ledger.record(7, &outcome(0, false)));
         assert!(ledger.batch().is_empty());
     }
+
+    #[test]
+    fn a_result_keeps_its_certificate_expiry_and_a_notification_its_target_url() {
+        let (mut ledger, _store, _dir) = ledger();
+        let expiry = from_millis(1_900_000_000_999);
+        ledger.record(
+            1,
+            &Outcome {
+                certificate_expiry: Some(expiry),
+                ..outcome(0, false)
+            },
+        );
+        let state = ledger.state(1).unwrap();
+        assert_eq!(state.certificate_expiry_s, Some(1_900_000_000));
+        let urls: Vec<&str> = ledger
+            .batch()
+            .notifications
+            .iter()
+            .map(|n| n.url.as_str())
+            .collect();
+        assert_eq!(urls, ["http://127.0.0.1:2/"], "b's own URL, not a's");
+    }
+
+    #[test]
+    fn two_incidents_in_one_run_get_their_own_ids() {
+        let (mut ledger, store, _dir) = ledger();
+        for (second, ok) in [(0, false), (10, true), (20, false), (30, true)] {
+            assert!(ledger.record(1, &outcome(second, ok)));
+        }
+        let ids: Vec<u64> = ledger.batch().incidents.iter().map(|i| i.id).collect();
+        assert_eq!(ids, [1, 1, 2, 2], "opened and resolved, twice");
+        store.commit(ledger.batch()).unwrap();
+        let kept: Vec<(u64, u64, Option<u64>)> = store
+            .incidents(10)
+            .unwrap()
+            .iter()
+            .map(|i| (i.id, i.started_ms, i.resolved_ms))
+            .collect();
+        let t0 = 1_800_000_000_000;
+        assert_eq!(
+            kept,
+            [
+                (2, t0 + 20_000, Some(t0 + 30_000)),
+                (1, t0, Some(t0 + 10_000)),
+            ]
+        );
+    }
+
+    /// Wall-clock time at which the [`Running`] tests start: 2027-01-15T08:00:00Z, on an hour.
+    const T: u64 = 1_800_000_000_000;
+
+    /// Polls `done` until it holds; fails after ten seconds (a hang guard, not a timing).
+    fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+        let give_up = std::time::Instant::now() + Duration::from_secs(10);
+        while !done() {
+            assert!(
+                std::time::Instant::now() < give_up,
+                "{what}: never happened"
+            );
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    /// A result of target `index` at `at_ms`.
+    fn result_at(index: usize, at_ms: u64, ok: bool) -> (usize, Outcome) {
+        let second = at_ms.saturating_sub(T) / 1000;
+        let mut outcome = outcome(second, ok);
+        outcome.at = from_millis(at_ms);
+        (index, outcome)
+    }
+
+    /// [`run`] on its own thread over a store, with a clock the test moves.
+    struct Running {
+        clock: Arc<ManualClock>,
+        store: Arc<Store>,
+        delivery: Arc<Notify>,
+        results: Option<std::sync::mpsc::Sender<(usize, Round)>>,
+        /// This monitor's location: each result is a round of it alone.
+        location: String,
+        thread: Option<std::thread::JoinHandle<()>>,
+        /// Target `b`'s results sent by [`Running::barrier`], which alternate.
+        barriers: u64,
+        _dir: tempfile::TempDir,
+    }
+
+    impl Running {
+        /// [`CONFIG`] with `monitor` as its `[monitor]` section over a store holding `seed`;
+        /// `first` is waiting in the channel before the thread starts, so the first round
+        /// reads it.
+        fn start(monitor: &str, seed: &Batch, first: &[(usize, Outcome)]) -> Self {
+            let dir = tempfile::tempdir().unwrap();
+            let store = Arc::new(Store::open(dir.path()).unwrap());
+            store.commit(seed).unwrap();
+            let config = Arc::new(
+                config::parse(&format!("[monitor]\n{monitor}\n{CONFIG}"), |_| None).unwrap(),
+            );
+            let location = config.location.clone();
+            let ledger = Ledger::load(config, &store).unwrap();
+            let clock = Arc::new(ManualClock::at(from_millis(T)));
+            let (results, received) = std::sync::mpsc::channel();
+            for (index, outcome) in first {
+                let round = Round::alone(&location, outcome.clone());
+                results.send((*index, round)).unwrap();
+            }
+            let delivery = Arc::new(Notify::new());
+            let (direct, _) = tokio::sync::mpsc::unbounded_channel();
+            let outlets = Outlets {
+                delivery: delivery.clone(),
+                health: Arc::new(StoreHealth::new(0).unwrap()),
+                direct,
+                max_store_bytes: u64::MAX,
+                progress: Arc::default(),
+                clock: clock.clone(),
+            };
+            let thread = spawn(ledger, store.clone(), received, outlets).unwrap();
+            Self {
+                clock,
+                store,
+                delivery,
+                results: Some(results),
+                location,
+                thread: Some(thread),
+                barriers: 0,
+                _dir: dir,
+            }
+        }
+
+        fn now_ms(&self) -> u64 {
+            millis(self.clock.now())
+        }
+
+        fn send(&self, (index, outcome): (usize, Outcome)) {
+            let round = Round::alone(&self.location, outcome);
+            self.results.as_ref().unwrap().send((index, round)).unwrap();
+        }
+
+        /// Returns once every round before it has ended: sends target `b` (thresholds 1/1) a
+        /// result that changes its state, so it is committed at once whatever the clock says,
+        /// and waits until the store holds it. The round it starts may still be pruning.
+        fn barrier(&mut self) {
+            self.barriers += 1;
+            let at = self.now_ms() + self.barriers;
+            // b goes down on odd barriers and up on even ones.
+            self.send(result_at(1, at, self.barriers.is_multiple_of(2)));
+            eventually("the barrier's commit", || {
+                self.store
+                    .state("b")
+                    .unwrap()
+                    .and_then(|s| s.last)
+                    .is_some_and(|last| last.at_ms == at)
+            });
+        }
+
+        /// Whether a notification was committed since the last call.
+        fn woken(&self) -> bool {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_time()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                tokio::time::timeout(Duration::ZERO, self.delivery.notified())
+                    .await
+                    .is_ok()
+            })
+        }
+
+        fn result_times(&self, target: &str) -> Vec<u64> {
+            let mut times: Vec<u64> = self
+                .store
+                .results(target, None, 1000)
+                .unwrap()
+                .iter()
+                .map(|r| r.at_ms)
+                .collect();
+            times.reverse();
+            times
+        }
+
+        /// Drops the sender, as the schedule does on shutdown, and waits for the thread.
+        fn stop(&mut self) {
+            drop(self.results.take());
+            self.thread.take().unwrap().join().unwrap();
+        }
+    }
+
+    impl Drop for Running {
+        fn drop(&mut self) {
+            drop(self.results.take());
+        }
+    }
+
+    /// A batch that gives target `a` a saved state (pruning walks the saved targets) and a
+    /// result at each of `times`.
+    fn seed(times: &[u64]) -> Batch {
+        let mut batch = Batch::default();
+        batch.states.insert("a".to_owned(), TargetState::default());
+        for &at_ms in times {
+            let result = ResultRecord {
+                at_ms,
+                ok: true,
+                status_code: Some(200),
+                response_time_ms: 20,
+                error: None,
+                votes: Vec::new(),
+            };
+            batch.results.push(("a".to_owned(), result));
+        }
+        batch
+    }
+
+    #[test]
+    fn run_commits_results_each_second_a_change_at_once_and_the_rest_at_the_end() {
+        let old = T - 8 * DAY_MS;
+        let mut running = Running::start(
+            "retention = \"7d\"",
+            &seed(&[old]),
+            &[result_at(0, T, true)],
+        );
+        // The first round reads T's result, then prunes: once `old` is gone, the round is over,
+        // and T's result waits for the next second.
+        eventually("the first prune", || {
+            !running.result_times("a").contains(&old)
+        });
+        assert!(running.result_times("a").is_empty(), "not yet a second");
+
+        running.clock.advance(Duration::from_millis(1000));
+        running.send(result_at(0, T + 1000, true));
+        eventually("the commit a second on", || {
+            running.result_times("a") == [T, T + 1000]
+        });
+        assert!(!running.woken(), "results alone wake no delivery");
+
+        // b goes down: committed at once, with its notification, and delivery is woken.
+        running.send(result_at(1, T + 1001, false));
+        eventually("the incident's commit", || {
+            running.store.incidents(10).unwrap().len() == 1
+        });
+        assert_eq!(running.store.pending().unwrap().len(), 1);
+        eventually("delivery woken", || running.woken());
+
+        // Shutdown commits what the last second brought.
+        running.send(result_at(0, T + 1002, true));
+        running.stop();
+        assert_eq!(running.result_times("a"), [T, T + 1000, T + 1002]);
+        assert!(!running.woken());
+    }
+
+    #[test]
+    fn run_prunes_at_start_then_each_hour_of_the_clock_it_is_given() {
+        let edge = T - 7 * DAY_MS;
+        let mut running = Running::start("retention = \"7d\"", &seed(&[edge - 1, edge]), &[]);
+        running.barrier();
+        running.barrier();
+        assert_eq!(running.result_times("a"), [edge], "pruned at start");
+
+        // An hour less a millisecond later `edge` is past the retention, but no prune is due.
+        running.clock.advance(Duration::from_millis(3_599_999));
+        running.barrier();
+        running.barrier();
+        assert_eq!(running.result_times("a"), [edge]);
+        running.clock.advance(Duration::from_millis(1));
+        running.barrier();
+        running.barrier();
+        assert!(running.result_times("a").is_empty(), "pruned on the hour");
+    }
+
+    #[test]
+    fn run_keeps_results_for_the_retention_and_history_for_91_days_at_least() {
+        let results_edge = T - 7 * DAY_MS;
+        let history_edge = T - 91 * DAY_MS;
+        // The first hour and day whose aggregates are kept: 48 hours, and 91 days, back.
+        let hour_edge = T - 48 * HOUR_MS;
+        let day_edge = history_edge / DAY_MS * DAY_MS;
+        let mut batch = seed(&[
+            results_edge - 1,
+            results_edge,
+            hour_edge - 1,
+            hour_edge,
+            day_edge - 1,
+            day_edge,
+            T - HOUR_MS,
+        ]);
+        let incident = |id, resolved_ms| Incident {
+            id,
+            target: "a".to_owned(),
+            started_ms: T - 200 * DAY_MS,
+            resolved_ms,
+            cause: "x".to_owned(),
+            reminders: Vec::new(),
+        };
+        batch.incidents = vec![
+            incident(1, Some(history_edge - 1)),
+            incident(2, Some(history_edge)),
+            incident(3, None),
+        ];
+        let notification = |delivered_ms| Notification {
+            id: 0,
+            alert: 0,
+            kind: "webhook".to_owned(),
+            event: Event::Resolved,
+            incident: incident(1, None),
+            url: String::new(),
+            created_ms: T - 200 * DAY_MS,
+            attempts: 1,
+            next_attempt_ms: T - 200 * DAY_MS,
+            delivered_ms,
+            last_error: None,
+        };
+        batch.notifications = vec![
+            notification(Some(history_edge - 1)),
+            notification(Some(history_edge)),
+            notification(None),
+        ];
+        let mut running = Running::start("retention = \"7d\"", &batch, &[]);
+        let store = running.store.clone();
+        running.barrier();
+        running.barrier();
+
+        assert_eq!(
+            running.result_times("a"),
+            [results_edge, hour_edge - 1, hour_edge, T - HOUR_MS]
+        );
+        let ids: Vec<u64> = store.incidents(10).unwrap().iter().map(|i| i.id).collect();
+        assert!(
+            !ids.contains(&1) && ids.contains(&2) && ids.contains(&3),
+            "{ids:?}"
+        );
+        let kept: Vec<Option<u64>> = store
+            .notifications(1)
+            .unwrap()
+            .iter()
+            .filter(|n| n.incident.id == 1)
+            .map(|n| n.delivered_ms)
+            .collect();
+        assert_eq!(kept, [Some(history_edge), None]);
+
+        // Aggregates, read back as the status page reads them: the hours of the last two days
+        // and the days of the last 91 stay, older ones go.
+        let hours = store.history("a", from_millis(hour_edge)).unwrap().hours;
+        let checks: Vec<u64> = hours[22..].iter().map(|(_, a)| a.checks).collect();
+        assert_eq!(checks, [0, 1], "hour_edge - 1 went, hour_edge stayed");
+        let days = store.history("a", from_millis(day_edge)).unwrap().days;
+        let checks: Vec<u64> = days[88..].iter().map(|(_, a)| a.checks).collect();
+        assert_eq!(checks, [0, 1], "day_edge - 1 went, day_edge stayed");
+        let now = store.history("a", from_millis(T)).unwrap();
+        assert_eq!(now.hours[23].1.checks, 0);
+        assert_eq!(now.hours[22].1.checks, 1, "the last hour's result");
+        // The last hour's; the two of two days back; the two at the retention's edge, one of
+        // whose raw results went while its day stays.
+        let [day, week, month, _] = now.windows();
+        assert_eq!((day.checks, week.checks, month.checks), (1, 3, 5));
+    }
+
+    #[test]
+    fn run_commits_a_reminder_as_soon_as_it_is_due() {
+        // a's incident starts 599.5 s before T, so its 10-minute reminder is due at T + 0.5 s.
+        let start = T - 599_500;
+        let failures: Vec<_> = (0..3)
+            .map(|i| result_at(0, start + i * 10_000, false))
+            .collect();
+        let running = Running::start("", &Batch::default(), &failures);
+        let reminders = || {
+            running
+                .store
+                .pending()
+                .unwrap()
+                .iter()
+                .filter(|n| n.event == Event::Reminder)
+                .count()
+        };
+        eventually("the incident's commit", || {
+            running.store.incidents(1).unwrap().len() == 1
+        });
+        assert_eq!(reminders(), 0);
+        // Half a second: too soon for the commit of results, not for the reminder's.
+        running.clock.advance(Duration::from_millis(500));
+        eventually("the reminder's commit", || reminders() == 1);
+        let reminder = running.store.pending().unwrap().pop().unwrap();
+        assert_eq!(reminder.kind, "slack");
+        assert_eq!(reminder.created_ms, T + 500);
+    }
 }
 
 #[cfg(test)]
@@ -1184,6 +1570,7 @@ mod size_tests {
             direct,
             max_store_bytes: max,
             progress: Arc::default(),
+            clock: Arc::new(crate::monitor::clock::SystemClock),
         };
         let (first, _) = store.results_span().unwrap().unwrap();
         let mut guard = SizeGuard::default();

@@ -17,6 +17,7 @@
 //! - [`api`]: `/api/v1/*`, read-only.
 //! - [`status`]: the status page, badges and the Atom feed of incidents.
 //! - [`metrics`]: `probe_*` gauges and `monitor_notifications_total`.
+//! - [`clock`]: the time the ledger and delivery loops read, which tests move by hand.
 //!
 //! The rest of the service (server, probes, docs, metrics listener) is shared: monitor mode is the
 //! same application with [`api::MonitorApi`] beside the others and [`Monitor::start`]'s tasks
@@ -24,6 +25,7 @@
 
 pub mod alerts;
 pub mod api;
+pub mod clock;
 pub mod conditions;
 pub mod config;
 pub mod health;
@@ -48,6 +50,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use self::alerts::Direct;
+use self::clock::SystemClock;
 use self::config::MonitorConfig;
 use self::health::StoreHealth;
 use self::ledger::{Ledger, Outlets};
@@ -201,6 +204,7 @@ impl Monitor {
             direct,
             max_store_bytes,
             progress: progress.clone(),
+            clock: Arc::new(SystemClock),
         };
         let ledger = ledger::spawn(ledger, store.clone(), received, outlets)?;
         Ok(Self {
@@ -305,6 +309,7 @@ impl Monitor {
             wake,
             metrics,
             stop,
+            Arc::new(SystemClock),
         ));
         tasks.close();
         tracing::info!("monitor started");

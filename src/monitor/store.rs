@@ -813,19 +813,20 @@ impl Store {
     }
 
     /// Deletes raw results older than `results_before`, aggregates and resolved incidents and
-    /// delivered notifications older than `history_before`, and hourly aggregates older than two
-    /// days. Returns the number of raw results deleted.
+    /// delivered notifications older than `history_before`, and hourly aggregates of hours that
+    /// began more than two days before `now`'s. Returns the number of raw results deleted.
     ///
     /// # Errors
     /// When the write fails.
     pub fn prune(
         &self,
+        now: SystemTime,
         results_before: SystemTime,
         history_before: SystemTime,
     ) -> Result<u64, StoreError> {
         let results_before = millis(results_before);
         let history_before = millis(history_before);
-        let hours_before = (millis(SystemTime::now()) / HOUR_MS).saturating_sub(48);
+        let hours_before = (millis(now) / HOUR_MS).saturating_sub(48);
         let db = self.db()?;
         let txn = db.begin_write()?;
         let mut removed = 0;
@@ -1202,6 +1203,7 @@ mod tests {
         assert_eq!(quarter.uptime(), Some(0.6));
         let [none, ..] = store.history("b", now).unwrap().windows();
         assert_eq!(none.uptime(), None, "no data is null, not 0 or 1");
+        assert_eq!(none.mean_response_time_ms(), None);
         assert_eq!(history.days.len(), 90);
         assert_eq!(
             history.days.last().unwrap().0,
@@ -1230,7 +1232,11 @@ mod tests {
         store.commit(&first).unwrap();
 
         let removed = store
-            .prune(from_millis(now - DAY_MS), from_millis(now - 5 * DAY_MS))
+            .prune(
+                from_millis(now),
+                from_millis(now - DAY_MS),
+                from_millis(now - 5 * DAY_MS),
+            )
             .unwrap();
         assert_eq!(removed, 1);
         let kept: Vec<u64> = store
@@ -1296,5 +1302,88 @@ mod tests {
         assert!(store.pending().unwrap().is_empty(), "given up");
         let all = store.notifications(1).unwrap();
         assert_eq!(all[1].delivered_ms, Some(T0 + 1), "kept, marked delivered");
+    }
+
+    #[test]
+    fn a_batch_with_anything_in_it_is_not_empty() {
+        assert!(Batch::default().is_empty());
+        let incident = Incident {
+            id: 1,
+            target: "a".to_owned(),
+            started_ms: T0,
+            resolved_ms: None,
+            cause: String::new(),
+            reminders: Vec::new(),
+        };
+        let notification = Notification {
+            id: 0,
+            alert: 0,
+            kind: "webhook".to_owned(),
+            event: Event::Down,
+            incident: incident.clone(),
+            url: String::new(),
+            created_ms: T0,
+            attempts: 0,
+            next_attempt_ms: T0,
+            delivered_ms: None,
+            last_error: None,
+        };
+        let batches = [
+            batch(&[("a", result(T0, true, 1))]),
+            Batch {
+                states: HashMap::from([("a".to_owned(), TargetState::default())]),
+                ..Batch::default()
+            },
+            Batch {
+                incidents: vec![incident],
+                ..Batch::default()
+            },
+            Batch {
+                notifications: vec![notification],
+                ..Batch::default()
+            },
+        ];
+        for batch in batches {
+            assert!(!batch.is_empty(), "{batch:?}");
+        }
+    }
+
+    #[test]
+    fn a_store_names_its_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.path(), dir.path().join(FILE_NAME));
+        let shown = format!("{store:?}");
+        assert!(shown.contains(FILE_NAME), "{shown}");
+    }
+
+    #[test]
+    fn pruning_counts_the_results_it_removes_from_every_target() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let mut first = batch(&[
+            ("a", result(T0 - 3, true, 1)),
+            ("a", result(T0 - 2, true, 1)),
+            ("a", result(T0, true, 1)),
+            ("b", result(T0 - 1, true, 1)),
+            ("b", result(T0 + 1, true, 1)),
+        ]);
+        for target in ["a", "b"] {
+            first
+                .states
+                .insert(target.to_owned(), TargetState::default());
+        }
+        store.commit(&first).unwrap();
+        let now = from_millis(T0 + DAY_MS);
+        assert_eq!(
+            store.prune(now, from_millis(T0), from_millis(0)).unwrap(),
+            3
+        );
+        assert_eq!(store.results("a", None, 10).unwrap().len(), 1);
+        assert_eq!(store.results("b", None, 10).unwrap().len(), 1);
+        assert_eq!(
+            store.prune(now, from_millis(T0), from_millis(0)).unwrap(),
+            0
+        );
     }
 }

@@ -182,8 +182,7 @@ async fn the_status_page_renders_with_its_stylesheet_on_desktop_and_phone() {
         target("t2", &up.url("/livez"), "group = \"staging\""),
     );
     let monitor = TestMonitor::start_in(&toml, data).await;
-    crate::monitor::wait_until(|| down.methods().len() >= 2).await;
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    monitor.wait_for_states(&["up", "down", "up"]).await;
 
     let driver = ChromeDriver::start().await;
     let browser = driver.session().await;

@@ -10,7 +10,9 @@ use health_service::config::{DEFAULT_METRICS_PORT, DEFAULT_PORT};
 use health_service::shutdown::HANDLED;
 use serde_json::Value;
 
-use crate::helpers::{client, repo_file, repo_path, spawn_app, spawn_binary, spawn_binary_with};
+use crate::helpers::{
+    client, free_port, repo_file, repo_path, spawn_app, spawn_binary, spawn_binary_with,
+};
 
 /// flake.nix's `inputs`, evaluated by Nix itself rather than parsed by hand.
 fn flake_inputs() -> Value {
@@ -362,12 +364,6 @@ fn fly_monitor_watches_the_service_from_another_region_with_the_same_image() {
 #[test]
 fn fly_monitor_kill_settings_fit_the_shutdown_sequence() {
     assert_kill_settings_fit(&fly_monitor_toml());
-}
-
-/// A port of 127.0.0.1 that was free a moment ago.
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
 }
 
 #[tokio::test]

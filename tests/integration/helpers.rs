@@ -180,6 +180,12 @@ impl Connection {
     }
 }
 
+/// A port of 127.0.0.1 that was free a moment ago.
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
 /// The real binary, started with `env` and serving on a free port of 127.0.0.1.
 pub struct Binary {
     pub child: Child,

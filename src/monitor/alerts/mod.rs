@@ -24,6 +24,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use super::clock::Clock;
 use super::config::{Alert, AlertKind, MonitorConfig};
 use super::metrics::MonitorMetrics;
 use super::redact;
@@ -397,7 +398,8 @@ fn direct_messages(
         .collect()
 }
 
-/// Delivers pending notifications until `stop`, woken by `wake` when new ones are committed.
+/// Delivers pending notifications until `stop`, woken by `wake` when new ones are committed;
+/// `clock` says when (tests move it by hand).
 pub async fn deliver(
     store: Arc<Store>,
     config: Arc<MonitorConfig>,
@@ -405,12 +407,13 @@ pub async fn deliver(
     wake: Arc<Notify>,
     metrics: Arc<MonitorMetrics>,
     stop: CancellationToken,
+    clock: Arc<dyn Clock>,
 ) {
     // Failed reads in a row: a store that cannot be read (a full disk) is retried less and less
     // often, up to once a minute; the ledger wakes this loop when it commits again.
     let mut failures = 0;
     loop {
-        let next_due = match deliver_due(&store, &config, &client, &metrics).await {
+        let next_due = match deliver_due(&store, &config, &client, &metrics, clock.as_ref()).await {
             Ok(next_due) => {
                 failures = 0;
                 next_due
@@ -418,11 +421,11 @@ pub async fn deliver(
             Err(err) => {
                 failures += 1;
                 tracing::error!(error = %err, failures, "cannot read pending notifications");
-                Some(SystemTime::now() + backoff(failures).min(IDLE_LOOK))
+                Some(clock.now() + backoff(failures).min(IDLE_LOOK))
             }
         };
         let wait = next_due.map_or(IDLE_LOOK, |due| {
-            due.duration_since(SystemTime::now())
+            due.duration_since(clock.now())
                 .unwrap_or(Duration::ZERO)
                 .min(IDLE_LOOK)
         });
@@ -440,6 +443,7 @@ async fn deliver_due(
     config: &MonitorConfig,
     client: &reqwest::Client,
     metrics: &MonitorMetrics,
+    clock: &dyn Clock,
 ) -> Result<Option<SystemTime>, store::StoreError> {
     let reader = store.clone();
     let pending = store::blocking(move || reader.pending()).await?;
@@ -451,7 +455,7 @@ async fn deliver_due(
         if waiting.contains(&notification.alert) {
             continue;
         }
-        let now = millis(SystemTime::now());
+        let now = millis(clock.now());
         if notification.next_attempt_ms > now {
             waiting.insert(notification.alert);
             next_due = Some(next_due.map_or(notification.next_attempt_ms, |d| {
@@ -479,7 +483,7 @@ async fn deliver_due(
         let kind = alert.kind.name();
         match result {
             Ok(()) => {
-                notification.delivered_ms = Some(millis(SystemTime::now()));
+                notification.delivered_ms = Some(millis(clock.now()));
                 notification.last_error = None;
                 tracing::info!(
                     id = notification.id,
@@ -720,6 +724,7 @@ mod tests {
     fn down_and_reminder_summaries_say_so() {
         let config = config::parse(CONFIG, |_| None).unwrap();
         let down = notification(Event::Down, false);
+        assert_eq!(facts(&config, &down).target(), "api");
         assert_eq!(
             facts(&config, &down).summary(),
             "api is DOWN: [STATUS] (503) == 200 (incident #4, since 2027-01-15T08:00:00.000Z)"
@@ -794,6 +799,30 @@ mod tests {
     }
 
     #[test]
+    fn a_stored_url_loses_the_secrets_of_its_own_target() {
+        let config = config::parse(
+            r#"
+            [[target]]
+            name = "db"
+            url = "https://db.example.org/"
+            [[target]]
+            name = "api"
+            url = "https://api.example.org/health"
+            headers = { Authorization = "Bearer t0ps3cret" }
+            "#,
+            |_| None,
+        )
+        .unwrap();
+        // As an older version may have stored it.
+        let mut stored = notification(Event::Down, false);
+        stored.url = "https://api.example.org/t0ps3cret".to_owned();
+        assert_eq!(
+            facts(&config, &stored).url,
+            "https://api.example.org/redacted"
+        );
+    }
+
+    #[test]
     fn a_notification_sent_without_a_record_goes_to_its_alert_only_and_says_so() {
         let config = config::parse(CONFIG, |_| None).unwrap();
         let mut down = notification(Event::Down, false);
@@ -818,5 +847,455 @@ mod tests {
     fn backoff_doubles_from_two_seconds_up_to_ten_minutes() {
         let waits: Vec<u64> = (1..=12).map(|n| backoff(n).as_secs()).collect();
         assert_eq!(waits, [2, 4, 8, 16, 32, 64, 128, 256, 512, 600, 600, 600]);
+    }
+
+    /// Delivery against a local receiver, with a clock the test moves.
+    mod delivery {
+        use std::collections::HashMap;
+        use std::net::SocketAddr;
+        use std::sync::Mutex;
+
+        use poem::http::StatusCode;
+        use poem::{Request, Response};
+        use tokio_util::task::TaskTracker;
+
+        use super::*;
+        use crate::monitor::clock::ManualClock;
+        use crate::monitor::probe::Prober;
+        use crate::monitor::store::Batch;
+
+        /// 2027-01-15T08:00:00Z.
+        const T: u64 = 1_800_000_000_000;
+
+        /// Answers each POST with the status set for its path (200 if none) and records the
+        /// path and idempotency key of each.
+        struct Receiver {
+            addr: SocketAddr,
+            statuses: Arc<Mutex<HashMap<String, u16>>>,
+            seen: Arc<Mutex<Vec<(String, String)>>>,
+            stop: CancellationToken,
+        }
+
+        impl Receiver {
+            async fn start() -> Self {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                let addr = listener.local_addr().unwrap();
+                let statuses: Arc<Mutex<HashMap<String, u16>>> = Arc::default();
+                let seen: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+                let (s, log) = (statuses.clone(), seen.clone());
+                let endpoint = poem::endpoint::make(move |req: Request| {
+                    let (statuses, log) = (s.clone(), log.clone());
+                    async move {
+                        let path = req.uri().path().to_owned();
+                        let key = req
+                            .headers()
+                            .get("idempotency-key")
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or_default()
+                            .to_owned();
+                        let status = statuses.lock().unwrap().get(&path).copied();
+                        log.lock().unwrap().push((path, key));
+                        Response::builder()
+                            .status(StatusCode::from_u16(status.unwrap_or(200)).unwrap())
+                            .finish()
+                    }
+                });
+                let stop = CancellationToken::new();
+                tokio::spawn(crate::server::serve(
+                    listener,
+                    Arc::new(endpoint),
+                    Duration::from_secs(5),
+                    stop.clone(),
+                    TaskTracker::new(),
+                ));
+                Self {
+                    addr,
+                    statuses,
+                    seen,
+                    stop,
+                }
+            }
+
+            fn answer(&self, path: &str, status: u16) {
+                self.statuses
+                    .lock()
+                    .unwrap()
+                    .insert(path.to_owned(), status);
+            }
+
+            /// (path, idempotency key) of every request so far.
+            fn seen(&self) -> Vec<(String, String)> {
+                self.seen.lock().unwrap().clone()
+            }
+        }
+
+        impl Drop for Receiver {
+            fn drop(&mut self) {
+                self.stop.cancel();
+            }
+        }
+
+        /// A store, a config of two webhooks (`/a` and `/b` of the receiver) and the clock.
+        struct Delivery {
+            store: Arc<Store>,
+            config: MonitorConfig,
+            client: reqwest::Client,
+            registry: prometheus::Registry,
+            metrics: MonitorMetrics,
+            clock: ManualClock,
+            receiver: Receiver,
+            _dir: tempfile::TempDir,
+        }
+
+        impl Delivery {
+            async fn start() -> Self {
+                let receiver = Receiver::start().await;
+                let toml = format!(
+                    "[[target]]\nname = \"api\"\nurl = \"http://127.0.0.1:1/\"\n\
+                     [[alert]]\nkind = \"webhook\"\nurl = \"http://{0}/a\"\n\
+                     [[alert]]\nkind = \"webhook\"\nurl = \"http://{0}/b\"\n",
+                    receiver.addr
+                );
+                let dir = tempfile::tempdir().unwrap();
+                let registry = prometheus::Registry::new();
+                Self {
+                    store: Arc::new(Store::open(dir.path()).unwrap()),
+                    config: config::parse(&toml, |_| None).unwrap(),
+                    client: Prober::new(Vec::new()).unwrap().alert_client(),
+                    metrics: MonitorMetrics::register(&registry).unwrap(),
+                    registry,
+                    clock: ManualClock::at(from_millis(T)),
+                    receiver,
+                    _dir: dir,
+                }
+            }
+
+            /// Commits a notification to `alert` (of `kind`) made at `created_ms`, due at
+            /// `due_ms`; returns its id.
+            fn add(&self, alert: u32, kind: &str, created_ms: u64, due_ms: u64) -> u64 {
+                let mut made = notification(Event::Down, false);
+                made.alert = alert;
+                made.kind = kind.to_owned();
+                made.created_ms = created_ms;
+                made.next_attempt_ms = due_ms;
+                let batch = Batch {
+                    notifications: vec![made],
+                    ..Batch::default()
+                };
+                self.store.commit(&batch).unwrap()[0]
+            }
+
+            /// One pass at the clock's time; when the next is due, ms.
+            async fn pass(&self) -> Option<u64> {
+                deliver_due(
+                    &self.store,
+                    &self.config,
+                    &self.client,
+                    &self.metrics,
+                    &self.clock,
+                )
+                .await
+                .unwrap()
+                .map(millis)
+            }
+
+            fn now_ms(&self) -> u64 {
+                millis(self.clock.now())
+            }
+
+            fn advance_to(&self, ms: u64) {
+                self.clock
+                    .advance(Duration::from_millis(ms - self.now_ms()));
+            }
+
+            fn pending(&self) -> Vec<Notification> {
+                self.store.pending().unwrap()
+            }
+
+            fn all(&self) -> Vec<Notification> {
+                self.store.notifications(1).unwrap()
+            }
+
+            /// `monitor_notifications_total{kind="webhook",result}`.
+            fn counted(&self, result: &str) -> u64 {
+                let families = self.registry.gather();
+                let Some(family) = families
+                    .iter()
+                    .find(|f| f.name() == "monitor_notifications_total")
+                else {
+                    return 0;
+                };
+                family
+                    .get_metric()
+                    .iter()
+                    .filter(|m| {
+                        m.get_label()
+                            .iter()
+                            .any(|l| l.name() == "result" && l.value() == result)
+                    })
+                    .map(|m| m.get_counter().get_value() as u64)
+                    .sum()
+            }
+        }
+
+        /// Tokio's clock, read as wall-clock time from `wall`, so the loop's waits and the
+        /// times it compares move together under paused time.
+        #[derive(Debug)]
+        struct TokioClock {
+            wall: SystemTime,
+            start: tokio::time::Instant,
+        }
+
+        impl Clock for TokioClock {
+            fn now(&self) -> SystemTime {
+                self.wall + self.start.elapsed()
+            }
+
+            fn instant(&self) -> std::time::Instant {
+                self.start.into_std() + self.start.elapsed()
+            }
+        }
+
+        /// How long after `start` every pending notification was gone: polled every 100 ms
+        /// of paused time, up to ten minutes of it.
+        async fn emptied(store: &Store, start: tokio::time::Instant) -> Duration {
+            for _ in 0..6000 {
+                if store.pending().unwrap().is_empty() {
+                    return start.elapsed();
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            panic!("still pending after ten minutes");
+        }
+
+        /// Runs `test` under paused time on a thread of its own, and fails it if it has not
+        /// ended within ten real seconds (it takes milliseconds): a loop that never waits
+        /// never lets paused time move, and would hang the test instead of failing it.
+        fn paused<F: Future<Output = ()>>(test: impl FnOnce() -> F + Send + 'static) {
+            let (ended, end) = std::sync::mpsc::channel();
+            let thread = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .start_paused(true)
+                    .build()
+                    .unwrap();
+                runtime.block_on(test());
+                ended.send(()).unwrap();
+            });
+            match end.recv_timeout(Duration::from_secs(10)) {
+                Ok(()) => {}
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                    panic!("paused time stood still: a loop never waits")
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                    std::panic::resume_unwind(thread.join().unwrap_err())
+                }
+            }
+        }
+
+        #[test]
+        fn the_loop_looks_when_the_next_is_due_when_woken_and_each_minute() {
+            paused(|| async {
+                let delivery = Delivery::start().await;
+                let start = tokio::time::Instant::now();
+                let clock = Arc::new(TokioClock {
+                    wall: from_millis(T),
+                    start,
+                });
+                // Made for an alert no longer in the config: dropped when due, with no request.
+                delivery.add(9, "webhook", T, T + 30_000);
+                let (wake, stop) = (Arc::new(Notify::new()), CancellationToken::new());
+                let running = tokio::spawn(deliver(
+                    delivery.store.clone(),
+                    Arc::new(delivery.config.clone()),
+                    delivery.client.clone(),
+                    wake.clone(),
+                    Arc::new(delivery.metrics.clone()),
+                    stop.clone(),
+                    clock.clone(),
+                ));
+                let at = emptied(&delivery.store, start).await;
+                assert!(
+                    at >= Duration::from_secs(30) && at <= Duration::from_millis(30_100),
+                    "{at:?}"
+                );
+
+                // Committed without a wake-up: seen at the next minute's look, 60 s after the last.
+                let now = millis(clock.now());
+                delivery.add(9, "webhook", now, now);
+                let at = emptied(&delivery.store, start).await;
+                assert!(
+                    at >= Duration::from_secs(90) && at <= Duration::from_millis(90_100),
+                    "{at:?}"
+                );
+
+                // Woken: at once.
+                let now = millis(clock.now());
+                delivery.add(9, "webhook", now, now);
+                wake.notify_one();
+                let woken = start.elapsed();
+                let at = emptied(&delivery.store, start).await;
+                assert!(at - woken <= Duration::from_millis(100), "{at:?} {woken:?}");
+
+                stop.cancel();
+                running.await.unwrap();
+                assert_eq!(delivery.counted("abandoned"), 3);
+            });
+        }
+
+        /// A store whose pending notifications cannot be read: the loop logs it and looks
+        /// again 2 s later, not at once, over and over.
+        #[test]
+        fn a_store_that_cannot_be_read_is_looked_at_again_after_2_s() {
+            let dir = tempfile::tempdir().unwrap();
+            {
+                let store = Store::open(dir.path()).unwrap();
+                let batch = Batch {
+                    notifications: vec![notification(Event::Down, false)],
+                    ..Batch::default()
+                };
+                store.commit(&batch).unwrap();
+            }
+            {
+                // The notification's record, emptied: it no longer decodes.
+                let db = redb::Database::open(dir.path().join(store::FILE_NAME)).unwrap();
+                let txn = db.begin_write().unwrap();
+                let table: redb::TableDefinition<u64, &[u8]> =
+                    redb::TableDefinition::new("notifications");
+                txn.open_table(table).unwrap().insert(1, &[][..]).unwrap();
+                txn.commit().unwrap();
+            }
+            let store = Arc::new(Store::open(dir.path()).unwrap());
+            assert!(store.pending().is_err(), "the record is damaged");
+            paused(move || async move {
+                let clock = Arc::new(TokioClock {
+                    wall: from_millis(T),
+                    start: tokio::time::Instant::now(),
+                });
+                let config = config::parse(CONFIG, |_| None).unwrap();
+                let stop = CancellationToken::new();
+                let running = tokio::spawn(deliver(
+                    store,
+                    Arc::new(config),
+                    Prober::new(Vec::new()).unwrap().alert_client(),
+                    Arc::new(Notify::new()),
+                    Arc::new(MonitorMetrics::unexposed().unwrap()),
+                    stop.clone(),
+                    clock,
+                ));
+                tokio::time::sleep(Duration::from_secs(10)).await;
+                stop.cancel();
+                running.await.unwrap();
+            });
+        }
+
+        #[tokio::test]
+        async fn a_failing_webhook_is_retried_after_2_s_doubling_up_to_10_minutes() {
+            let delivery = Delivery::start().await;
+            delivery.receiver.answer("/a", 500);
+            delivery.add(0, "webhook", T, T);
+            let mut waits = Vec::new();
+            for attempt in 1..=12_u32 {
+                let now = delivery.now_ms();
+                let due = delivery.pass().await.expect("a retry is due");
+                assert_eq!(delivery.receiver.seen().len(), attempt as usize);
+                let pending = delivery.pending();
+                assert_eq!(pending[0].attempts, attempt);
+                assert_eq!(pending[0].next_attempt_ms, due);
+                assert_eq!(
+                    pending[0].last_error.as_deref(),
+                    Some("answered 500 Internal Server Error")
+                );
+                waits.push((due - now) / 1000);
+                // A millisecond early, nothing is sent.
+                delivery.advance_to(due - 1);
+                assert_eq!(delivery.pass().await, Some(due));
+                assert_eq!(delivery.receiver.seen().len(), attempt as usize);
+                delivery.advance_to(due);
+            }
+            assert_eq!(waits, [2, 4, 8, 16, 32, 64, 128, 256, 512, 600, 600, 600]);
+            assert_eq!(delivery.counted("failed"), 12);
+            assert_eq!(delivery.counted("delivered"), 0);
+        }
+
+        #[tokio::test]
+        async fn a_notification_is_given_up_24_hours_after_it_was_made() {
+            let delivery = Delivery::start().await;
+            delivery.receiver.answer("/a", 503);
+            let day = 24 * 3_600_000;
+            delivery.add(0, "webhook", T, T + day - 2000);
+            delivery.advance_to(T + day - 2000);
+            assert_eq!(delivery.pass().await, Some(T + day), "still retried");
+            delivery.advance_to(T + day);
+            assert_eq!(delivery.pass().await, None, "nothing left to send");
+            assert!(delivery.pending().is_empty());
+            let kept = &delivery.all()[0];
+            assert_eq!(kept.attempts, 2);
+            assert_eq!(kept.delivered_ms, None);
+            assert_eq!(
+                kept.last_error.as_deref(),
+                Some("answered 503 Service Unavailable")
+            );
+            assert_eq!(
+                (delivery.counted("failed"), delivery.counted("abandoned")),
+                (1, 1)
+            );
+        }
+
+        #[tokio::test]
+        async fn each_alert_gets_its_notifications_in_order_and_others_are_not_held_up() {
+            let delivery = Delivery::start().await;
+            delivery.receiver.answer("/a", 500);
+            let first = delivery.add(0, "webhook", T, T);
+            let second = delivery.add(0, "webhook", T, T);
+            let other = delivery.add(1, "webhook", T, T);
+            assert_eq!(delivery.pass().await, Some(T + 2000));
+            let key = |id: u64| format!("health-service-{id}");
+            assert_eq!(
+                delivery.receiver.seen(),
+                [("/a".to_owned(), key(first)), ("/b".to_owned(), key(other))],
+                "the second waits behind the first"
+            );
+            let pending: Vec<u64> = delivery.pending().iter().map(|n| n.id).collect();
+            assert_eq!(pending, [first, second]);
+            assert_eq!(delivery.all()[2].delivered_ms, Some(T));
+
+            delivery.receiver.answer("/a", 204);
+            delivery.advance_to(T + 2000);
+            assert_eq!(delivery.pass().await, None);
+            let seen = delivery.receiver.seen();
+            assert_eq!(
+                seen[2..],
+                [
+                    ("/a".to_owned(), key(first)),
+                    ("/a".to_owned(), key(second))
+                ]
+            );
+            assert!(delivery.pending().is_empty());
+            let delivered: Vec<Option<u64>> =
+                delivery.all().iter().map(|n| n.delivered_ms).collect();
+            assert_eq!(delivered, [Some(T + 2000), Some(T + 2000), Some(T)]);
+            assert_eq!(delivery.all()[0].last_error, None, "cleared once delivered");
+            assert_eq!(delivery.counted("delivered"), 3);
+        }
+
+        #[tokio::test]
+        async fn a_notification_whose_alert_left_the_config_is_dropped_unsent() {
+            let delivery = Delivery::start().await;
+            // Index 0 is a webhook now: a Slack message made for it is not sent there.
+            delivery.add(0, "slack", T, T);
+            delivery.add(7, "webhook", T, T);
+            assert_eq!(delivery.pass().await, None);
+            assert!(delivery.receiver.seen().is_empty());
+            assert!(delivery.pending().is_empty());
+            for dropped in delivery.all() {
+                assert_eq!(
+                    dropped.last_error.as_deref(),
+                    Some("its alert is no longer in the config")
+                );
+                assert_eq!(dropped.attempts, 0);
+            }
+            assert_eq!(delivery.counted("abandoned"), 2);
+        }
     }
 }

@@ -1,6 +1,6 @@
 //! The running monitor: thresholds, flapping, reminders and retries, seen at a webhook receiver.
 
-use super::{Behaviour, Receiver, TargetServer, TestMonitor, target, wait_until};
+use super::{Behaviour, Receiver, TargetServer, TestMonitor, eventually, target, wait_until};
 
 /// A monitor of `server` (every second; thresholds 2 and 2) alerting `receiver`'s webhook.
 fn config(server: &TargetServer, receiver: &Receiver, alert_extra: &str) -> String {
@@ -24,13 +24,17 @@ async fn state(monitor: &TestMonitor) -> String {
 }
 
 async fn wait_for_state(monitor: &TestMonitor, wanted: &str) {
-    for _ in 0..300 {
-        if state(monitor).await == wanted {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("target never became {wanted}");
+    eventually(&format!("api {wanted}"), || async {
+        state(monitor).await == wanted
+    })
+    .await;
+}
+
+/// Waits until `more` results past those already there are committed: every change they
+/// brought (an incident, its notifications) is in the store by then.
+async fn wait_for_more_results(monitor: &TestMonitor, more: usize) {
+    let now = monitor.results("api").await.len();
+    monitor.wait_for_results("api", now + more).await;
 }
 
 #[tokio::test]
@@ -67,8 +71,10 @@ async fn going_down_and_recovering_sends_one_down_and_one_resolved() {
     assert_eq!(incident["cause"], "[STATUS] (503) == 200");
     assert!(incident["resolved_at"].is_string());
 
-    // Nothing more: one incident, two notifications.
-    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    // Nothing more, three probes on: one incident, two notifications.
+    wait_for_more_results(&monitor, 3).await;
+    let incidents = monitor.get("/api/v1/incidents").await;
+    assert_eq!(incidents["incidents"].as_array().unwrap().len(), 1);
     assert_eq!(receiver.events(), ["down", "resolved"]);
     monitor.stop().await;
 }
@@ -83,17 +89,8 @@ async fn a_flapping_target_alerts_nobody() {
     .await;
     let receiver = Receiver::start(&[]).await;
     let monitor = TestMonitor::start(&config(&server, &receiver, "")).await;
-    wait_until(|| server.methods().len() >= 6).await;
-    // Let the last result reach the ledger.
-    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
-    let results = monitor.get("/api/v1/targets/api/results").await;
-    let oks: Vec<bool> = results["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["ok"].as_bool().unwrap())
-        .collect();
-    assert!(oks.len() >= 5, "{results}");
+    let results = monitor.wait_for_results("api", 6).await;
+    let oks: Vec<bool> = results.iter().map(|r| r["ok"].as_bool().unwrap()).collect();
     assert!(oks.windows(2).all(|w| w[0] != w[1]), "alternating: {oks:?}");
     assert_eq!(state(&monitor).await, "up");
     assert!(receiver.all().is_empty(), "{:?}", receiver.all());

@@ -17,8 +17,7 @@ async fn status_lists_every_target_in_order_with_state_and_uptime() {
         target("db", &down.url("/"), "failure_threshold = 1"),
     );
     let monitor = TestMonitor::start(&toml).await;
-    super::wait_until(|| up.methods().len() >= 2 && down.methods().len() >= 2).await;
-    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    monitor.wait_for_states(&["up", "down"]).await;
 
     let status = monitor.get("/api/v1/status").await;
     assert_eq!(status["title"], "Status of things");
@@ -67,8 +66,7 @@ async fn before_the_first_probe_a_target_is_unknown_with_null_uptime() {
 async fn results_page_backwards_and_unknown_targets_are_404_json() {
     let server = TargetServer::start(Behaviour::healthy()).await;
     let monitor = TestMonitor::start(&target("api", &server.url("/"), "")).await;
-    super::wait_until(|| server.methods().len() >= 3).await;
-    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    monitor.wait_for_results("api", 3).await;
 
     let all = monitor.get("/api/v1/targets/api/results").await;
     assert_eq!(all["target"], "api");

@@ -292,11 +292,16 @@ fn serve(listener: TcpListener, endpoint: impl poem::Endpoint + 'static) -> Canc
 
 /// Polls `done` every 20 ms until it holds; panics after a generous bound (a hang guard).
 pub async fn wait_until(mut done: impl FnMut() -> bool) {
+    eventually("condition", || std::future::ready(done())).await;
+}
+
+/// [`wait_until`] for a check that awaits (an API call, say); `what` names it in the panic.
+pub async fn eventually<F: Future<Output = bool>>(what: &str, mut done: impl FnMut() -> F) {
     let give_up = tokio::time::Instant::now() + PATIENCE * 3;
-    while !done() {
+    while !done().await {
         assert!(
             tokio::time::Instant::now() < give_up,
-            "condition not met in time"
+            "{what}: not met in time"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -405,6 +410,35 @@ impl TestMonitor {
                 .unwrap(),
         )
         .await
+    }
+
+    /// The results of `target` in the store, as the API shows them, newest first.
+    pub async fn results(&self, target: &str) -> Vec<serde_json::Value> {
+        let path = format!("/api/v1/targets/{target}/results?limit=1000");
+        self.get(&path).await["results"]
+            .as_array()
+            .expect("results is an array")
+            .clone()
+    }
+
+    /// Waits until the store holds at least `count` results of `target`; returns them.
+    pub async fn wait_for_results(&self, target: &str, count: usize) -> Vec<serde_json::Value> {
+        eventually(&format!("{count} results of {target}"), || async {
+            self.results(target).await.len() >= count
+        })
+        .await;
+        self.results(target).await
+    }
+
+    /// Waits until the store holds `states`, one per target in config order.
+    pub async fn wait_for_states(&self, states: &[&str]) {
+        eventually(&format!("states {states:?}"), || async {
+            let status = self.get("/api/v1/status").await;
+            let targets = status["targets"].as_array().expect("targets is an array");
+            targets.len() == states.len()
+                && targets.iter().zip(states).all(|(t, s)| t["state"] == *s)
+        })
+        .await;
     }
 
     /// Shuts down (as SIGTERM would) and waits until every result is committed.

@@ -18,8 +18,7 @@ async fn monitor() -> (TestMonitor, TargetServer, TargetServer) {
         target("db", &down.url("/"), "failure_threshold = 1"),
     );
     let monitor = TestMonitor::start(&toml).await;
-    super::wait_until(|| up.methods().len() >= 2 && down.methods().len() >= 2).await;
-    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    monitor.wait_for_states(&["up", "down"]).await;
     (monitor, up, down)
 }
 
@@ -228,13 +227,11 @@ async fn the_feed_has_an_entry_per_incident_updated_when_it_resolves() {
     assert_eq!(open[0].1, "api is down");
 
     server.set(Behaviour::healthy());
-    let incidents = loop {
-        let incidents = monitor.get("/api/v1/incidents").await;
-        if incidents["incidents"][0]["resolved_at"].is_string() {
-            break incidents;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    };
+    super::eventually("the resolution", || async {
+        monitor.get("/api/v1/incidents").await["incidents"][0]["resolved_at"].is_string()
+    })
+    .await;
+    let incidents = monitor.get("/api/v1/incidents").await;
     let resolved = feed_until(&monitor, |entries| entries.first() != open.first()).await;
     assert_eq!(resolved.len(), 1);
     assert_eq!(resolved[0].0, open[0].0, "the same entry");

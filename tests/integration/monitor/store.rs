@@ -15,7 +15,7 @@ use std::time::Duration;
 use health_service::monitor::store::{Batch, ResultRecord, Store, TargetState, millis};
 
 use super::{Behaviour, Receiver, TargetServer, target};
-use crate::helpers::{Binary, PATIENCE, client, spawn_binary_with};
+use crate::helpers::{Binary, PATIENCE, client, free_port, spawn_binary_with};
 
 /// A tmpfs of a given size mounted on a temporary directory; unmounted when dropped.
 struct SmallFs {
@@ -127,15 +127,6 @@ async fn start(config: &Path, data: &Path) -> Monitor {
         addr,
         metrics_addr,
     }
-}
-
-/// A port of 127.0.0.1 that was free a moment ago.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Status code and body of `GET path`, with `accept` if given.
@@ -300,8 +291,18 @@ async fn a_full_disk_is_loud_still_alerts_and_recovers_without_a_restart() {
     let (_, page) = get(&binary, "/status", None).await;
     assert!(!page.contains("Data stale since "), "{page}");
 
-    // Commits go on; nothing more about the monitor itself is sent.
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Commits go on (two more results of web are in the store); nothing more about the
+    // monitor itself is sent.
+    let results = || async {
+        let (_, body) = get(&binary, "/api/v1/targets/web/results?limit=1000", None).await;
+        let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+        body["results"].as_array().map_or(0, Vec::len)
+    };
+    let committed = results().await;
+    eventually("two more commits", || async {
+        results().await >= committed + 2
+    })
+    .await;
     let about_monitor: Vec<String> = events(&receiver)
         .into_iter()
         .filter(|e| e.starts_with("monitor_"))
