@@ -42,8 +42,18 @@ let
   };
 
   # The C compiler for the target: the global allocator (src/main.rs) is C, compiled by the cc
-  # crate in its build script. pkgsStatic is nixpkgs' cross stdenv for this CPU's musl, static;
-  # the stdenv's own compiler targets glibc. The full path, so nothing depends on PATH.
+  # crate in its build script. pkgsStatic is nixpkgs' cross stdenv for this CPU's musl, static
+  # (stage.nix: crossSystem `<cpu>-unknown-linux-musl`, isStatic); the stdenv's own compiler
+  # targets glibc. cc-wrapper names its compiler `<targetPrefix>cc` (targetPrefix: the target's
+  # triple and "-" when it is not the host), e.g. x86_64-unknown-linux-musl-cc. The full path, so
+  # nothing depends on PATH.
+  #
+  # The linker stays cargo's default, the stdenv's `cc` (as crane's cross-musl example has it):
+  # with +crt-static rustc links the musl target self-contained (-nostartfiles -nodefaultlibs),
+  # taking the crt objects, libc.a and libunwind.a from the toolchain's target, so that `cc` only
+  # drives ld. The C objects are built against nixpkgs' musl headers; musl's ABI is the same.
+  # crane's own cross set-up (lib/mkCrossToolchainEnv.nix) would set CARGO_TARGET_<T>_LINKER as
+  # well, but only when crane itself cross-compiles, which this flake does not.
   muslCc = "${pkgs.pkgsStatic.stdenv.cc}/bin/${pkgs.pkgsStatic.stdenv.cc.targetPrefix}cc";
 
   commonArgs = {
@@ -51,8 +61,10 @@ let
     strictDeps = true;
     CARGO_BUILD_TARGET = target;
     CARGO_BUILD_RUSTFLAGS = "-C target-feature=+crt-static";
-    # What the cc crate reads, first to last: CC_<target> with underscores, then TARGET_CC (the
-    # build is a cross build to it: cargo's host is glibc), as crane's cross examples set them.
+    # What the cc crate (1.11, `target_envs`) reads, first to last: CC_<target> as is (a name
+    # with dashes, which the shell cannot export), CC_<target> with underscores, TARGET_CC (the
+    # build is a cross build: cargo's host is glibc), then CC (the stdenv's, for glibc). The
+    # second and the third, as crane's mkCrossToolchainEnv sets them for a cross target.
     "CC_${builtins.replaceStrings [ "-" ] [ "_" ] target}" = muslCc;
     TARGET_CC = muslCc;
   };

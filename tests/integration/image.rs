@@ -201,3 +201,41 @@ fn crate_source_holds_every_file_the_build_and_the_tests_read() {
         );
     }
 }
+
+#[test]
+#[ignore = "needs nix and ../shared: run by .ci/run"]
+fn musl_build_compiles_its_c_with_the_targets_static_cross_compiler() {
+    // The global allocator is C (libmimalloc-sys): the cc crate must find the compiler of the
+    // musl target, not the stdenv's glibc one, in the dependencies' build (where libmimalloc-sys
+    // compiles) and in the package's.
+    let per_system = nix_eval(
+        &["eval", ".#packages"],
+        "p: builtins.mapAttrs (_: s: builtins.map (d: { \
+           target = d.CARGO_BUILD_TARGET; \
+           targetCc = d.TARGET_CC or null; \
+           underscored = d.${\"CC_\" + builtins.replaceStrings [\"-\"] [\"_\"] d.CARGO_BUILD_TARGET} or null; \
+         }) [ s.default s.default.cargoArtifacts ]) p",
+    );
+    for system in SYSTEMS {
+        let cpu = system.split('-').next().unwrap();
+        let target = format!("{cpu}-unknown-linux-musl");
+        let builds = per_system[system].as_array().expect("two derivations");
+        assert_eq!(builds.len(), 2);
+        for build in builds {
+            assert_eq!(build["target"], target.as_str(), "{system}: {build}");
+            let cc = build["targetCc"].as_str().unwrap_or_default();
+            // nixpkgs' cc-wrapper of a cross stdenv: `<store>/bin/<triple>-cc`, from a wrapper
+            // package named after the triple.
+            assert!(
+                cc.starts_with("/nix/store/")
+                    && cc.ends_with(&format!("/bin/{target}-cc"))
+                    && cc.contains(&format!("-{target}-gcc-wrapper")),
+                "{system}: TARGET_CC {cc:?} is not the {target} cross compiler"
+            );
+            assert_eq!(
+                build["underscored"], build["targetCc"],
+                "{system}: CC_<target>, which the cc crate reads first, differs from TARGET_CC"
+            );
+        }
+    }
+}
