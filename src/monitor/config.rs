@@ -14,6 +14,7 @@ use reqwest::header::{HeaderName, HeaderValue};
 use serde::Deserialize;
 
 use super::conditions::Condition;
+use super::maintenance::{self, Maintenance};
 use super::redact::{self, Secret, Secrets};
 
 /// Page and feed title when `[monitor] title` is not set.
@@ -70,6 +71,8 @@ pub struct MonitorConfig {
     pub quorum: usize,
     /// Requested while the monitor makes progress, for an outside dead-man's switch.
     pub heartbeat: Option<Heartbeat>,
+    /// Planned work, when failures alert nobody.
+    pub maintenance: Maintenance,
 }
 
 impl MonitorConfig {
@@ -357,6 +360,7 @@ pub fn parse(
     let mut raw_targets = Vec::new();
     let mut raw_alerts = Vec::new();
     let mut raw_locations = Vec::new();
+    let mut raw_windows = Vec::new();
     for (key, mut value) in table {
         match key.as_str() {
             "monitor" => match RawMonitor::deserialize(known_keys(
@@ -371,9 +375,11 @@ pub fn parse(
             "target" => raw_targets = entries("target", value, &mut problems),
             "alert" => raw_alerts = entries("alert", value, &mut problems),
             "location" => raw_locations = entries("location", value, &mut problems),
+            "maintenance" => raw_windows = entries("maintenance", value, &mut problems),
             other => problems.push(problem(
                 other,
-                "unknown top-level key; expected [monitor], [[target]], [[alert]] or [[location]]",
+                "unknown top-level key; expected [monitor], [[target]], [[alert]], [[location]] \
+                 or [[maintenance]]",
             )),
         }
     }
@@ -482,6 +488,15 @@ pub fn parse(
             .map(|(url, interval)| Heartbeat { url, interval }),
         None => None,
     };
+    let mut windows = Vec::new();
+    for (index, mut value) in raw_windows.into_iter().enumerate() {
+        let place = format!("maintenance #{}", index + 1);
+        let value = known_keys(&place, &mut value, maintenance::KEYS, &mut problems);
+        match maintenance::RawWindow::deserialize(value) {
+            Ok(raw) => windows.extend(maintenance::check(&place, raw, &names, &mut problems)),
+            Err(err) => problems.push(problem(&place, serde_message(&err))),
+        }
+    }
 
     let mut reported = HashSet::new();
     problems.retain(|p| !unset.contains(&p.place) || reported.insert(p.place.clone()));
@@ -501,6 +516,7 @@ pub fn parse(
             locations,
             quorum,
             heartbeat,
+            maintenance: Maintenance { windows },
         }),
         _ => Err(problems),
     }

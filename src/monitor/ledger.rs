@@ -6,6 +6,9 @@
 //! down and open an incident; `success_threshold` successes in a row bring it back up and close
 //! the incident. Each change queues one notification per alert that covers the target, in the
 //! same [`Batch`] as the change, and [`run`] commits that batch before anything is sent.
+//!
+//! During a maintenance window a failure is stored but not counted: it opens no incident,
+//! queues nothing and stays out of the uptime aggregates; an open incident still resolves.
 
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
@@ -105,6 +108,7 @@ impl Ledger {
         let warned = self.track_locations(index, &result, target.failure_threshold);
         let at = result.at_ms;
         let warned = self.warn(target, &warned, at);
+        let maintenance = config.maintenance.active(&target.name, at);
         let state = &mut self.states[index];
         let continues_streak = if outcome.ok {
             state.successes > 0
@@ -117,6 +121,11 @@ impl Ledger {
         if outcome.ok {
             state.successes = state.successes.saturating_add(1);
             state.failures = 0;
+        } else if maintenance {
+            // Planned: no streak toward the threshold, and none carried past the window.
+            state.successes = 0;
+            state.failures = 0;
+            state.streak_start_ms = None;
         } else {
             state.failures = state.failures.saturating_add(1);
             state.successes = 0;
@@ -162,6 +171,9 @@ impl Ledger {
         self.batch
             .states
             .insert(target.name.clone(), self.states[index].clone());
+        if maintenance {
+            self.batch.uncounted.push((target.name.clone(), at));
+        }
         self.batch.results.push((target.name.clone(), result));
         let Some((event, incident)) = transition else {
             return warned;
@@ -283,6 +295,9 @@ impl Ledger {
             let Some(mut incident) = self.open[index].clone() else {
                 continue;
             };
+            if config.maintenance.active(&incident.target, now_ms) {
+                continue;
+            }
             let mut changed = false;
             for (alert_index, alert) in config.alerts.iter().enumerate() {
                 let Some(period) = alert.reminder else {
@@ -1136,6 +1151,69 @@ mod tests {
             "its notification too"
         );
         assert_eq!(ledger.hold_at_most(3), 0);
+    }
+
+    /// [`CONFIG`] with a one-off window from `from` to `until` (RFC 3339); the tests' time is
+    /// 2027-01-15T08:00:00Z.
+    fn ledger_with_window(from: &str, until: &str) -> (Ledger, Store, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let text = format!("{CONFIG}\n[[maintenance]]\nfrom = \"{from}\"\nuntil = \"{until}\"\n");
+        let config = Arc::new(config::parse(&text, |_| None).unwrap());
+        (Ledger::load(config, &store).unwrap(), store, dir)
+    }
+
+    #[test]
+    fn failures_in_a_window_open_nothing_and_count_from_its_end() {
+        // From 100 s to 200 s.
+        let (mut ledger, store, _dir) =
+            ledger_with_window("2027-01-15T08:01:40Z", "2027-01-15T08:03:20Z");
+        ledger.record(0, &outcome(0, true));
+        for second in [100, 130, 160, 190] {
+            assert!(!ledger.record(0, &outcome(second, false)));
+        }
+        assert_eq!(ledger.state(0).unwrap().state, State::Up);
+        assert!(events(&ledger).is_empty() && ledger.batch().incidents.is_empty());
+        // Out of the window, the threshold counts from the first failure after it.
+        assert!(!ledger.record(0, &outcome(200, false)));
+        assert!(!ledger.record(0, &outcome(230, false)));
+        assert!(ledger.record(0, &outcome(260, false)));
+        assert_eq!(ledger.batch().incidents[0].started_ms, 1_800_000_200_000);
+        // Uptime leaves the window out: 1 success and 3 failures, not 7 failures.
+        store.commit(ledger.batch()).unwrap();
+        let history = store.history("a", from_millis(1_800_000_300_000)).unwrap();
+        let day = history.windows()[0];
+        assert_eq!((day.checks, day.failures), (4, 3));
+        assert_eq!(
+            store.results("a", None, 100).unwrap().len(),
+            8,
+            "all stored"
+        );
+    }
+
+    #[test]
+    fn an_open_incident_resolves_in_a_window_and_reminds_nobody_there() {
+        // From 540 s to 720 s.
+        let (mut ledger, _store, _dir) =
+            ledger_with_window("2027-01-15T08:09:00Z", "2027-01-15T08:12:00Z");
+        assert!(ledger.record(1, &outcome(0, false)), "b is down");
+        for second in [10, 40, 70] {
+            ledger.record(0, &outcome(second, false));
+        }
+        ledger.committed();
+        // a's 10-minute reminder is due at 610 s, in the window: it waits for the window's end.
+        assert!(!ledger.remind(from_millis(1_800_000_610_000)));
+        assert!(!ledger.remind(from_millis(1_800_000_719_999)));
+        assert!(ledger.remind(from_millis(1_800_000_720_000)));
+        ledger.committed();
+        assert!(
+            ledger.record(1, &outcome(600, true)),
+            "resolved in the window"
+        );
+        assert_eq!(
+            events(&ledger),
+            [("webhook".to_owned(), "resolved", "b".to_owned())]
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //! - [`round`]: every location probes at once; the quorum rule decides.
 //! - [`remote`]: `POST /api/v1/probe` between the monitor and its agents ([`crate::agent`]).
 //! - [`heartbeat`]: the request an outside dead-man's switch waits for.
+//! - [`maintenance`]: `[[maintenance]]` windows in their time zones: when failures alert nobody.
 //! - [`ledger`]: results → states, incidents and notifications; the thread that commits them.
 //! - [`store`]: the redb database: results, aggregates, states, incidents, notifications.
 //! - [`health`]: whether the store commits: readiness, `/health`, the stale banner, metrics.
@@ -31,6 +32,7 @@ pub mod config;
 pub mod health;
 pub mod heartbeat;
 pub mod ledger;
+pub mod maintenance;
 pub mod metrics;
 pub mod probe;
 pub mod redact;

@@ -283,6 +283,9 @@ pub struct Batch {
     pub incidents: Vec<Incident>,
     /// New notifications; their ids are given at commit.
     pub notifications: Vec<Notification>,
+    /// Results (target, `at_ms`) kept but left out of the aggregates: those of a maintenance
+    /// window, which uptime does not count.
+    pub uncounted: Vec<(String, u64)>,
 }
 
 impl Batch {
@@ -566,6 +569,13 @@ impl Store {
             let mut daily = txn.open_table(DAILY)?;
             for (target, result) in &batch.results {
                 results.insert((target.as_str(), result.at_ms), encode(result).as_slice())?;
+                if batch
+                    .uncounted
+                    .iter()
+                    .any(|(t, at)| t == target && *at == result.at_ms)
+                {
+                    continue;
+                }
                 let delta = (1, u64::from(!result.ok), result.response_time_ms);
                 for (table, bucket) in [
                     (&mut hourly, result.at_ms / HOUR_MS),

@@ -5,6 +5,7 @@
 //! - `restart`: SIGKILL and restart of the real binary mid-incident.
 //! - `cli`: `monitor --check` and start-up errors.
 //! - `api`: `/api/v1/*` and the spec.
+//! - `maintenance`: windows silence failures; the API and page say so.
 //! - `status`: the status page, badges and the Atom feed.
 //! - `secrets`: no credential on a public surface, in an alert or in a log.
 //! - `store`: a full disk under the real binary, and `max_store_size`.
@@ -15,6 +16,7 @@ mod alerts;
 mod api;
 mod cli;
 mod locations;
+mod maintenance;
 mod migrate;
 mod probe;
 mod restart;
