@@ -29,6 +29,9 @@ pub const DEFAULT_FAILURE_THRESHOLD: u32 = 3;
 pub const DEFAULT_SUCCESS_THRESHOLD: u32 = 2;
 /// How long raw results are kept when `retention` is not set.
 pub const DEFAULT_RETENTION: Duration = Duration::from_secs(90 * 24 * 3600);
+/// How long before a certificate expires its warning is sent, when `certificate_warning` is
+/// not set.
+pub const DEFAULT_CERTIFICATE_WARNING: Duration = Duration::from_secs(14 * 24 * 3600);
 /// The Telegram Bot API, unless an alert's `url` points elsewhere (a proxy, or a test).
 pub const TELEGRAM_API: &str = "https://api.telegram.org";
 
@@ -168,6 +171,8 @@ pub struct Target {
     pub group: Option<String>,
     /// Whether redirects are followed (else a 3xx is the answer judged).
     pub follow_redirects: bool,
+    /// A certificate expiring within this sends one `certificate` notification; zero is off.
+    pub certificate_warning: Duration,
     /// What this target must never show: its user info, query values and header values, and
     /// every value filled in from `${NAME}`.
     pub secrets: Secrets,
@@ -397,6 +402,17 @@ pub fn parse(
     let max_store_size = monitor
         .max_store_size
         .and_then(|text| check_size("[monitor] max_store_size", &text, &mut problems));
+    let certificate_warning = monitor
+        .certificate_warning
+        .map_or(Some(DEFAULT_CERTIFICATE_WARNING), |text| {
+            check_duration(
+                "[monitor] certificate_warning",
+                &text,
+                Duration::ZERO,
+                &mut problems,
+            )
+        })
+        .unwrap_or(DEFAULT_CERTIFICATE_WARNING);
 
     if raw_targets.is_empty() && !problems.iter().any(|p| p.place.starts_with("target")) {
         problems.push(problem(
@@ -422,7 +438,13 @@ pub fn parse(
                 "another target has this name; names must be unique",
             ));
         }
-        targets.extend(check_target(&place, raw, &variables, &mut problems));
+        targets.extend(check_target(
+            &place,
+            raw,
+            &variables,
+            certificate_warning,
+            &mut problems,
+        ));
     }
 
     let mut alerts = Vec::new();
@@ -567,6 +589,7 @@ const MONITOR_KEYS: &[&str] = &[
     "quorum",
     "heartbeat_url",
     "heartbeat_interval",
+    "certificate_warning",
 ];
 const LOCATION_KEYS: &[&str] = &["name", "url", "token"];
 const TARGET_KEYS: &[&str] = &[
@@ -582,6 +605,7 @@ const TARGET_KEYS: &[&str] = &[
     "group",
     "follow_redirects",
     "show_url",
+    "certificate_warning",
 ];
 const ALERT_KEYS: &[&str] = &[
     "kind",
@@ -628,6 +652,7 @@ struct RawMonitor {
     quorum: Option<usize>,
     heartbeat_url: Option<String>,
     heartbeat_interval: Option<String>,
+    certificate_warning: Option<String>,
 }
 
 /// `[[location]]` as written.
@@ -659,6 +684,7 @@ struct RawTarget {
     follow_redirects: bool,
     #[serde(default)]
     show_url: bool,
+    certificate_warning: Option<String>,
 }
 
 /// `[[alert]]` as written.
@@ -703,6 +729,7 @@ fn check_target(
     place: &str,
     raw: RawTarget,
     variables: &Secrets,
+    certificate_warning: Duration,
     problems: &mut Vec<Problem>,
 ) -> Option<Target> {
     let before = problems.len();
@@ -820,6 +847,11 @@ fn check_target(
         DEFAULT_SUCCESS_THRESHOLD,
         problems,
     );
+    let certificate_warning = raw
+        .certificate_warning
+        .map_or(Some(certificate_warning), |text| {
+            check_duration(&at("certificate_warning"), &text, Duration::ZERO, problems)
+        });
     if raw.group.as_ref().is_some_and(|g| g.trim().is_empty()) {
         problems.push(problem(&at("group"), "is empty; leave it out instead"));
     }
@@ -840,6 +872,7 @@ fn check_target(
         success_threshold,
         group: raw.group,
         follow_redirects: raw.follow_redirects,
+        certificate_warning: certificate_warning?,
         secrets,
     })
 }
@@ -1288,7 +1321,7 @@ mod tests {
             "alert #2: chat_id: applies to telegram alerts only",
             "alert #2: url: missing; expected the URL to POST to",
             "alert #2: targets: \"nobody\" is not the name of a [[target]]",
-            "[monitor] colour: unknown key; expected one of: title, public_url, retention, max_store_size, quorum, heartbeat_url, heartbeat_interval",
+            "[monitor] colour: unknown key; expected one of: title, public_url, retention, max_store_size, quorum, heartbeat_url, heartbeat_interval, certificate_warning",
             "[monitor] max_store_size: \"lots\" is not a size of at least 4MiB such as 500MB or 2GiB",
             "[monitor] retention: \"soon\" is not a duration of at least 1day such as 30s, 5m, 1h or 90d",
             "target \"Bad Name\": name: \"Bad Name\" is not 1 to 63 characters of a-z, 0-9 and -",

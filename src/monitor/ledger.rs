@@ -9,6 +9,11 @@
 //!
 //! During a maintenance window a failure is stored but not counted: it opens no incident,
 //! queues nothing and stays out of the uptime aggregates; an open incident still resolves.
+//!
+//! A leaf certificate seen expiring within the target's `certificate_warning` queues one
+//! `certificate` notification per covering alert, once per certificate (its expiry and subject):
+//! a renewed one that comes within the warning again is warned about again. Alerts with a
+//! `reminder` repeat it until the certificate changes or expires. The target's state is untouched.
 
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
@@ -25,8 +30,8 @@ use super::heartbeat::Progress;
 use super::probe::Outcome;
 use super::round::Round;
 use super::store::{
-    Batch, Event, Incident, LocationState, Notification, ResultRecord, State, Store, StoreError,
-    TargetState, from_millis, millis,
+    Batch, CertificateWarning, Event, Incident, LocationState, Notification, ResultRecord, State,
+    Store, StoreError, TargetState, from_millis, millis,
 };
 
 /// Results are committed at least this often: a SIGKILL loses at most this much of them.
@@ -45,6 +50,8 @@ pub struct Ledger {
     states: Vec<TargetState>,
     /// The open incident per target, in config order.
     open: Vec<Option<Incident>>,
+    /// The certificate warning in force per target, in config order.
+    certificates: Vec<Option<CertificateWarning>>,
     /// The id the next incident gets.
     next_incident: u64,
     /// What the next commit writes.
@@ -58,6 +65,10 @@ impl Ledger {
     /// When the store cannot be read.
     pub fn load(config: Arc<MonitorConfig>, store: &Store) -> Result<Self, StoreError> {
         let mut saved = store.states()?;
+        let mut warnings = store.certificate_warnings()?;
+        let certificates = (config.targets.iter())
+            .map(|target| warnings.remove(&target.name))
+            .collect();
         let mut states = Vec::with_capacity(config.targets.len());
         let mut open = Vec::with_capacity(config.targets.len());
         for target in &config.targets {
@@ -74,6 +85,7 @@ impl Ledger {
             config,
             states,
             open,
+            certificates,
             batch: Batch::default(),
         })
     }
@@ -175,6 +187,7 @@ impl Ledger {
             self.batch.uncounted.push((target.name.clone(), at));
         }
         self.batch.results.push((target.name.clone(), result));
+        let warned = self.check_certificate(index, outcome, at) || warned;
         let Some((event, incident)) = transition else {
             return warned;
         };
@@ -184,7 +197,7 @@ impl Ledger {
             .enumerate()
             .filter(|(_, alert)| alert.covers(&target.name))
         {
-            self.queue(alert, event, &incident, at);
+            self.queue(alert, event.clone(), &incident, at);
         }
         if event == Event::Down {
             self.open[index] = Some(incident.clone());
@@ -286,7 +299,8 @@ impl Ledger {
 
     /// Queues the reminders due at `now`: for each open incident and each alert with a
     /// `reminder`, one when a whole reminder period has passed since the last (at most one per
-    /// call, however long the monitor was stopped). Returns whether any was queued.
+    /// call, however long the monitor was stopped); the same for each certificate warning in
+    /// force. Returns whether any was queued.
     pub fn remind(&mut self, now: SystemTime) -> bool {
         let config = self.config.clone();
         let now_ms = millis(now);
@@ -323,7 +337,123 @@ impl Ledger {
                 queued = true;
             }
         }
+        self.remind_certificates(now_ms) || queued
+    }
+
+    /// Queues a `certificate` notification when `outcome` shows a certificate of target `index`
+    /// expiring within its warning that was not warned about yet; forgets the warning once the
+    /// certificate is renewed. Returns whether anything was queued.
+    fn check_certificate(&mut self, index: usize, outcome: &Outcome, at: u64) -> bool {
+        let config = self.config.clone();
+        let target = &config.targets[index];
+        let (Some(expiry), Some(subject)) =
+            (outcome.certificate_expiry, &outcome.certificate_subject)
+        else {
+            return false;
+        };
+        let expires_ms = millis(expiry);
+        let warning_ms = u64::try_from(target.certificate_warning.as_millis()).unwrap_or(u64::MAX);
+        let within = warning_ms > 0 && expires_ms.saturating_sub(at) <= warning_ms;
+        let same = self.certificates[index]
+            .as_ref()
+            .is_some_and(|w| w.expires_ms == expires_ms && w.subject == *subject);
+        if same {
+            return false;
+        }
+        if !within {
+            if self.certificates[index].take().is_some() {
+                self.batch.certificates.push((target.name.clone(), None));
+            }
+            return false;
+        }
+        let warning = CertificateWarning {
+            expires_ms,
+            subject: subject.clone(),
+            warned_ms: at,
+            reminders: Vec::new(),
+        };
+        let alerts: Vec<usize> = (config.alerts.iter().enumerate())
+            .filter(|(_, alert)| alert.covers(&target.name))
+            .map(|(i, _)| i)
+            .collect();
+        for &alert in &alerts {
+            self.queue_certificate(alert, &target.name, &warning, at);
+        }
+        self.batch
+            .certificates
+            .push((target.name.clone(), Some(warning.clone())));
+        self.certificates[index] = Some(warning);
+        !alerts.is_empty()
+    }
+
+    /// Queues the certificate reminders due at `now_ms`, as [`Ledger::remind`] does for
+    /// incidents. Returns whether any was queued.
+    fn remind_certificates(&mut self, now_ms: u64) -> bool {
+        let config = self.config.clone();
+        let mut queued = false;
+        for (index, target) in config.targets.iter().enumerate() {
+            let Some(mut warning) = self.certificates[index].clone() else {
+                continue;
+            };
+            if now_ms >= warning.expires_ms {
+                // Expired: the probes fail now, and incidents take over.
+                continue;
+            }
+            let mut changed = false;
+            for (alert_index, alert) in config.alerts.iter().enumerate() {
+                let Some(period) = alert.reminder else {
+                    continue;
+                };
+                if !alert.covers(&target.name) {
+                    continue;
+                }
+                let alert_id = u32::try_from(alert_index).unwrap_or(u32::MAX);
+                let period_ms = u64::try_from(period.as_millis()).unwrap_or(u64::MAX).max(1);
+                let due = now_ms.saturating_sub(warning.warned_ms) / period_ms;
+                let due = u32::try_from(due).unwrap_or(u32::MAX);
+                let sent = (warning.reminders.iter())
+                    .find(|(a, _)| *a == alert_id)
+                    .map_or(0, |(_, n)| *n);
+                if due > sent {
+                    warning.reminders.retain(|(a, _)| *a != alert_id);
+                    warning.reminders.push((alert_id, due));
+                    self.queue_certificate(alert_index, &target.name, &warning, now_ms);
+                    changed = true;
+                }
+            }
+            if changed {
+                self.batch
+                    .certificates
+                    .push((target.name.clone(), Some(warning.clone())));
+                self.certificates[index] = Some(warning);
+                queued = true;
+            }
+        }
         queued
+    }
+
+    /// A certificate notification: its facts are the event's; the incident only names the
+    /// target (there is no incident: an expiring certificate is not an outage).
+    fn queue_certificate(
+        &mut self,
+        alert: usize,
+        target: &str,
+        warning: &CertificateWarning,
+        now_ms: u64,
+    ) {
+        let event = Event::Certificate {
+            expires_ms: warning.expires_ms,
+            subject: warning.subject.clone(),
+        };
+        let incident = Incident {
+            id: 0,
+            target: target.to_owned(),
+            started_ms: warning.warned_ms,
+            resolved_ms: None,
+            cause: String::new(),
+            reminders: Vec::new(),
+        };
+        self.queue(alert, event, &incident, now_ms);
     }
 
     /// What the next commit writes.
@@ -750,6 +880,7 @@ mod tests {
             duration: Duration::from_millis(21),
             error: (!ok).then(|| format!("[STATUS] (503) == 200 at {second}")),
             certificate_expiry: None,
+            certificate_subject: None,
         }
     }
 
@@ -1214,6 +1345,108 @@ mod tests {
             events(&ledger),
             [("webhook".to_owned(), "resolved", "b".to_owned())]
         );
+    }
+
+    /// A success at `second` showing a certificate `subject` that expires `days` days after
+    /// the tests' time.
+    fn with_certificate(second: u64, subject: &str, days: u64) -> Outcome {
+        Outcome {
+            certificate_expiry: Some(from_millis(1_800_000_000_000 + days * 86_400_000)),
+            certificate_subject: Some(subject.to_owned()),
+            ..outcome(second, true)
+        }
+    }
+
+    /// The (kind, expiry in days after the tests' time) of each certificate notification queued.
+    fn certificate_events(ledger: &Ledger) -> Vec<(String, u64)> {
+        (ledger.batch().notifications.iter())
+            .filter_map(|n| match &n.event {
+                Event::Certificate { expires_ms, .. } => Some((
+                    n.kind.clone(),
+                    (expires_ms - 1_800_000_000_000) / 86_400_000,
+                )),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_certificate_within_the_warning_is_warned_about_once_until_renewed() {
+        let (mut ledger, store, _dir) = ledger();
+        assert!(
+            !ledger.record(0, &with_certificate(0, "CN=a", 30)),
+            "30 days"
+        );
+        assert!(
+            ledger.record(0, &with_certificate(30, "CN=a", 10)),
+            "10 days"
+        );
+        assert_eq!(
+            certificate_events(&ledger),
+            [("webhook".to_owned(), 10), ("slack".to_owned(), 10)]
+        );
+        let Event::Certificate { subject, .. } = &ledger.batch().notifications[0].event else {
+            panic!("a certificate event");
+        };
+        assert_eq!(subject, "CN=a");
+        assert_eq!(ledger.state(0).unwrap().state, State::Up, "not an outage");
+        assert!(ledger.batch().incidents.is_empty());
+        store.commit(ledger.batch()).unwrap();
+        ledger.committed();
+
+        // The same certificate again: nothing; the slack alert's reminder after 10 minutes.
+        assert!(!ledger.record(0, &with_certificate(60, "CN=a", 10)));
+        assert!(!ledger.remind(from_millis(1_800_000_629_999)));
+        assert!(ledger.remind(from_millis(1_800_000_630_000)));
+        assert_eq!(certificate_events(&ledger), [("slack".to_owned(), 10)]);
+        store.commit(ledger.batch()).unwrap();
+        ledger.committed();
+
+        // A restart remembers the warning.
+        let config = Arc::new(config::parse(CONFIG, |_| None).unwrap());
+        let mut ledger = Ledger::load(config, &store).unwrap();
+        assert!(!ledger.record(0, &with_certificate(700, "CN=a", 10)));
+        assert!(
+            !ledger.remind(from_millis(1_800_000_700_000)),
+            "reminder 1 was sent"
+        );
+        assert!(certificate_events(&ledger).is_empty());
+
+        // Renewed: the warning is over, and the renewed certificate's own warning comes later.
+        assert!(!ledger.record(0, &with_certificate(900, "CN=a", 90)));
+        assert!(
+            !ledger.remind(from_millis(1_800_003_000_000)),
+            "no reminder now"
+        );
+        assert!(ledger.record(0, &with_certificate(960, "CN=a", 12)));
+        assert_eq!(
+            certificate_events(&ledger),
+            [("webhook".to_owned(), 12), ("slack".to_owned(), 12)]
+        );
+        // Another certificate with the same expiry (a new subject) is another warning.
+        ledger.committed();
+        assert!(ledger.record(0, &with_certificate(990, "CN=www.a", 12)));
+        assert_eq!(certificate_events(&ledger).len(), 2);
+    }
+
+    #[test]
+    fn certificate_warning_zero_turns_it_off_and_a_target_may_set_its_own() {
+        let text = CONFIG
+            .replace(
+                "url = \"http://127.0.0.1:1/\"",
+                "url = \"http://127.0.0.1:1/\"\ncertificate_warning = \"0s\"",
+            )
+            .replace(
+                "url = \"http://127.0.0.1:2/\"",
+                "url = \"http://127.0.0.1:2/\"\ncertificate_warning = \"40d\"",
+            );
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let config = Arc::new(config::parse(&text, |_| None).unwrap());
+        let mut ledger = Ledger::load(config, &store).unwrap();
+        assert!(!ledger.record(0, &with_certificate(0, "CN=a", 1)));
+        assert!(ledger.record(1, &with_certificate(0, "CN=b", 30)));
+        assert_eq!(certificate_events(&ledger), [("webhook".to_owned(), 30)]);
     }
 
     #[test]

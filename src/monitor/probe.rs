@@ -39,6 +39,8 @@ pub struct Outcome {
     pub error: Option<String>,
     /// When the server's certificate expires, for HTTPS targets.
     pub certificate_expiry: Option<SystemTime>,
+    /// The server certificate's subject (`CN=...`), with its expiry.
+    pub certificate_subject: Option<String>,
 }
 
 /// What to request: everything of a target but its conditions, which is all a remote agent is
@@ -95,6 +97,8 @@ pub struct Observation {
     pub body: Vec<u8>,
     /// When the server's certificate expires, for HTTPS targets.
     pub certificate_expiry: Option<SystemTime>,
+    /// The server certificate's subject, with its expiry.
+    pub certificate_subject: Option<String>,
     /// Why the request failed (no answer, timeout, oversized body), in one line.
     pub error: Option<String>,
 }
@@ -125,6 +129,7 @@ impl Observation {
             duration: self.duration,
             error,
             certificate_expiry: self.certificate_expiry,
+            certificate_subject: self.certificate_subject,
         }
     }
 }
@@ -238,7 +243,14 @@ impl Prober {
             status_code: answer.as_ref().map(|a| a.status),
             response_time: answer.as_ref().map_or(duration, |a| a.response_time),
             duration,
-            certificate_expiry: answer.as_ref().and_then(|a| a.certificate_expiry),
+            certificate_expiry: answer
+                .as_ref()
+                .and_then(|a| a.certificate.as_ref())
+                .map(|c| c.0),
+            certificate_subject: answer
+                .as_ref()
+                .and_then(|a| a.certificate.as_ref())
+                .map(|c| c.1.clone()),
             body: match answer {
                 Some(answer) if spec.keep_body => answer.body,
                 _ => Vec::new(),
@@ -319,7 +331,8 @@ struct Answer {
     status: u16,
     response_time: Duration,
     body: Vec<u8>,
-    certificate_expiry: Option<SystemTime>,
+    /// The leaf certificate's expiry and subject.
+    certificate: Option<(SystemTime, String)>,
 }
 
 /// Sends the request and reads the answer, up to the spec's body limit. On an oversized
@@ -349,11 +362,11 @@ async fn exchange(
         status: response.status().as_u16(),
         response_time: started.elapsed(),
         body: Vec::new(),
-        certificate_expiry: response
+        certificate: response
             .extensions()
             .get::<reqwest::tls::TlsInfo>()
             .and_then(reqwest::tls::TlsInfo::peer_certificate)
-            .and_then(certificate_expiry),
+            .and_then(certificate),
     };
     loop {
         match response.chunk().await {
@@ -375,12 +388,16 @@ async fn exchange(
     }
 }
 
-/// The leaf certificate's `notAfter`.
-fn certificate_expiry(der: &[u8]) -> Option<SystemTime> {
+/// The leaf certificate's `notAfter` and subject.
+pub(super) fn certificate(der: &[u8]) -> Option<(SystemTime, String)> {
     let (_, certificate) = x509_parser::parse_x509_certificate(der).ok()?;
     let seconds = certificate.validity().not_after.timestamp();
     let seconds = u64::try_from(seconds).ok()?;
-    Some(SystemTime::UNIX_EPOCH + Duration::from_secs(seconds))
+    let subject = certificate.subject().to_string();
+    Some((
+        SystemTime::UNIX_EPOCH + Duration::from_secs(seconds),
+        subject,
+    ))
 }
 
 /// A request error as one line: what kind of failure, and the innermost cause.

@@ -187,6 +187,7 @@ mod tests {
             duration: Duration::from_millis(8),
             error: (!ok).then(|| "[STATUS] (500) == 200".to_owned()),
             certificate_expiry: None,
+            certificate_subject: None,
         }
     }
 

@@ -117,6 +117,7 @@ mod tests {
                 duration: Duration::ZERO,
                 error: None,
                 certificate_expiry: None,
+                certificate_subject: None,
             }
         }
     }

@@ -59,6 +59,9 @@ pub struct TargetView {
     pub maintenance: Option<Period>,
     /// The next maintenance window.
     pub next_maintenance: Option<Period>,
+    /// When its certificate expires (ms since the epoch), if that is within its
+    /// `certificate_warning`.
+    pub certificate_expires_ms: Option<u64>,
 }
 
 impl TargetView {
@@ -94,6 +97,13 @@ impl Page {
                 locations: state.map(|s| s.locations.clone()).unwrap_or_default(),
                 maintenance: maintenance.ongoing(&target.name, now_ms),
                 next_maintenance: maintenance.next(&target.name, now_ms),
+                certificate_expires_ms: state
+                    .and_then(|s| s.certificate_expiry_s)
+                    .map(|s| s.saturating_mul(1000))
+                    .filter(|expires| {
+                        let warning = target.certificate_warning.as_millis();
+                        warning > 0 && u128::from(expires.saturating_sub(now_ms)) <= warning
+                    }),
             });
         }
         let since = now_ms.saturating_sub(INCIDENT_DAYS * DAY_MS);
@@ -238,6 +248,12 @@ fn target_card(target: &TargetView, now_ms: u64) -> Markup {
             } @else if let Some(window) = target.next_maintenance {
                 p class="maintenance" {
                     "Next maintenance: " (time(window.start_ms)) " to " (time(window.end_ms)) "."
+                }
+            }
+            @if let Some(expires) = target.certificate_expires_ms {
+                p class="certificate" {
+                    "Certificate expires in " (crate::monitor::alerts::days_left(expires, now_ms))
+                    " days, at " (time(expires)) "."
                 }
             }
             div class="foot" {
