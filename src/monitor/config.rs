@@ -32,6 +32,10 @@ pub const DEFAULT_RETENTION: Duration = Duration::from_secs(90 * 24 * 3600);
 /// How long before a certificate expires its warning is sent, when `certificate_warning` is
 /// not set.
 pub const DEFAULT_CERTIFICATE_WARNING: Duration = Duration::from_secs(14 * 24 * 3600);
+/// How late a push target may check in when `grace` is not set.
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(60);
+/// The fewest bits of a push target's token: guessing one must be out of reach.
+pub const MIN_TOKEN_BITS: usize = 128;
 /// The Telegram Bot API, unless an alert's `url` points elsewhere (a proxy, or a test).
 pub const TELEGRAM_API: &str = "https://api.telegram.org";
 
@@ -149,8 +153,10 @@ pub struct Target {
     /// Unique, `[a-z0-9-]`: used in URLs, metric labels and the store's keys.
     pub name: String,
     /// What to request; may hold credentials, so it is shown only through [`Target::public_url`]
-    /// and [`Target::alert_url`].
-    pub url: Secret<Url>,
+    /// and [`Target::alert_url`]. `None` for a push target, which is not probed.
+    pub url: Option<Secret<Url>>,
+    /// Probed, or checking in.
+    pub kind: TargetKind,
     /// Whether public surfaces show the URL (as [`Target::public_url`]); off unless asked.
     pub show_url: bool,
     /// `GET` or `HEAD`.
@@ -183,17 +189,25 @@ impl Target {
     /// info, query or fragment, and any `${NAME}` value shown as `${NAME}`.
     #[must_use]
     pub fn public_url(&self) -> Option<String> {
-        self.show_url.then(|| {
-            self.scrub(&redact::public_url(self.url.expose()))
-                .into_owned()
-        })
+        let url = self.url.as_ref().filter(|_| self.show_url)?;
+        Some(self.scrub(&redact::public_url(url.expose())).into_owned())
     }
 
     /// The URL as alerts carry it: without user info, query values `redacted`.
     #[must_use]
     pub fn alert_url(&self) -> String {
-        self.scrub(&redact::alert_url(self.url.expose()))
-            .into_owned()
+        self.url.as_ref().map_or_else(String::new, |url| {
+            self.scrub(&redact::alert_url(url.expose())).into_owned()
+        })
+    }
+
+    /// The push settings, for a push target.
+    #[must_use]
+    pub fn push(&self) -> Option<&PushSettings> {
+        match &self.kind {
+            TargetKind::Push(push) => Some(push),
+            TargetKind::Http => None,
+        }
     }
 
     /// `text` (a probe's reason, say) without this target's secrets.
@@ -206,7 +220,7 @@ impl Target {
     /// the `--check` warning.
     #[must_use]
     pub fn show_url_warning(&self) -> Option<String> {
-        let url = self.url.expose();
+        let url = self.url.as_ref()?.expose();
         let user_info = !url.username().is_empty() || url.password().is_some();
         let hidden = match (user_info, url.query().is_some()) {
             _ if !self.show_url => return None,
@@ -221,6 +235,27 @@ impl Target {
             self.public_url().unwrap_or_default()
         ))
     }
+}
+
+/// Whether a target is probed or checks in.
+#[derive(Debug, Clone)]
+pub enum TargetKind {
+    /// Probed at its `url` every `interval`.
+    Http,
+    /// Not probed: it checks in (`kind = "push"`), and silence fails it.
+    Push(PushSettings),
+}
+
+/// A push target's clock and secret.
+#[derive(Debug, Clone)]
+pub struct PushSettings {
+    /// How often the job checks in.
+    pub period: Duration,
+    /// How late it may be.
+    pub grace: Duration,
+    /// What its check-ins carry (the path of `/ping/<token>`, Gatus's bearer token); at least
+    /// [`MIN_TOKEN_BITS`] bits, never shown.
+    pub token: Secret<String>,
 }
 
 /// The request method of a probe.
@@ -447,6 +482,18 @@ pub fn parse(
         ));
     }
 
+    let mut tokens = HashSet::new();
+    for target in &targets {
+        if let Some(push) = target.push()
+            && !tokens.insert(push.token.expose().clone())
+        {
+            problems.push(problem(
+                &format!("target {:?}: token", target.name),
+                "another push target has this token; each needs its own",
+            ));
+        }
+    }
+
     let mut alerts = Vec::new();
     for (index, mut value) in raw_alerts.into_iter().enumerate() {
         let place = format!("alert #{}", index + 1);
@@ -606,6 +653,10 @@ const TARGET_KEYS: &[&str] = &[
     "follow_redirects",
     "show_url",
     "certificate_warning",
+    "kind",
+    "period",
+    "grace",
+    "token",
 ];
 const ALERT_KEYS: &[&str] = &[
     "kind",
@@ -669,7 +720,11 @@ struct RawLocation {
 #[serde(deny_unknown_fields)]
 struct RawTarget {
     name: String,
-    url: String,
+    kind: Option<RawTargetKind>,
+    url: Option<String>,
+    period: Option<String>,
+    grace: Option<String>,
+    token: Option<String>,
     method: Option<ProbeMethod>,
     interval: Option<String>,
     timeout: Option<String>,
@@ -699,6 +754,13 @@ struct RawAlert {
     reminder: Option<String>,
     #[serde(default)]
     location_warnings: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum RawTargetKind {
+    Http,
+    Push,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -750,7 +812,32 @@ fn check_target(
             ),
         ));
     }
-    let url = check_url(&at("url"), &raw.url, problems);
+    let push = raw.kind == Some(RawTargetKind::Push);
+    let url = match (&raw.url, push) {
+        (Some(url), false) => check_url(&at("url"), url, problems),
+        (None, false) => {
+            problems.push(problem(
+                &at("url"),
+                "missing; expected the URL to probe, or kind = \"push\" for a target that checks in",
+            ));
+            None
+        }
+        (_, true) => None,
+    };
+    let kind = if push {
+        check_push(place, &raw, problems)
+    } else {
+        for (key, given) in [
+            ("period", raw.period.is_some()),
+            ("grace", raw.grace.is_some()),
+            ("token", raw.token.is_some()),
+        ] {
+            if given {
+                problems.push(problem(&at(key), "applies to kind = \"push\" targets only"));
+            }
+        }
+        Some(TargetKind::Http)
+    };
     let method = raw.method.unwrap_or(ProbeMethod::Get);
     let interval = raw.interval.map_or(Some(DEFAULT_INTERVAL), |text| {
         check_duration(&at("interval"), &text, MIN_INTERVAL, problems)
@@ -835,18 +922,27 @@ fn check_target(
         }
         value
     };
+    // A push target's check-ins are rare and deliberate: one failure or success decides.
+    let (failure_default, success_default) = if push {
+        (1, 1)
+    } else {
+        (DEFAULT_FAILURE_THRESHOLD, DEFAULT_SUCCESS_THRESHOLD)
+    };
     let failure_threshold = threshold(
         "failure_threshold",
         raw.failure_threshold,
-        DEFAULT_FAILURE_THRESHOLD,
+        failure_default,
         problems,
     );
     let success_threshold = threshold(
         "success_threshold",
         raw.success_threshold,
-        DEFAULT_SUCCESS_THRESHOLD,
+        success_default,
         problems,
     );
+    if let Some(token) = &raw.token {
+        secrets.add(token, redact::REDACTED);
+    }
     let certificate_warning = raw
         .certificate_warning
         .map_or(Some(certificate_warning), |text| {
@@ -859,12 +955,19 @@ fn check_target(
     if problems.len() > before {
         return None;
     }
+    let kind = kind?;
+    let interval = match &kind {
+        // Not probed: the schedule spreads nothing over it, and the page reads it as the period.
+        TargetKind::Push(push) => push.period,
+        TargetKind::Http => interval?,
+    };
     Some(Target {
         name: raw.name,
-        url: Secret::new(url?),
+        url: url.map(Secret::new),
+        kind,
         show_url: raw.show_url,
         method,
-        interval: interval?,
+        interval,
         timeout: timeout?,
         headers,
         conditions,
@@ -874,6 +977,89 @@ fn check_target(
         follow_redirects: raw.follow_redirects,
         certificate_warning: certificate_warning?,
         secrets,
+    })
+}
+
+/// The push settings of a `kind = "push"` target, and a problem for each probing key it has.
+fn check_push(place: &str, raw: &RawTarget, problems: &mut Vec<Problem>) -> Option<TargetKind> {
+    let at = |key: &str| format!("{place}: {key}");
+    for (key, given) in [
+        ("url", raw.url.is_some()),
+        ("method", raw.method.is_some()),
+        ("interval", raw.interval.is_some()),
+        ("timeout", raw.timeout.is_some()),
+        ("headers", !raw.headers.is_empty()),
+        ("conditions", !raw.conditions.is_empty()),
+        ("follow_redirects", raw.follow_redirects),
+        ("show_url", raw.show_url),
+        ("certificate_warning", raw.certificate_warning.is_some()),
+    ] {
+        if given {
+            problems.push(problem(
+                &at(key),
+                "means nothing for kind = \"push\": it is not probed, it checks in",
+            ));
+        }
+    }
+    let period = match &raw.period {
+        Some(text) => check_duration(&at("period"), text, MIN_INTERVAL, problems),
+        None => {
+            problems.push(problem(
+                &at("period"),
+                "missing; expected how often the job checks in, such as 5m or 1d",
+            ));
+            None
+        }
+    };
+    let grace = raw.grace.as_ref().map_or(Some(DEFAULT_GRACE), |text| {
+        check_duration(&at("grace"), text, Duration::from_secs(1), problems)
+    });
+    let token = match &raw.token {
+        Some(token) => match token_problem(token) {
+            Some(message) => {
+                problems.push(problem(&at("token"), message));
+                None
+            }
+            None => Some(token.clone()),
+        },
+        None => {
+            problems.push(problem(
+                &at("token"),
+                "missing; expected a secret of at least 128 bits from the environment, such as \
+                 token = \"${BACKUP_TOKEN}\" with BACKUP_TOKEN from `openssl rand -hex 16`",
+            ));
+            None
+        }
+    };
+    Some(TargetKind::Push(PushSettings {
+        period: period?,
+        grace: grace?,
+        token: Secret::new(token?),
+    }))
+}
+
+/// Why `token` is not a push token: it goes in a URL path, and must carry at least
+/// [`MIN_TOKEN_BITS`] bits (4 per hex digit, 6 per character of base64url's alphabet). Never
+/// quotes the token.
+fn token_problem(token: &str) -> Option<String> {
+    let url_safe = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'_';
+    if !token.bytes().all(url_safe) {
+        return Some(
+            "has characters other than A-Z, a-z, 0-9, - and _; it is part of a URL".to_owned(),
+        );
+    }
+    let bits_per_char = if token.bytes().all(|b| b.is_ascii_hexdigit()) {
+        4
+    } else {
+        6
+    };
+    let bits = token.len() * bits_per_char;
+    (bits < MIN_TOKEN_BITS).then(|| {
+        format!(
+            "is {} characters, about {bits} bits; expected at least {MIN_TOKEN_BITS} bits: 32 hex \
+             digits or 22 base64url characters (`openssl rand -hex 16`)",
+            token.len()
+        )
     })
 }
 
@@ -1485,6 +1671,65 @@ mod tests {
               the page, in the API and in logs, and key the store; write the name itself"
             ]
         );
+    }
+
+    #[test]
+    fn a_push_target_needs_a_period_and_a_strong_token_and_no_probing_keys() {
+        let found = problems(
+            r#"
+            [[target]]
+            name = "short"
+            kind = "push"
+            period = "1d"
+            token = "0123456789abcdef"
+            [[target]]
+            name = "probing"
+            kind = "push"
+            url = "https://a.example/"
+            conditions = ["[STATUS] == 200"]
+            token = "Zm9vYmFyYmF6cXV4cXV1eHo"
+            [[target]]
+            name = "odd"
+            kind = "push"
+            period = "5m"
+            token = "not/a/url/safe/token/at/all"
+            [[target]]
+            name = "http"
+            url = "https://a.example/"
+            period = "5m"
+            "#,
+        );
+        assert_eq!(
+            found,
+            [
+                "target \"short\": token: is 16 characters, about 64 bits; expected at least 128 bits: 32 hex digits or 22 base64url characters (`openssl rand -hex 16`)",
+                "target \"probing\": url: means nothing for kind = \"push\": it is not probed, it checks in",
+                "target \"probing\": conditions: means nothing for kind = \"push\": it is not probed, it checks in",
+                "target \"probing\": period: missing; expected how often the job checks in, such as 5m or 1d",
+                "target \"odd\": token: has characters other than A-Z, a-z, 0-9, - and _; it is part of a URL",
+                "target \"http\": period: applies to kind = \"push\" targets only",
+            ]
+        );
+        // 22 base64url characters are enough, and thresholds default to 1.
+        let config = parse(
+            "[[target]]\nname = \"job\"\nkind = \"push\"\nperiod = \"5m\"\n\
+             token = \"Zm9vYmFyYmF6cXV4cXV1eHo\"",
+            env,
+        )
+        .unwrap();
+        let target = &config.targets[0];
+        let push = target.push().unwrap();
+        assert_eq!(
+            (push.period, push.grace),
+            (Duration::from_secs(300), DEFAULT_GRACE)
+        );
+        assert_eq!((target.failure_threshold, target.success_threshold), (1, 1));
+        assert_eq!(target.public_url(), None);
+        assert_eq!(
+            target.scrub("token Zm9vYmFyYmF6cXV4cXV1eHo"),
+            "token redacted"
+        );
+        assert!(!format!("{config:?}").contains("Zm9vYmFyYmF6cXV4cXV1eHo"));
     }
 
     #[test]

@@ -17,7 +17,9 @@
 
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
+
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::oneshot;
 
 use tokio::sync::Notify;
 use tokio::sync::mpsc::UnboundedSender;
@@ -33,6 +35,30 @@ use super::store::{
     Batch, CertificateWarning, Event, Incident, LocationState, Notification, ResultRecord, State,
     Store, StoreError, TargetState, from_millis, millis,
 };
+
+/// What the ledger is sent: a round of probes, or a push target's check-in (or silence).
+#[derive(Debug)]
+pub struct Report {
+    /// The target's index in the config.
+    pub index: usize,
+    /// The round; `None` for a check-in that makes no result (a `start`).
+    pub round: Option<Round>,
+    /// A push target's state after it, committed with it so a restart resumes from it.
+    pub push: Option<super::store::PushRecord>,
+    /// Told once the report is committed: a check-in is answered only then.
+    pub committed: Option<oneshot::Sender<()>>,
+}
+
+impl From<(usize, Round)> for Report {
+    fn from((index, round): (usize, Round)) -> Self {
+        Self {
+            index,
+            round: Some(round),
+            push: None,
+            committed: None,
+        }
+    }
+}
 
 /// Results are committed at least this often: a SIGKILL loses at most this much of them.
 pub const COMMIT_EVERY: Duration = Duration::from_secs(1);
@@ -340,6 +366,19 @@ impl Ledger {
         self.remind_certificates(now_ms) || queued
     }
 
+    /// Applies `report`: its result as [`Ledger::record`] does, and a push record. Returns
+    /// whether to commit at once (an incident changed, or someone waits for the commit).
+    pub fn report(&mut self, report: &Report) -> bool {
+        let mut urgent = report.committed.is_some();
+        if let Some(round) = &report.round {
+            urgent |= self.record_round(report.index, round);
+        }
+        if let (Some(record), Some(target)) = (report.push, self.config.targets.get(report.index)) {
+            self.batch.push.push((target.name.clone(), record));
+        }
+        urgent
+    }
+
     /// Queues a `certificate` notification when `outcome` shows a certificate of target `index`
     /// expiring within its warning that was not warned about yet; forgets the warning once the
     /// certificate is renewed. Returns whether anything was queued.
@@ -531,12 +570,7 @@ pub struct Outlets {
 /// oldest held results are dropped and counted. Once the data is stale every alert is told
 /// directly, and so is each target change meanwhile. Runs on its own thread: every commit waits
 /// for the disk.
-pub fn run(
-    mut ledger: Ledger,
-    store: &Store,
-    results: &Receiver<(usize, Round)>,
-    outlets: &Outlets,
-) {
+pub fn run(mut ledger: Ledger, store: &Store, results: &Receiver<Report>, outlets: &Outlets) {
     let retention = ledger.config.retention;
     let clock = outlets.clock.as_ref();
     let mut last_commit = clock.instant();
@@ -544,12 +578,18 @@ pub fn run(
     let mut size = SizeGuard::default();
     let mut trouble: Option<Trouble> = None;
     let since = |at: Instant| clock.instant().saturating_duration_since(at);
+    // Check-ins waiting for the commit that holds them.
+    let mut waiting: Vec<oneshot::Sender<()>> = Vec::new();
     loop {
         let wait = COMMIT_EVERY.saturating_sub(since(last_commit));
         let (urgent, done) = match results.recv_timeout(wait) {
-            Ok((index, round)) => {
-                outlets.progress.round(clock.now());
-                (ledger.record_round(index, &round), false)
+            Ok(mut report) => {
+                if report.round.is_some() {
+                    outlets.progress.round(clock.now());
+                }
+                let urgent = ledger.report(&report);
+                waiting.extend(report.committed.take());
+                (urgent, false)
             }
             Err(RecvTimeoutError::Timeout) => (false, false),
             Err(RecvTimeoutError::Disconnected) => (false, true),
@@ -563,6 +603,11 @@ pub fn run(
         if (urgent || done || since(last_commit) >= COMMIT_EVERY) && may_try {
             last_commit = clock.instant();
             commit(&mut ledger, store, outlets, &mut trouble);
+            if trouble.is_none() {
+                for waiter in waiting.drain(..) {
+                    let _ = waiter.send(());
+                }
+            }
         }
         if let Some(trouble) = &mut trouble {
             trouble.tell(&mut ledger, outlets);
@@ -638,7 +683,7 @@ impl Trouble {
             for notification in ledger.batch().notifications.iter().skip(self.sent) {
                 let _ = outlets
                     .direct
-                    .send(Direct::Unrecorded(notification.clone()));
+                    .send(Direct::Unrecorded(Box::new(notification.clone())));
             }
             self.sent = ledger.batch().notifications.len();
         }
@@ -823,7 +868,7 @@ impl SizeGuard {
 pub fn spawn(
     ledger: Ledger,
     store: Arc<Store>,
-    results: Receiver<(usize, Round)>,
+    results: Receiver<Report>,
     outlets: Outlets,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
     std::thread::Builder::new()
@@ -1531,7 +1576,7 @@ mod tests {
         clock: Arc<ManualClock>,
         store: Arc<Store>,
         delivery: Arc<Notify>,
-        results: Option<std::sync::mpsc::Sender<(usize, Round)>>,
+        results: Option<std::sync::mpsc::Sender<Report>>,
         /// This monitor's location: each result is a round of it alone.
         location: String,
         thread: Option<std::thread::JoinHandle<()>>,
@@ -1557,7 +1602,7 @@ mod tests {
             let (results, received) = std::sync::mpsc::channel();
             for (index, outcome) in first {
                 let round = Round::alone(&location, outcome.clone());
-                results.send((*index, round)).unwrap();
+                results.send((*index, round).into()).unwrap();
             }
             let delivery = Arc::new(Notify::new());
             let (direct, _) = tokio::sync::mpsc::unbounded_channel();
@@ -1588,7 +1633,11 @@ mod tests {
 
         fn send(&self, (index, outcome): (usize, Outcome)) {
             let round = Round::alone(&self.location, outcome);
-            self.results.as_ref().unwrap().send((index, round)).unwrap();
+            self.results
+                .as_ref()
+                .unwrap()
+                .send((index, round).into())
+                .unwrap();
         }
 
         /// Returns once every round before it has ended: sends target `b` (thresholds 1/1) a

@@ -5,6 +5,8 @@
 //! Mozilla roots compiled into the binary, because the image has no CA bundle. Certificates in
 //! the PEM file named by `SSL_CERT_FILE`, when set, are trusted too (a private CA).
 
+pub mod push;
+
 use std::error::Error as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -68,7 +70,11 @@ impl ProbeSpec {
     #[must_use]
     pub fn of(target: &Target) -> Self {
         Self {
-            url: target.url.expose().clone(),
+            // A push target has no URL and is never probed (the schedule skips it).
+            url: target.url.as_ref().map_or_else(
+                || Url::parse("about:blank").expect("a constant URL"),
+                |url| url.expose().clone(),
+            ),
             method: target.method,
             headers: target.headers.clone(),
             timeout: target.timeout,

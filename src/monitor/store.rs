@@ -17,6 +17,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 use serde::{Deserialize, Serialize};
 
+pub use super::probe::push::PushRecord;
+
 /// The layout this build reads and writes. An older store is migrated at start-up; a newer one
 /// (from a later build) is refused, not read.
 ///
@@ -52,6 +54,9 @@ const PENDING: TableDefinition<u64, u64> = TableDefinition::new("pending");
 /// target → [`CertificateWarning`], while its certificate is within the warning. A table of its
 /// own (created by [`Store::open`] in a store that lacks it), so no existing record changes.
 const CERTIFICATES: TableDefinition<&str, &[u8]> = TableDefinition::new("certificates");
+/// target → [`PushRecord`]: a push target's last check-in and pending start, what a restart
+/// resumes from. A table of its own, like [`CERTIFICATES`].
+const PUSH: TableDefinition<&str, &[u8]> = TableDefinition::new("push");
 
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]
@@ -309,6 +314,8 @@ pub struct Batch {
     pub incidents: Vec<Incident>,
     /// New notifications; their ids are given at commit.
     pub notifications: Vec<Notification>,
+    /// Push targets' check-ins, committed before their answer.
+    pub push: Vec<(String, PushRecord)>,
     /// Certificate warnings given (`Some`) or over (`None`: the certificate was renewed).
     pub certificates: Vec<(String, Option<CertificateWarning>)>,
     /// Results (target, `at_ms`) kept but left out of the aggregates: those of a maintenance
@@ -325,6 +332,7 @@ impl Batch {
             && self.incidents.is_empty()
             && self.notifications.is_empty()
             && self.certificates.is_empty()
+            && self.push.is_empty()
     }
 }
 
@@ -502,6 +510,7 @@ impl Store {
             txn.open_table(NOTIFICATIONS)?;
             txn.open_table(PENDING)?;
             txn.open_table(CERTIFICATES)?;
+            txn.open_table(PUSH)?;
         }
         txn.commit()?;
         Ok(Self {
@@ -642,6 +651,10 @@ impl Store {
                 next += 1;
             }
             meta.insert("next_notification", next)?;
+            let mut push = txn.open_table(PUSH)?;
+            for (target, record) in &batch.push {
+                push.insert(target.as_str(), encode(record).as_slice())?;
+            }
             let mut certificates = txn.open_table(CERTIFICATES)?;
             for (target, warning) in &batch.certificates {
                 match warning {
@@ -683,6 +696,22 @@ impl Store {
             states.insert(name.value().to_owned(), decode(bytes.value(), "state")?);
         }
         Ok(states)
+    }
+
+    /// Push targets' last committed check-ins, per target.
+    ///
+    /// # Errors
+    /// When the read fails or a record does not decode.
+    pub fn push_records(&self) -> Result<HashMap<String, PushRecord>, StoreError> {
+        let db = self.db()?;
+        let txn = db.begin_read()?;
+        let table = txn.open_table(PUSH)?;
+        let mut records = HashMap::new();
+        for entry in table.iter()? {
+            let (name, bytes) = entry?;
+            records.insert(name.value().to_owned(), decode(bytes.value(), "push")?);
+        }
+        Ok(records)
     }
 
     /// The certificate warnings in force, per target.

@@ -64,7 +64,7 @@ pub enum Direct {
         cause: String,
     },
     /// A target's notification the store could not record; sent to its alert only.
-    Unrecorded(Notification),
+    Unrecorded(Box<Notification>),
 }
 
 /// What a message about the monitor itself says.
@@ -843,7 +843,7 @@ mod tests {
         let mut down = notification(Event::Down, false);
         down.alert = 1;
         down.kind = "slack".to_owned();
-        let sent = direct_messages(&config, &Direct::Unrecorded(down));
+        let sent = direct_messages(&config, &Direct::Unrecorded(Box::new(down)));
         assert_eq!(sent.len(), 1);
         let (kind, message, key) = &sent[0];
         assert_eq!(*kind, "slack");
@@ -852,7 +852,7 @@ mod tests {
         assert!(text.ends_with(UNRECORDED), "{text}");
         let webhook = direct_messages(
             &config,
-            &Direct::Unrecorded(notification(Event::Down, false)),
+            &Direct::Unrecorded(Box::new(notification(Event::Down, false))),
         );
         assert_eq!(webhook[0].1.body["recorded"], false);
         assert_eq!(webhook[0].1.body["target"], "api");

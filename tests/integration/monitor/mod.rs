@@ -6,6 +6,7 @@
 //! - `cli`: `monitor --check` and start-up errors.
 //! - `api`: `/api/v1/*` and the spec.
 //! - `certificate`: a certificate near its expiry warns once and the target stays up.
+//! - `push`: push targets checking in through the real binary, and their silence.
 //! - `maintenance`: windows silence failures; the API and page say so.
 //! - `status`: the status page, badges and the Atom feed.
 //! - `secrets`: no credential on a public surface, in an alert or in a log.
@@ -21,6 +22,7 @@ mod locations;
 mod maintenance;
 mod migrate;
 mod probe;
+mod push;
 mod restart;
 mod secrets;
 mod status;
