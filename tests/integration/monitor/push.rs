@@ -254,3 +254,42 @@ async fn a_sigkill_between_check_ins_does_not_invent_an_outage() {
     second.signal(Signal::SIGTERM);
     assert_eq!(second.exit_code().await, Some(0));
 }
+
+#[tokio::test]
+async fn a_monitor_heartbeat_checks_in_at_another_monitors_push_target() {
+    use super::TestMonitor;
+    // A watches B: B's heartbeat is A's push target.
+    let watcher = TestMonitor::start(&format!(
+        "[[target]]\nname = \"monitor-b\"\nkind = \"push\"\nperiod = \"1s\"\ngrace = \"1s\"\n\
+         token = \"{TOKEN}\"\n"
+    ))
+    .await;
+    let watched = TestMonitor::start(&format!(
+        "[monitor]\nheartbeat_url = \"{}\"\nheartbeat_interval = \"1s\"\n{}",
+        watcher.url(&format!("/ping/{TOKEN}")),
+        super::target("self", &watcher.url("/livez"), ""),
+    ))
+    .await;
+    for _ in 0..300 {
+        if watcher.get("/api/v1/status").await["targets"][0]["state"] == "up" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        watcher.get("/api/v1/status").await["targets"][0]["state"],
+        "up"
+    );
+    // B stops: A sees its silence.
+    watched.stop().await;
+    for _ in 0..300 {
+        if watcher.get("/api/v1/status").await["targets"][0]["state"] == "down" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let target = watcher.get("/api/v1/status").await["targets"][0].clone();
+    assert_eq!(target["state"], "down");
+    assert_eq!(target["last_check"]["error"], "no check-in for 2s");
+    watcher.stop().await;
+}
