@@ -206,7 +206,7 @@ impl Target {
     pub fn push(&self) -> Option<&PushSettings> {
         match &self.kind {
             TargetKind::Push(push) => Some(push),
-            TargetKind::Http => None,
+            _ => None,
         }
     }
 
@@ -237,14 +237,64 @@ impl Target {
     }
 }
 
-/// Whether a target is probed or checks in.
+/// Whether a target is probed, and how, or checks in.
 #[derive(Debug, Clone)]
 pub enum TargetKind {
-    /// Probed at its `url` every `interval`.
+    /// Probed at its `http://` or `https://` URL every `interval`.
     Http,
+    /// `tcp://host:port`: a connection.
+    Tcp,
+    /// `tls://host:port`: a connection and a TLS handshake.
+    Tls,
+    /// `dns://server[:port]`: one query.
+    Dns(DnsQuery),
     /// Not probed: it checks in (`kind = "push"`), and silence fails it.
     Push(PushSettings),
 }
+
+impl TargetKind {
+    /// The kind as `--check` names it.
+    #[must_use]
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Http => "an http(s)://",
+            Self::Tcp => "a tcp://",
+            Self::Tls => "a tls://",
+            Self::Dns(_) => "a dns://",
+            Self::Push(_) => "a push",
+        }
+    }
+
+    /// The placeholders its probes record, for `--check`.
+    #[must_use]
+    pub fn placeholders(&self) -> &'static [&'static str] {
+        match self {
+            Self::Http => &[
+                "[STATUS]",
+                "[RESPONSE_TIME]",
+                "[BODY]",
+                "[CERTIFICATE_EXPIRATION]",
+                "[CONNECTED]",
+            ],
+            Self::Tcp => &["[CONNECTED]", "[RESPONSE_TIME]"],
+            Self::Tls => &["[CONNECTED]", "[RESPONSE_TIME]", "[CERTIFICATE_EXPIRATION]"],
+            Self::Dns(_) => &["[DNS_RCODE]", "[BODY]", "[RESPONSE_TIME]", "[CONNECTED]"],
+            Self::Push(_) => &[],
+        }
+    }
+}
+
+/// What a `dns://` target asks, as Gatus's `dns` endpoints.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DnsQuery {
+    /// The name asked about, e.g. `example.org`.
+    pub name: String,
+    /// The record type: `A`, `AAAA`, `CNAME`, `MX`, `NS`, `PTR` or `SRV`.
+    pub record_type: String,
+}
+
+/// The record types a `dns://` target may ask for: those Gatus renders into `[BODY]`.
+const DNS_TYPES: [&str; 7] = ["A", "AAAA", "CNAME", "MX", "NS", "PTR", "SRV"];
 
 /// A push target's clock and secret.
 #[derive(Debug, Clone)]
@@ -657,6 +707,7 @@ const TARGET_KEYS: &[&str] = &[
     "period",
     "grace",
     "token",
+    "dns",
 ];
 const ALERT_KEYS: &[&str] = &[
     "kind",
@@ -725,6 +776,7 @@ struct RawTarget {
     period: Option<String>,
     grace: Option<String>,
     token: Option<String>,
+    dns: Option<RawDns>,
     method: Option<ProbeMethod>,
     interval: Option<String>,
     timeout: Option<String>,
@@ -754,6 +806,14 @@ struct RawAlert {
     reminder: Option<String>,
     #[serde(default)]
     location_warnings: bool,
+}
+
+/// `dns = { query_name, query_type }` as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDns {
+    query_name: String,
+    query_type: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -814,7 +874,7 @@ fn check_target(
     }
     let push = raw.kind == Some(RawTargetKind::Push);
     let url = match (&raw.url, push) {
-        (Some(url), false) => check_url(&at("url"), url, problems),
+        (Some(url), false) => check_target_url(&at("url"), url, problems),
         (None, false) => {
             problems.push(problem(
                 &at("url"),
@@ -836,7 +896,7 @@ fn check_target(
                 problems.push(problem(&at(key), "applies to kind = \"push\" targets only"));
             }
         }
-        Some(TargetKind::Http)
+        probe_kind(place, &raw, url.as_ref(), problems)
     };
     let method = raw.method.unwrap_or(ProbeMethod::Get);
     let interval = raw.interval.map_or(Some(DEFAULT_INTERVAL), |text| {
@@ -906,6 +966,23 @@ fn check_target(
             Err(message) => problems.push(problem(&at(&format!("conditions[{index}]")), message)),
         }
     }
+    if let Some(kind) = kind.as_ref().filter(|k| !matches!(k, TargetKind::Push(_))) {
+        for (index, condition) in conditions.iter().enumerate() {
+            for placeholder in condition.placeholders() {
+                if !kind.placeholders().contains(&placeholder) {
+                    problems.push(problem(
+                        &at(&format!("conditions[{index}]")),
+                        format!(
+                            "{:?} reads {placeholder}, which means nothing for {} target; it records {}",
+                            condition.text(),
+                            kind.name(),
+                            kind.placeholders().join(" ")
+                        ),
+                    ));
+                }
+            }
+        }
+    }
     if method == ProbeMethod::Head
         && let Some(text) = raw.conditions.iter().find(|c| c.contains("[BODY]"))
     {
@@ -959,7 +1036,7 @@ fn check_target(
     let interval = match &kind {
         // Not probed: the schedule spreads nothing over it, and the page reads it as the period.
         TargetKind::Push(push) => push.period,
-        TargetKind::Http => interval?,
+        _ => interval?,
     };
     Some(Target {
         name: raw.name,
@@ -978,6 +1055,102 @@ fn check_target(
         certificate_warning: certificate_warning?,
         secrets,
     })
+}
+
+/// The kind of a probed target, from its URL's scheme, and a problem for each key that kind
+/// does not use.
+fn probe_kind(
+    place: &str,
+    raw: &RawTarget,
+    url: Option<&Url>,
+    problems: &mut Vec<Problem>,
+) -> Option<TargetKind> {
+    let at = |key: &str| format!("{place}: {key}");
+    let kind = match url.map(Url::scheme) {
+        Some("tcp") => TargetKind::Tcp,
+        Some("tls") => TargetKind::Tls,
+        Some("dns") => match &raw.dns {
+            Some(dns) => {
+                let record_type = dns.query_type.to_ascii_uppercase();
+                if !DNS_TYPES.contains(&record_type.as_str()) {
+                    problems.push(problem(
+                        &at("dns.query_type"),
+                        format!(
+                            "{:?} is not one of {}",
+                            dns.query_type,
+                            DNS_TYPES.join(", ")
+                        ),
+                    ));
+                }
+                if dns.query_name.trim().is_empty() {
+                    problems.push(problem(&at("dns.query_name"), "is empty; expected a name"));
+                }
+                TargetKind::Dns(DnsQuery {
+                    name: dns.query_name.trim().to_owned(),
+                    record_type,
+                })
+            }
+            None => {
+                problems.push(problem(
+                    &at("dns"),
+                    "missing; a dns:// target needs dns = { query_name = \"example.org\", query_type = \"A\" }",
+                ));
+                return None;
+            }
+        },
+        _ => TargetKind::Http,
+    };
+    if !matches!(kind, TargetKind::Dns(_)) && raw.dns.is_some() {
+        problems.push(problem(&at("dns"), "applies to dns:// targets only"));
+    }
+    if !matches!(kind, TargetKind::Http) {
+        for (key, given) in [
+            ("method", raw.method.is_some()),
+            ("headers", !raw.headers.is_empty()),
+            ("follow_redirects", raw.follow_redirects),
+        ] {
+            if given {
+                problems.push(problem(
+                    &at(key),
+                    format!("means nothing for {} target", kind.name()),
+                ));
+            }
+        }
+    }
+    Some(kind)
+}
+
+/// A target's URL: `http://` or `https://`, `tcp://host:port`, `tls://host:port` or
+/// `dns://server[:port]`.
+fn check_target_url(place: &str, text: &str, problems: &mut Vec<Problem>) -> Option<Url> {
+    match Url::parse(text) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => Some(url),
+        Ok(url)
+            if matches!(url.scheme(), "tcp" | "tls")
+                && url.host_str().is_some_and(|h| !h.is_empty())
+                && url.port().is_some()
+                && matches!(url.path(), "" | "/") =>
+        {
+            Some(url)
+        }
+        Ok(url)
+            if url.scheme() == "dns"
+                && url.host_str().is_some_and(|h| !h.is_empty())
+                && matches!(url.path(), "" | "/") =>
+        {
+            Some(url)
+        }
+        _ => {
+            problems.push(problem(
+                place,
+                format!(
+                    "{text:?} is not an http:// or https:// URL with a host, tcp://host:port, \
+                     tls://host:port or dns://server[:port]"
+                ),
+            ));
+            None
+        }
+    }
 }
 
 /// The push settings of a `kind = "push"` target, and a problem for each probing key it has.
@@ -1511,7 +1684,7 @@ mod tests {
             "[monitor] max_store_size: \"lots\" is not a size of at least 4MiB such as 500MB or 2GiB",
             "[monitor] retention: \"soon\" is not a duration of at least 1day such as 30s, 5m, 1h or 90d",
             "target \"Bad Name\": name: \"Bad Name\" is not 1 to 63 characters of a-z, 0-9 and -",
-            "target \"Bad Name\": url: \"ftp://x\" is not an http:// or https:// URL with a host",
+            "target \"Bad Name\": url: \"ftp://x\" is not an http:// or https:// URL with a host, tcp://host:port, tls://host:port or dns://server[:port]",
             "target \"Bad Name\": interval: \"0s\" is not a duration of at least 1s such as 30s, 5m, 1h or 90d",
             "target \"Bad Name\": failure_threshold: is 0; expected 1 or more",
             "target \"dup\": conditions: \"[BODY].status == UP\" reads the body, but HEAD responses have none; use method = \"GET\"",
@@ -1661,7 +1834,7 @@ mod tests {
         assert_eq!(
             problems("[[target]]\nname = \"a\"\nurl = \"ftp://${TOKEN}@a.example/\""),
             [
-                "target \"a\": url: \"ftp://${TOKEN}@a.example/\" is not an http:// or https:// URL with a host"
+                "target \"a\": url: \"ftp://${TOKEN}@a.example/\" is not an http:// or https:// URL with a host, tcp://host:port, tls://host:port or dns://server[:port]"
             ]
         );
         assert_eq!(

@@ -7,6 +7,7 @@
 //! - `api`: `/api/v1/*` and the spec.
 //! - `certificate`: a certificate near its expiry warns once and the target stays up.
 //! - `push`: push targets checking in through the real binary, and their silence.
+//! - `kinds`: tcp://, tls:// and dns:// probes, and what --check refuses for each.
 //! - `maintenance`: windows silence failures; the API and page say so.
 //! - `status`: the status page, badges and the Atom feed.
 //! - `secrets`: no credential on a public surface, in an alert or in a log.
@@ -18,6 +19,7 @@ mod alerts;
 mod api;
 mod certificate;
 mod cli;
+mod kinds;
 mod locations;
 mod maintenance;
 mod migrate;
