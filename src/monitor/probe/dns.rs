@@ -27,13 +27,9 @@ pub(super) async fn probe(target: &Target, query: &DnsQuery) -> Reach {
         return failed(format!("DNS: {:?} is not a record type", query.record_type));
     };
     let id: u16 = rand_id();
-    let mut message = Message::new();
-    message
-        .set_id(id)
-        .set_message_type(MessageType::Query)
-        .set_op_code(OpCode::Query)
-        .set_recursion_desired(true)
-        .add_query(Query::query(name, record_type));
+    let mut message = Message::new(id, MessageType::Query, OpCode::Query);
+    message.metadata.recursion_desired = true;
+    message.add_query(Query::query(name, record_type));
     let Ok(bytes) = message.to_vec() else {
         return failed("DNS: the query does not encode".to_owned());
     };
@@ -63,12 +59,12 @@ pub(super) async fn probe(target: &Target, query: &DnsQuery) -> Reach {
             return failed("DNS: the answer does not decode".to_owned());
         };
         // Anything else on the socket is not ours.
-        if answer.id() != id || answer.message_type() != MessageType::Response {
+        if answer.metadata.id != id || answer.metadata.message_type != MessageType::Response {
             continue;
         }
         return Reach {
-            body: render(answer.answers().iter().map(|r| r.data())).into_bytes(),
-            dns_rcode: Some(rcode_name(u16::from(answer.response_code()))),
+            body: render(answer.answers.iter().map(|r| &r.data)).into_bytes(),
+            dns_rcode: Some(rcode_name(u16::from(answer.metadata.response_code))),
             ..Reach::connected(started.elapsed())
         };
     }
@@ -83,10 +79,10 @@ fn render<'a>(answers: impl Iterator<Item = &'a RData>) -> String {
             RData::A(a) => a.to_string(),
             RData::AAAA(aaaa) => aaaa.to_string(),
             RData::CNAME(name) => name.to_string(),
-            RData::MX(mx) => mx.exchange().to_string(),
+            RData::MX(mx) => mx.exchange.to_string(),
             RData::NS(name) => name.to_string(),
             RData::PTR(name) => name.to_string(),
-            RData::SRV(srv) => format!("{}:{}", srv.target(), srv.port()),
+            RData::SRV(srv) => format!("{}:{}", srv.target, srv.port),
             _ => "query type is not supported yet".to_owned(),
         };
     }

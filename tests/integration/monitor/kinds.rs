@@ -100,21 +100,21 @@ async fn dns_server() -> SocketAddr {
                 return;
             };
             let query = Message::from_vec(&buffer[..received]).unwrap();
-            let question = query.queries()[0].clone();
-            let mut answer = Message::new();
-            answer
-                .set_id(query.id())
-                .set_message_type(MessageType::Response)
-                .set_op_code(query.op_code())
-                .add_query(question.clone());
+            let question = query.queries[0].clone();
+            let mut answer = Message::new(
+                query.metadata.id,
+                MessageType::Response,
+                query.metadata.op_code,
+            );
+            answer.add_query(question.clone());
             if question.name().to_ascii() == "up.example.test." {
                 answer.add_answer(Record::from_rdata(
                     question.name().clone(),
                     60,
-                    RData::A(A::new(192, 0, 2, 1)),
+                    RData::A(A(std::net::Ipv4Addr::new(192, 0, 2, 1))),
                 ));
             } else {
-                answer.set_response_code(ResponseCode::NXDomain);
+                answer.metadata.response_code = ResponseCode::NXDomain;
             }
             socket
                 .send_to(&answer.to_vec().unwrap(), from)
