@@ -2,6 +2,7 @@
 
 import http.client
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -83,3 +84,26 @@ def peak_rss_mb(pid):
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def to_ms(text):
+    """wrk's latency text (`612.00us`, `1.23ms`, `2.00s`) in milliseconds."""
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()
+    return float(number) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
+
+
+def wrk(url, duration, connections, headers=(), core=None):
+    """wrk -t1 against `url` (pinned to `core` if given); returns (req/s, p50 ms, p99 ms), and exits
+    with wrk's output if any answer was not 2xx/3xx or a socket failed."""
+    pin = ["taskset", "-c", core] if core is not None else []
+    out = subprocess.run(
+        [*pin, "wrk", "-t1", f"-c{connections}", f"-d{duration}", "--latency", *headers, url],
+        check=True, capture_output=True, text=True,
+    ).stdout
+    bad = re.search(r"Non-2xx or 3xx responses: \d+|Socket errors: .*", out)
+    if bad:
+        sys.exit(f"wrk saw errors: {bad.group(0)}\n{out}")
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p50 = to_ms(re.search(r"\s50%\s+(\S+)", out).group(1))
+    p99 = to_ms(re.search(r"\s99%\s+(\S+)", out).group(1))
+    return rps, p50, p99

@@ -32,7 +32,6 @@ Targets (issues 6 and 18), for the first build (the shipped one): req/s >= 1.0x 
 import argparse
 import json
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -41,7 +40,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from common import add_builds_argument, builds, free_port, peak_rss_mb
+from common import add_builds_argument, builds, free_port, peak_rss_mb, wrk
 
 CONNECTIONS = 50
 NGINX = "nginx (static string)"
@@ -105,29 +104,13 @@ def start(argv, env, log):
     sys.exit(f"{url} not ready within 10 s")
 
 
-def to_ms(text):
-    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()
-    return float(number) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
-
-
 # A browser's Accept-Encoding: /health must cost no more with it (its body is never compressed).
 BROWSER_HEADERS = ["-H", "Accept-Encoding: gzip, deflate, br, zstd"]
 
 
 def load(port, duration, headers=()):
     """Runs wrk on the load core; returns (req/s, p50 ms, p99 ms)."""
-    out = subprocess.run(
-        ["taskset", "-c", LOAD_CORE, "wrk", "-t1", f"-c{CONNECTIONS}", f"-d{duration}", "--latency",
-         *headers, f"http://127.0.0.1:{port}/health"],
-        check=True, capture_output=True, text=True,
-    ).stdout
-    bad = re.search(r"Non-2xx or 3xx responses: \d+|Socket errors: .*", out)
-    if bad:
-        sys.exit(f"wrk saw errors: {bad.group(0)}\n{out}")
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    p50 = to_ms(re.search(r"\s50%\s+(\S+)", out).group(1))
-    p99 = to_ms(re.search(r"\s99%\s+(\S+)", out).group(1))
-    return rps, p50, p99
+    return wrk(f"http://127.0.0.1:{port}/health", duration, CONNECTIONS, headers, core=LOAD_CORE)
 
 
 def service_name(build):

@@ -44,7 +44,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from common import ROOT, add_builds_argument, builds, free_port, peak_rss_mb, wait_ready
+from common import ROOT, add_builds_argument, builds, free_port, peak_rss_mb, wait_ready, wrk
 
 MONITOR_CORE, CLIENT_CORE = "0", "1"
 # Chromium's.
@@ -90,25 +90,10 @@ def timed(connection, headers, count):
     return latencies, body
 
 
-def to_ms(text):
-    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()
-    return float(number) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
-
-
 def throughput(port, duration):
     """wrk against /status with a browser's Accept-Encoding; returns (pages/s, p50 ms, p99 ms)."""
-    out = subprocess.run(
-        ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{duration}", "--latency",
-         "-H", f"Accept-Encoding: {BROWSER}", f"http://127.0.0.1:{port}/status"],
-        check=True, capture_output=True, text=True,
-    ).stdout
-    bad = re.search(r"Non-2xx or 3xx responses: \d+|Socket errors: .*", out)
-    if bad:
-        sys.exit(f"wrk saw errors: {bad.group(0)}\n{out}")
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    p50 = to_ms(re.search(r"\s50%\s+(\S+)", out).group(1))
-    p99 = to_ms(re.search(r"\s99%\s+(\S+)", out).group(1))
-    return rps, p50, p99
+    return wrk(f"http://127.0.0.1:{port}/status", duration, CONNECTIONS,
+               ["-H", f"Accept-Encoding: {BROWSER}"])
 
 
 def largest_gap(port, targets, start, end, limit):
