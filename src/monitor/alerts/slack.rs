@@ -14,7 +14,7 @@ pub(super) fn message(url: &Url, facts: &Facts<'_>) -> Message {
         Event::Down | Event::Reminder => ":red_circle:",
         Event::Warning => ":warning:",
     };
-    let mut fields = vec![
+    let fields = vec![
         field("Target", &format!("<{}|{}>", facts.url, incident.target)),
         field("Incident", &format!("#{}", incident.id)),
         field("Started", &rfc3339(incident.started_ms)),
@@ -24,19 +24,13 @@ pub(super) fn message(url: &Url, facts: &Facts<'_>) -> Message {
         ),
         field("Cause", &incident.cause),
     ];
-    if let Some(page) = &facts.status_page_url {
-        fields.push(field("Status page", &format!("<{page}>")));
-    }
-    Message {
-        url: url.clone(),
-        body: json!({
-            "text": format!("{icon} {}", facts.summary()),
-            "blocks": [
-                {"type": "section", "text": {"type": "mrkdwn", "text": format!("{icon} *{}*", facts.summary())}},
-                {"type": "section", "fields": fields},
-            ],
-        }),
-    }
+    layout(
+        url,
+        icon,
+        &facts.summary(),
+        fields,
+        facts.status_page_url.as_deref(),
+    )
 }
 
 /// The same layout about the monitor itself: the summary, then since when and the cause.
@@ -45,7 +39,7 @@ pub(super) fn monitor_message(url: &Url, facts: &MonitorFacts) -> Message {
         MonitorEvent::Recovered => ":large_green_circle:",
         MonitorEvent::Degraded => ":warning:",
     };
-    let mut fields = vec![
+    let fields = vec![
         field("Stale since", &rfc3339(facts.since_ms)),
         field(
             "Recovered",
@@ -53,15 +47,33 @@ pub(super) fn monitor_message(url: &Url, facts: &MonitorFacts) -> Message {
         ),
         field("Cause", &facts.cause),
     ];
-    if let Some(page) = &facts.status_page_url {
+    layout(
+        url,
+        icon,
+        &facts.summary(),
+        fields,
+        facts.status_page_url.as_deref(),
+    )
+}
+
+/// One layout for both kinds of message: the summary with its icon, then the fields, with a link
+/// to the status page last when there is one.
+fn layout(
+    url: &Url,
+    icon: &str,
+    summary: &str,
+    mut fields: Vec<serde_json::Value>,
+    status_page: Option<&str>,
+) -> Message {
+    if let Some(page) = status_page {
         fields.push(field("Status page", &format!("<{page}>")));
     }
     Message {
         url: url.clone(),
         body: json!({
-            "text": format!("{icon} {}", facts.summary()),
+            "text": format!("{icon} {summary}"),
             "blocks": [
-                {"type": "section", "text": {"type": "mrkdwn", "text": format!("{icon} *{}*", facts.summary())}},
+                {"type": "section", "text": {"type": "mrkdwn", "text": format!("{icon} *{summary}*")}},
                 {"type": "section", "fields": fields},
             ],
         }),
