@@ -29,7 +29,8 @@ pub struct Monitoring {
 pub struct StatusReport {
     /// `[monitor] title`. Example: `Status of health-service`.
     pub title: String,
-    /// `up` when no target is down, `down` when every target is, `degraded` in between.
+    /// `up` when no target is down, `down` when every target is, `degraded` in between (a
+    /// target under maintenance is not down).
     pub status: Overall,
     /// Every target, in the configuration's order.
     pub targets: Vec<TargetStatus>,
@@ -77,6 +78,9 @@ pub enum TargetState {
     Down,
     /// No result has decided it yet.
     Unknown,
+    /// In a `[[maintenance]]` window: its failures alert nobody and its uptime leaves the
+    /// window out.
+    Maintenance,
 }
 
 impl From<State> for TargetState {
@@ -101,7 +105,7 @@ pub struct TargetStatus {
     /// user info, query or fragment. Example: `https://health-service-5054231013.fly.dev/health`.
     #[oai(nullable)]
     pub url: Option<String>,
-    /// Up, down or unknown.
+    /// Up, down, unknown, or maintenance while a `[[maintenance]]` window covers it.
     pub state: TargetState,
     /// When the state last changed; null while unknown.
     #[oai(nullable)]
@@ -203,7 +207,8 @@ impl Check {
     }
 }
 
-/// Uptime per window: a fraction from 0 to 1, or null without any probe in it.
+/// Uptime per window: a fraction from 0 to 1, or null without any probe in it. Probes made
+/// during maintenance windows are left out.
 #[derive(Object, Debug, Clone, Copy, PartialEq)]
 pub struct Uptime {
     /// The last 24 hours. Example: `0.9993`.
@@ -511,11 +516,16 @@ pub fn status_report(monitoring: &Monitoring, now: SystemTime) -> Result<StatusR
     for target in &monitoring.config.targets {
         let saved = states.get(&target.name).cloned().unwrap_or_default();
         let [day, week, month, quarter] = store.history(&target.name, now)?.windows();
+        let maintenance = (monitoring.config.maintenance).active(&target.name, store::millis(now));
         targets.push(TargetStatus {
             name: target.name.clone(),
             group: target.group.clone(),
             url: target.public_url(),
-            state: saved.state.into(),
+            state: if maintenance {
+                TargetState::Maintenance
+            } else {
+                saved.state.into()
+            },
             since: saved.since_ms.map(timestamp),
             last_check: saved.last.as_ref().map(Check::from),
             uptime: Uptime {

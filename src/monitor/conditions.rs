@@ -27,9 +27,11 @@
 //!   literals compared, `pat()`/`any()`/`has()` with `<`-like operators, `has()` against anything
 //!   but `true`/`false`, and a literal that is neither a number nor a duration in `<`-like
 //!   comparisons (Gatus reads `30d` as 0, so `[CERTIFICATE_EXPIRATION] > 30d` would always hold).
-//! - `[IP]`, `[DNS_RCODE]`, `[DOMAIN_EXPIRATION]` and `[CONTEXT]` are rejected: the HTTP probe
-//!   does not record them. `[CONNECTED]` is always `true`, since conditions only judge a probe
-//!   that got a response (a failed connection fails the probe before any condition is read).
+//! - `[IP]`, `[DOMAIN_EXPIRATION]` and `[CONTEXT]` are rejected: no probe here records them.
+//!   `[DNS_RCODE]` is read by `dns://` probes only (the config refuses it elsewhere, as it
+//!   refuses every placeholder a target's kind does not record: [`Condition::placeholders`]).
+//!   `[CONNECTED]` is `true` for an HTTP probe, since its conditions only judge a probe that got
+//!   a response; `tcp://`, `tls://` and `dns://` probes judge a failed connection too.
 //! - A `[BODY]` JSON path on a body that is not JSON fails the condition whatever the operator,
 //!   with the reason `PATH: body is not JSON` (issue 12). Gatus would compare the text
 //!   `PATH (INVALID)` instead, so `!=`, `<` and `has(...) == false` could hold.
@@ -55,9 +57,10 @@ use serde_json::Value;
 use wildmatch::WildMatch;
 
 /// The placeholders this monitor supports, for error messages.
-const SUPPORTED: &str = "[STATUS] [RESPONSE_TIME] [BODY] [CERTIFICATE_EXPIRATION] [CONNECTED]";
-/// Gatus placeholders that an HTTP probe here does not record.
-const UNSUPPORTED: [&str; 4] = ["IP", "DNS_RCODE", "DOMAIN_EXPIRATION", "CONTEXT"];
+const SUPPORTED: &str =
+    "[STATUS] [RESPONSE_TIME] [BODY] [CERTIFICATE_EXPIRATION] [CONNECTED] [DNS_RCODE]";
+/// Gatus placeholders that no probe here records.
+const UNSUPPORTED: [&str; 3] = ["IP", "DOMAIN_EXPIRATION", "CONTEXT"];
 /// How many characters of a seen value a reason shows.
 const SHOWN_CHARACTERS: usize = 100;
 /// Gatus's shorter cut for a value compared with a pattern, which is often a whole page.
@@ -90,6 +93,19 @@ impl Condition {
     /// The condition as written.
     pub fn text(&self) -> &str {
         &self.text
+    }
+
+    /// The placeholders it reads, as written in Gatus's syntax (`[BODY]` for a JSON path too):
+    /// what `--check` holds against the target's kind.
+    #[must_use]
+    pub fn placeholders(&self) -> Vec<&'static str> {
+        [&self.left, &self.right]
+            .into_iter()
+            .filter_map(|side| side.operand())
+            .map(|operand| match operand {
+                Operand::Placeholder(p) | Operand::Len(p) | Operand::Has(p) => p.name(),
+            })
+            .collect()
     }
 
     /// Judges one probe.
@@ -219,6 +235,10 @@ pub struct Observed<'a> {
     body: &'a [u8],
     /// Time left on the server's certificate: `[CERTIFICATE_EXPIRATION]`; `None` without TLS.
     certificate_expiration: Option<Duration>,
+    /// Whether the connection was made: `[CONNECTED]`.
+    connected: bool,
+    /// The DNS response code (`NOERROR`, `NXDOMAIN`, ...): `[DNS_RCODE]`.
+    dns_rcode: Option<String>,
     /// The body parsed as JSON on first use; `None` inside when the body is not JSON.
     json: OnceCell<Option<Value>>,
 }
@@ -237,8 +257,24 @@ impl<'a> Observed<'a> {
             response_time,
             body,
             certificate_expiration,
+            connected: true,
+            dns_rcode: None,
             json: OnceCell::new(),
         }
+    }
+
+    /// The same, for a probe whose connection was made or not.
+    #[must_use]
+    pub fn connected(mut self, connected: bool) -> Self {
+        self.connected = connected;
+        self
+    }
+
+    /// The same, with a DNS answer's response code.
+    #[must_use]
+    pub fn dns_rcode(mut self, rcode: String) -> Self {
+        self.dns_rcode = Some(rcode);
+        self
     }
 
     /// The body as JSON, parsed on first use.
@@ -280,7 +316,8 @@ impl<'a> Observed<'a> {
                     .to_string()
                     .into()
             }
-            Placeholder::Connected => "true".into(),
+            Placeholder::Connected => self.connected.to_string().into(),
+            Placeholder::DnsRcode => self.dns_rcode.clone().unwrap_or_default().into(),
         };
         Ok(Some(Found::Text(text)))
     }
@@ -399,10 +436,24 @@ enum Placeholder {
     ResponseTime,
     CertificateExpiration,
     Connected,
+    DnsRcode,
     /// `[BODY]` alone: the raw body.
     Body,
     /// `[BODY].a.b[0]` or `[BODY][0].id`.
     BodyPath(Vec<PathKey>),
+}
+
+impl Placeholder {
+    fn name(&self) -> &'static str {
+        match self {
+            Self::Status => "[STATUS]",
+            Self::ResponseTime => "[RESPONSE_TIME]",
+            Self::CertificateExpiration => "[CERTIFICATE_EXPIRATION]",
+            Self::Connected => "[CONNECTED]",
+            Self::DnsRcode => "[DNS_RCODE]",
+            Self::Body | Self::BodyPath(_) => "[BODY]",
+        }
+    }
 }
 
 /// One dot-separated key of a JSON path, as Gatus splits it: `name`, `name[1][2]` or `[0]`.
@@ -549,6 +600,7 @@ fn placeholder(text: &str) -> Result<Option<Placeholder>, String> {
         "RESPONSE_TIME" => Some(Placeholder::ResponseTime),
         "CERTIFICATE_EXPIRATION" => Some(Placeholder::CertificateExpiration),
         "CONNECTED" => Some(Placeholder::Connected),
+        "DNS_RCODE" => Some(Placeholder::DnsRcode),
         "BODY" => Some(Placeholder::Body),
         _ => None,
     };
@@ -569,7 +621,7 @@ fn placeholder(text: &str) -> Result<Option<Placeholder>, String> {
     };
     if unsupported {
         return Err(format!(
-            "[{name}] is not recorded by this monitor's HTTP probe; expected one of {SUPPORTED}"
+            "[{name}] is not recorded by this monitor's probes; expected one of {SUPPORTED}"
         ));
     }
     match known {
@@ -2228,7 +2280,7 @@ mod tests {
         const OPERATORS: &str =
             "no operator; expected one of == != <= >= < > with a space on each side";
         const PLACEHOLDERS: &str =
-            "[STATUS] [RESPONSE_TIME] [BODY] [CERTIFICATE_EXPIRATION] [CONNECTED]";
+            "[STATUS] [RESPONSE_TIME] [BODY] [CERTIFICATE_EXPIRATION] [CONNECTED] [DNS_RCODE]";
         let cases = [
             ("[STATUS] ? 201", OPERATORS.to_owned()),
             ("[STATUS]==201", OPERATORS.to_owned()),
@@ -2244,10 +2296,9 @@ mod tests {
             ("[STATUSS] == 200", format!("unknown placeholder [STATUSS]; expected one of {PLACEHOLDERS}")),
             ("[UNKNOWN] == 1", format!("unknown placeholder [UNKNOWN]; expected one of {PLACEHOLDERS}")),
             ("len([UNKNOWN]) == 1", format!("unknown placeholder [UNKNOWN]; expected one of {PLACEHOLDERS}")),
-            ("[IP] == 127.0.0.1", format!("[IP] is not recorded by this monitor's HTTP probe; expected one of {PLACEHOLDERS}")),
-            ("[DNS_RCODE] == NOERROR", format!("[DNS_RCODE] is not recorded by this monitor's HTTP probe; expected one of {PLACEHOLDERS}")),
-            ("[DOMAIN_EXPIRATION] > 720h", format!("[DOMAIN_EXPIRATION] is not recorded by this monitor's HTTP probe; expected one of {PLACEHOLDERS}")),
-            ("[STATUS] == [CONTEXT].expected", format!("[CONTEXT] is not recorded by this monitor's HTTP probe; expected one of {PLACEHOLDERS}")),
+            ("[IP] == 127.0.0.1", format!("[IP] is not recorded by this monitor's probes; expected one of {PLACEHOLDERS}")),
+            ("[DOMAIN_EXPIRATION] > 720h", format!("[DOMAIN_EXPIRATION] is not recorded by this monitor's probes; expected one of {PLACEHOLDERS}")),
+            ("[STATUS] == [CONTEXT].expected", format!("[CONTEXT] is not recorded by this monitor's probes; expected one of {PLACEHOLDERS}")),
             ("[STATUS == 200", "[STATUS has no closing ]".to_owned()),
             ("[BODY.status == UP", "[BODY has no closing ]".to_owned()),
             ("[STATUS]x == 200", r#"unexpected "x" after [STATUS]"#.to_owned()),

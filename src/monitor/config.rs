@@ -14,6 +14,7 @@ use reqwest::header::{HeaderName, HeaderValue};
 use serde::Deserialize;
 
 use super::conditions::Condition;
+use super::maintenance::{self, Maintenance};
 use super::redact::{self, Secret, Secrets};
 
 /// Page and feed title when `[monitor] title` is not set.
@@ -28,6 +29,13 @@ pub const DEFAULT_FAILURE_THRESHOLD: u32 = 3;
 pub const DEFAULT_SUCCESS_THRESHOLD: u32 = 2;
 /// How long raw results are kept when `retention` is not set.
 pub const DEFAULT_RETENTION: Duration = Duration::from_secs(90 * 24 * 3600);
+/// How long before a certificate expires its warning is sent, when `certificate_warning` is
+/// not set.
+pub const DEFAULT_CERTIFICATE_WARNING: Duration = Duration::from_secs(14 * 24 * 3600);
+/// How late a push target may check in when `grace` is not set.
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(60);
+/// The fewest bits of a push target's token: guessing one must be out of reach.
+pub const MIN_TOKEN_BITS: usize = 128;
 /// The Telegram Bot API, unless an alert's `url` points elsewhere (a proxy, or a test).
 pub const TELEGRAM_API: &str = "https://api.telegram.org";
 
@@ -70,6 +78,8 @@ pub struct MonitorConfig {
     pub quorum: usize,
     /// Requested while the monitor makes progress, for an outside dead-man's switch.
     pub heartbeat: Option<Heartbeat>,
+    /// Planned work, when failures alert nobody.
+    pub maintenance: Maintenance,
 }
 
 impl MonitorConfig {
@@ -143,8 +153,10 @@ pub struct Target {
     /// Unique, `[a-z0-9-]`: used in URLs, metric labels and the store's keys.
     pub name: String,
     /// What to request; may hold credentials, so it is shown only through [`Target::public_url`]
-    /// and [`Target::alert_url`].
-    pub url: Secret<Url>,
+    /// and [`Target::alert_url`]. `None` for a push target, which is not probed.
+    pub url: Option<Secret<Url>>,
+    /// Probed, or checking in.
+    pub kind: TargetKind,
     /// Whether public surfaces show the URL (as [`Target::public_url`]); off unless asked.
     pub show_url: bool,
     /// `GET` or `HEAD`.
@@ -165,6 +177,8 @@ pub struct Target {
     pub group: Option<String>,
     /// Whether redirects are followed (else a 3xx is the answer judged).
     pub follow_redirects: bool,
+    /// A certificate expiring within this sends one `certificate` notification; zero is off.
+    pub certificate_warning: Duration,
     /// What this target must never show: its user info, query values and header values, and
     /// every value filled in from `${NAME}`.
     pub secrets: Secrets,
@@ -175,17 +189,25 @@ impl Target {
     /// info, query or fragment, and any `${NAME}` value shown as `${NAME}`.
     #[must_use]
     pub fn public_url(&self) -> Option<String> {
-        self.show_url.then(|| {
-            self.scrub(&redact::public_url(self.url.expose()))
-                .into_owned()
-        })
+        let url = self.url.as_ref().filter(|_| self.show_url)?;
+        Some(self.scrub(&redact::public_url(url.expose())).into_owned())
     }
 
     /// The URL as alerts carry it: without user info, query values `redacted`.
     #[must_use]
     pub fn alert_url(&self) -> String {
-        self.scrub(&redact::alert_url(self.url.expose()))
-            .into_owned()
+        self.url.as_ref().map_or_else(String::new, |url| {
+            self.scrub(&redact::alert_url(url.expose())).into_owned()
+        })
+    }
+
+    /// The push settings, for a push target.
+    #[must_use]
+    pub fn push(&self) -> Option<&PushSettings> {
+        match &self.kind {
+            TargetKind::Push(push) => Some(push),
+            _ => None,
+        }
     }
 
     /// `text` (a probe's reason, say) without this target's secrets.
@@ -198,7 +220,7 @@ impl Target {
     /// the `--check` warning.
     #[must_use]
     pub fn show_url_warning(&self) -> Option<String> {
-        let url = self.url.expose();
+        let url = self.url.as_ref()?.expose();
         let user_info = !url.username().is_empty() || url.password().is_some();
         let hidden = match (user_info, url.query().is_some()) {
             _ if !self.show_url => return None,
@@ -213,6 +235,77 @@ impl Target {
             self.public_url().unwrap_or_default()
         ))
     }
+}
+
+/// Whether a target is probed, and how, or checks in.
+#[derive(Debug, Clone)]
+pub enum TargetKind {
+    /// Probed at its `http://` or `https://` URL every `interval`.
+    Http,
+    /// `tcp://host:port`: a connection.
+    Tcp,
+    /// `tls://host:port`: a connection and a TLS handshake.
+    Tls,
+    /// `dns://server[:port]`: one query.
+    Dns(DnsQuery),
+    /// Not probed: it checks in (`kind = "push"`), and silence fails it.
+    Push(PushSettings),
+}
+
+impl TargetKind {
+    /// The kind as `--check` names it.
+    #[must_use]
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Http => "an http(s)://",
+            Self::Tcp => "a tcp://",
+            Self::Tls => "a tls://",
+            Self::Dns(_) => "a dns://",
+            Self::Push(_) => "a push",
+        }
+    }
+
+    /// The placeholders its probes record, for `--check`.
+    #[must_use]
+    pub fn placeholders(&self) -> &'static [&'static str] {
+        match self {
+            Self::Http => &[
+                "[STATUS]",
+                "[RESPONSE_TIME]",
+                "[BODY]",
+                "[CERTIFICATE_EXPIRATION]",
+                "[CONNECTED]",
+            ],
+            Self::Tcp => &["[CONNECTED]", "[RESPONSE_TIME]"],
+            Self::Tls => &["[CONNECTED]", "[RESPONSE_TIME]", "[CERTIFICATE_EXPIRATION]"],
+            Self::Dns(_) => &["[DNS_RCODE]", "[BODY]", "[RESPONSE_TIME]", "[CONNECTED]"],
+            Self::Push(_) => &[],
+        }
+    }
+}
+
+/// What a `dns://` target asks, as Gatus's `dns` endpoints.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DnsQuery {
+    /// The name asked about, e.g. `example.org`.
+    pub name: String,
+    /// The record type: `A`, `AAAA`, `CNAME`, `MX`, `NS`, `PTR` or `SRV`.
+    pub record_type: String,
+}
+
+/// The record types a `dns://` target may ask for: those Gatus renders into `[BODY]`.
+const DNS_TYPES: [&str; 7] = ["A", "AAAA", "CNAME", "MX", "NS", "PTR", "SRV"];
+
+/// A push target's clock and secret.
+#[derive(Debug, Clone)]
+pub struct PushSettings {
+    /// How often the job checks in.
+    pub period: Duration,
+    /// How late it may be.
+    pub grace: Duration,
+    /// What its check-ins carry (the path of `/ping/<token>`, Gatus's bearer token); at least
+    /// [`MIN_TOKEN_BITS`] bits, never shown.
+    pub token: Secret<String>,
 }
 
 /// The request method of a probe.
@@ -357,6 +450,7 @@ pub fn parse(
     let mut raw_targets = Vec::new();
     let mut raw_alerts = Vec::new();
     let mut raw_locations = Vec::new();
+    let mut raw_windows = Vec::new();
     for (key, mut value) in table {
         match key.as_str() {
             "monitor" => match RawMonitor::deserialize(known_keys(
@@ -371,9 +465,11 @@ pub fn parse(
             "target" => raw_targets = entries("target", value, &mut problems),
             "alert" => raw_alerts = entries("alert", value, &mut problems),
             "location" => raw_locations = entries("location", value, &mut problems),
+            "maintenance" => raw_windows = entries("maintenance", value, &mut problems),
             other => problems.push(problem(
                 other,
-                "unknown top-level key; expected [monitor], [[target]], [[alert]] or [[location]]",
+                "unknown top-level key; expected [monitor], [[target]], [[alert]], [[location]] \
+                 or [[maintenance]]",
             )),
         }
     }
@@ -391,6 +487,17 @@ pub fn parse(
     let max_store_size = monitor
         .max_store_size
         .and_then(|text| check_size("[monitor] max_store_size", &text, &mut problems));
+    let certificate_warning = monitor
+        .certificate_warning
+        .map_or(Some(DEFAULT_CERTIFICATE_WARNING), |text| {
+            check_duration(
+                "[monitor] certificate_warning",
+                &text,
+                Duration::ZERO,
+                &mut problems,
+            )
+        })
+        .unwrap_or(DEFAULT_CERTIFICATE_WARNING);
 
     if raw_targets.is_empty() && !problems.iter().any(|p| p.place.starts_with("target")) {
         problems.push(problem(
@@ -416,7 +523,25 @@ pub fn parse(
                 "another target has this name; names must be unique",
             ));
         }
-        targets.extend(check_target(&place, raw, &variables, &mut problems));
+        targets.extend(check_target(
+            &place,
+            raw,
+            &variables,
+            certificate_warning,
+            &mut problems,
+        ));
+    }
+
+    let mut tokens = HashSet::new();
+    for target in &targets {
+        if let Some(push) = target.push()
+            && !tokens.insert(push.token.expose().clone())
+        {
+            problems.push(problem(
+                &format!("target {:?}: token", target.name),
+                "another push target has this token; each needs its own",
+            ));
+        }
     }
 
     let mut alerts = Vec::new();
@@ -482,6 +607,15 @@ pub fn parse(
             .map(|(url, interval)| Heartbeat { url, interval }),
         None => None,
     };
+    let mut windows = Vec::new();
+    for (index, mut value) in raw_windows.into_iter().enumerate() {
+        let place = format!("maintenance #{}", index + 1);
+        let value = known_keys(&place, &mut value, maintenance::KEYS, &mut problems);
+        match maintenance::RawWindow::deserialize(value) {
+            Ok(raw) => windows.extend(maintenance::check(&place, raw, &names, &mut problems)),
+            Err(err) => problems.push(problem(&place, serde_message(&err))),
+        }
+    }
 
     let mut reported = HashSet::new();
     problems.retain(|p| !unset.contains(&p.place) || reported.insert(p.place.clone()));
@@ -501,6 +635,7 @@ pub fn parse(
             locations,
             quorum,
             heartbeat,
+            maintenance: Maintenance { windows },
         }),
         _ => Err(problems),
     }
@@ -551,6 +686,7 @@ const MONITOR_KEYS: &[&str] = &[
     "quorum",
     "heartbeat_url",
     "heartbeat_interval",
+    "certificate_warning",
 ];
 const LOCATION_KEYS: &[&str] = &["name", "url", "token"];
 const TARGET_KEYS: &[&str] = &[
@@ -566,6 +702,12 @@ const TARGET_KEYS: &[&str] = &[
     "group",
     "follow_redirects",
     "show_url",
+    "certificate_warning",
+    "kind",
+    "period",
+    "grace",
+    "token",
+    "dns",
 ];
 const ALERT_KEYS: &[&str] = &[
     "kind",
@@ -612,6 +754,7 @@ struct RawMonitor {
     quorum: Option<usize>,
     heartbeat_url: Option<String>,
     heartbeat_interval: Option<String>,
+    certificate_warning: Option<String>,
 }
 
 /// `[[location]]` as written.
@@ -628,7 +771,12 @@ struct RawLocation {
 #[serde(deny_unknown_fields)]
 struct RawTarget {
     name: String,
-    url: String,
+    kind: Option<RawTargetKind>,
+    url: Option<String>,
+    period: Option<String>,
+    grace: Option<String>,
+    token: Option<String>,
+    dns: Option<RawDns>,
     method: Option<ProbeMethod>,
     interval: Option<String>,
     timeout: Option<String>,
@@ -643,6 +791,7 @@ struct RawTarget {
     follow_redirects: bool,
     #[serde(default)]
     show_url: bool,
+    certificate_warning: Option<String>,
 }
 
 /// `[[alert]]` as written.
@@ -657,6 +806,21 @@ struct RawAlert {
     reminder: Option<String>,
     #[serde(default)]
     location_warnings: bool,
+}
+
+/// `dns = { query_name, query_type }` as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDns {
+    query_name: String,
+    query_type: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum RawTargetKind {
+    Http,
+    Push,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -687,6 +851,7 @@ fn check_target(
     place: &str,
     raw: RawTarget,
     variables: &Secrets,
+    certificate_warning: Duration,
     problems: &mut Vec<Problem>,
 ) -> Option<Target> {
     let before = problems.len();
@@ -707,7 +872,32 @@ fn check_target(
             ),
         ));
     }
-    let url = check_url(&at("url"), &raw.url, problems);
+    let push = raw.kind == Some(RawTargetKind::Push);
+    let url = match (&raw.url, push) {
+        (Some(url), false) => check_target_url(&at("url"), url, problems),
+        (None, false) => {
+            problems.push(problem(
+                &at("url"),
+                "missing; expected the URL to probe, or kind = \"push\" for a target that checks in",
+            ));
+            None
+        }
+        (_, true) => None,
+    };
+    let kind = if push {
+        check_push(place, &raw, problems)
+    } else {
+        for (key, given) in [
+            ("period", raw.period.is_some()),
+            ("grace", raw.grace.is_some()),
+            ("token", raw.token.is_some()),
+        ] {
+            if given {
+                problems.push(problem(&at(key), "applies to kind = \"push\" targets only"));
+            }
+        }
+        probe_kind(place, &raw, url.as_ref(), problems)
+    };
     let method = raw.method.unwrap_or(ProbeMethod::Get);
     let interval = raw.interval.map_or(Some(DEFAULT_INTERVAL), |text| {
         check_duration(&at("interval"), &text, MIN_INTERVAL, problems)
@@ -776,6 +966,23 @@ fn check_target(
             Err(message) => problems.push(problem(&at(&format!("conditions[{index}]")), message)),
         }
     }
+    if let Some(kind) = kind.as_ref().filter(|k| !matches!(k, TargetKind::Push(_))) {
+        for (index, condition) in conditions.iter().enumerate() {
+            for placeholder in condition.placeholders() {
+                if !kind.placeholders().contains(&placeholder) {
+                    problems.push(problem(
+                        &at(&format!("conditions[{index}]")),
+                        format!(
+                            "{:?} reads {placeholder}, which means nothing for {} target; it records {}",
+                            condition.text(),
+                            kind.name(),
+                            kind.placeholders().join(" ")
+                        ),
+                    ));
+                }
+            }
+        }
+    }
     if method == ProbeMethod::Head
         && let Some(text) = raw.conditions.iter().find(|c| c.contains("[BODY]"))
     {
@@ -792,18 +999,32 @@ fn check_target(
         }
         value
     };
+    // A push target's check-ins are rare and deliberate: one failure or success decides.
+    let (failure_default, success_default) = if push {
+        (1, 1)
+    } else {
+        (DEFAULT_FAILURE_THRESHOLD, DEFAULT_SUCCESS_THRESHOLD)
+    };
     let failure_threshold = threshold(
         "failure_threshold",
         raw.failure_threshold,
-        DEFAULT_FAILURE_THRESHOLD,
+        failure_default,
         problems,
     );
     let success_threshold = threshold(
         "success_threshold",
         raw.success_threshold,
-        DEFAULT_SUCCESS_THRESHOLD,
+        success_default,
         problems,
     );
+    if let Some(token) = &raw.token {
+        secrets.add(token, redact::REDACTED);
+    }
+    let certificate_warning = raw
+        .certificate_warning
+        .map_or(Some(certificate_warning), |text| {
+            check_duration(&at("certificate_warning"), &text, Duration::ZERO, problems)
+        });
     if raw.group.as_ref().is_some_and(|g| g.trim().is_empty()) {
         problems.push(problem(&at("group"), "is empty; leave it out instead"));
     }
@@ -811,12 +1032,19 @@ fn check_target(
     if problems.len() > before {
         return None;
     }
+    let kind = kind?;
+    let interval = match &kind {
+        // Not probed: the schedule spreads nothing over it, and the page reads it as the period.
+        TargetKind::Push(push) => push.period,
+        _ => interval?,
+    };
     Some(Target {
         name: raw.name,
-        url: Secret::new(url?),
+        url: url.map(Secret::new),
+        kind,
         show_url: raw.show_url,
         method,
-        interval: interval?,
+        interval,
         timeout: timeout?,
         headers,
         conditions,
@@ -824,7 +1052,187 @@ fn check_target(
         success_threshold,
         group: raw.group,
         follow_redirects: raw.follow_redirects,
+        certificate_warning: certificate_warning?,
         secrets,
+    })
+}
+
+/// The kind of a probed target, from its URL's scheme, and a problem for each key that kind
+/// does not use.
+fn probe_kind(
+    place: &str,
+    raw: &RawTarget,
+    url: Option<&Url>,
+    problems: &mut Vec<Problem>,
+) -> Option<TargetKind> {
+    let at = |key: &str| format!("{place}: {key}");
+    let kind = match url.map(Url::scheme) {
+        Some("tcp") => TargetKind::Tcp,
+        Some("tls") => TargetKind::Tls,
+        Some("dns") => match &raw.dns {
+            Some(dns) => {
+                let record_type = dns.query_type.to_ascii_uppercase();
+                if !DNS_TYPES.contains(&record_type.as_str()) {
+                    problems.push(problem(
+                        &at("dns.query_type"),
+                        format!(
+                            "{:?} is not one of {}",
+                            dns.query_type,
+                            DNS_TYPES.join(", ")
+                        ),
+                    ));
+                }
+                if dns.query_name.trim().is_empty() {
+                    problems.push(problem(&at("dns.query_name"), "is empty; expected a name"));
+                }
+                TargetKind::Dns(DnsQuery {
+                    name: dns.query_name.trim().to_owned(),
+                    record_type,
+                })
+            }
+            None => {
+                problems.push(problem(
+                    &at("dns"),
+                    "missing; a dns:// target needs dns = { query_name = \"example.org\", query_type = \"A\" }",
+                ));
+                return None;
+            }
+        },
+        _ => TargetKind::Http,
+    };
+    if !matches!(kind, TargetKind::Dns(_)) && raw.dns.is_some() {
+        problems.push(problem(&at("dns"), "applies to dns:// targets only"));
+    }
+    if !matches!(kind, TargetKind::Http) {
+        for (key, given) in [
+            ("method", raw.method.is_some()),
+            ("headers", !raw.headers.is_empty()),
+            ("follow_redirects", raw.follow_redirects),
+        ] {
+            if given {
+                problems.push(problem(
+                    &at(key),
+                    format!("means nothing for {} target", kind.name()),
+                ));
+            }
+        }
+    }
+    Some(kind)
+}
+
+/// A target's URL: `http://` or `https://`, `tcp://host:port`, `tls://host:port` or
+/// `dns://server[:port]`.
+fn check_target_url(place: &str, text: &str, problems: &mut Vec<Problem>) -> Option<Url> {
+    match Url::parse(text) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => Some(url),
+        Ok(url)
+            if matches!(url.scheme(), "tcp" | "tls")
+                && url.host_str().is_some_and(|h| !h.is_empty())
+                && url.port().is_some()
+                && matches!(url.path(), "" | "/") =>
+        {
+            Some(url)
+        }
+        Ok(url)
+            if url.scheme() == "dns"
+                && url.host_str().is_some_and(|h| !h.is_empty())
+                && matches!(url.path(), "" | "/") =>
+        {
+            Some(url)
+        }
+        _ => {
+            problems.push(problem(
+                place,
+                format!(
+                    "{text:?} is not an http:// or https:// URL with a host, tcp://host:port, \
+                     tls://host:port or dns://server[:port]"
+                ),
+            ));
+            None
+        }
+    }
+}
+
+/// The push settings of a `kind = "push"` target, and a problem for each probing key it has.
+fn check_push(place: &str, raw: &RawTarget, problems: &mut Vec<Problem>) -> Option<TargetKind> {
+    let at = |key: &str| format!("{place}: {key}");
+    for (key, given) in [
+        ("url", raw.url.is_some()),
+        ("method", raw.method.is_some()),
+        ("interval", raw.interval.is_some()),
+        ("timeout", raw.timeout.is_some()),
+        ("headers", !raw.headers.is_empty()),
+        ("conditions", !raw.conditions.is_empty()),
+        ("follow_redirects", raw.follow_redirects),
+        ("show_url", raw.show_url),
+        ("certificate_warning", raw.certificate_warning.is_some()),
+    ] {
+        if given {
+            problems.push(problem(
+                &at(key),
+                "means nothing for kind = \"push\": it is not probed, it checks in",
+            ));
+        }
+    }
+    let period = match &raw.period {
+        Some(text) => check_duration(&at("period"), text, MIN_INTERVAL, problems),
+        None => {
+            problems.push(problem(
+                &at("period"),
+                "missing; expected how often the job checks in, such as 5m or 1d",
+            ));
+            None
+        }
+    };
+    let grace = raw.grace.as_ref().map_or(Some(DEFAULT_GRACE), |text| {
+        check_duration(&at("grace"), text, Duration::from_secs(1), problems)
+    });
+    let token = match &raw.token {
+        Some(token) => match token_problem(token) {
+            Some(message) => {
+                problems.push(problem(&at("token"), message));
+                None
+            }
+            None => Some(token.clone()),
+        },
+        None => {
+            problems.push(problem(
+                &at("token"),
+                "missing; expected a secret of at least 128 bits from the environment, such as \
+                 token = \"${BACKUP_TOKEN}\" with BACKUP_TOKEN from `openssl rand -hex 16`",
+            ));
+            None
+        }
+    };
+    Some(TargetKind::Push(PushSettings {
+        period: period?,
+        grace: grace?,
+        token: Secret::new(token?),
+    }))
+}
+
+/// Why `token` is not a push token: it goes in a URL path, and must carry at least
+/// [`MIN_TOKEN_BITS`] bits (4 per hex digit, 6 per character of base64url's alphabet). Never
+/// quotes the token.
+fn token_problem(token: &str) -> Option<String> {
+    let url_safe = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'_';
+    if !token.bytes().all(url_safe) {
+        return Some(
+            "has characters other than A-Z, a-z, 0-9, - and _; it is part of a URL".to_owned(),
+        );
+    }
+    let bits_per_char = if token.bytes().all(|b| b.is_ascii_hexdigit()) {
+        4
+    } else {
+        6
+    };
+    let bits = token.len() * bits_per_char;
+    (bits < MIN_TOKEN_BITS).then(|| {
+        format!(
+            "is {} characters, about {bits} bits; expected at least {MIN_TOKEN_BITS} bits: 32 hex \
+             digits or 22 base64url characters (`openssl rand -hex 16`)",
+            token.len()
+        )
     })
 }
 
@@ -1272,11 +1680,11 @@ mod tests {
             "alert #2: chat_id: applies to telegram alerts only",
             "alert #2: url: missing; expected the URL to POST to",
             "alert #2: targets: \"nobody\" is not the name of a [[target]]",
-            "[monitor] colour: unknown key; expected one of: title, public_url, retention, max_store_size, quorum, heartbeat_url, heartbeat_interval",
+            "[monitor] colour: unknown key; expected one of: title, public_url, retention, max_store_size, quorum, heartbeat_url, heartbeat_interval, certificate_warning",
             "[monitor] max_store_size: \"lots\" is not a size of at least 4MiB such as 500MB or 2GiB",
             "[monitor] retention: \"soon\" is not a duration of at least 1day such as 30s, 5m, 1h or 90d",
             "target \"Bad Name\": name: \"Bad Name\" is not 1 to 63 characters of a-z, 0-9 and -",
-            "target \"Bad Name\": url: \"ftp://x\" is not an http:// or https:// URL with a host",
+            "target \"Bad Name\": url: \"ftp://x\" is not an http:// or https:// URL with a host, tcp://host:port, tls://host:port or dns://server[:port]",
             "target \"Bad Name\": interval: \"0s\" is not a duration of at least 1s such as 30s, 5m, 1h or 90d",
             "target \"Bad Name\": failure_threshold: is 0; expected 1 or more",
             "target \"dup\": conditions: \"[BODY].status == UP\" reads the body, but HEAD responses have none; use method = \"GET\"",
@@ -1426,7 +1834,7 @@ mod tests {
         assert_eq!(
             problems("[[target]]\nname = \"a\"\nurl = \"ftp://${TOKEN}@a.example/\""),
             [
-                "target \"a\": url: \"ftp://${TOKEN}@a.example/\" is not an http:// or https:// URL with a host"
+                "target \"a\": url: \"ftp://${TOKEN}@a.example/\" is not an http:// or https:// URL with a host, tcp://host:port, tls://host:port or dns://server[:port]"
             ]
         );
         assert_eq!(
@@ -1436,6 +1844,65 @@ mod tests {
               the page, in the API and in logs, and key the store; write the name itself"
             ]
         );
+    }
+
+    #[test]
+    fn a_push_target_needs_a_period_and_a_strong_token_and_no_probing_keys() {
+        let found = problems(
+            r#"
+            [[target]]
+            name = "short"
+            kind = "push"
+            period = "1d"
+            token = "0123456789abcdef"
+            [[target]]
+            name = "probing"
+            kind = "push"
+            url = "https://a.example/"
+            conditions = ["[STATUS] == 200"]
+            token = "Zm9vYmFyYmF6cXV4cXV1eHo"
+            [[target]]
+            name = "odd"
+            kind = "push"
+            period = "5m"
+            token = "not/a/url/safe/token/at/all"
+            [[target]]
+            name = "http"
+            url = "https://a.example/"
+            period = "5m"
+            "#,
+        );
+        assert_eq!(
+            found,
+            [
+                "target \"short\": token: is 16 characters, about 64 bits; expected at least 128 bits: 32 hex digits or 22 base64url characters (`openssl rand -hex 16`)",
+                "target \"probing\": url: means nothing for kind = \"push\": it is not probed, it checks in",
+                "target \"probing\": conditions: means nothing for kind = \"push\": it is not probed, it checks in",
+                "target \"probing\": period: missing; expected how often the job checks in, such as 5m or 1d",
+                "target \"odd\": token: has characters other than A-Z, a-z, 0-9, - and _; it is part of a URL",
+                "target \"http\": period: applies to kind = \"push\" targets only",
+            ]
+        );
+        // 22 base64url characters are enough, and thresholds default to 1.
+        let config = parse(
+            "[[target]]\nname = \"job\"\nkind = \"push\"\nperiod = \"5m\"\n\
+             token = \"Zm9vYmFyYmF6cXV4cXV1eHo\"",
+            env,
+        )
+        .unwrap();
+        let target = &config.targets[0];
+        let push = target.push().unwrap();
+        assert_eq!(
+            (push.period, push.grace),
+            (Duration::from_secs(300), DEFAULT_GRACE)
+        );
+        assert_eq!((target.failure_threshold, target.success_threshold), (1, 1));
+        assert_eq!(target.public_url(), None);
+        assert_eq!(
+            target.scrub("token Zm9vYmFyYmF6cXV4cXV1eHo"),
+            "token redacted"
+        );
+        assert!(!format!("{config:?}").contains("Zm9vYmFyYmF6cXV4cXV1eHo"));
     }
 
     #[test]

@@ -64,15 +64,22 @@ impl Progress {
 }
 
 /// How long the schedule may be silent before the heartbeat is withheld: twice the longest
-/// interval, plus its timeout and the agents' margin.
+/// interval, plus its timeout and the agents' margin. Push targets are not scheduled, so they
+/// do not count; with no probed target at all, only the ledger's own loop is watched.
 #[must_use]
 pub fn quiet(config: &MonitorConfig) -> Duration {
+    const UNWATCHED: Duration = Duration::from_secs(100 * 365 * 86_400);
     config
         .targets
         .iter()
+        .filter(|t| t.push().is_none())
         .map(|t| t.interval * 2 + t.timeout + ANSWER_MARGIN)
         .max()
-        .unwrap_or(STALL)
+        .unwrap_or(if config.targets.is_empty() {
+            STALL
+        } else {
+            UNWATCHED
+        })
 }
 
 /// Requests `heartbeat.url` every interval while `progress` shows progress, until `stop`.

@@ -6,10 +6,20 @@
 //! down and open an incident; `success_threshold` successes in a row bring it back up and close
 //! the incident. Each change queues one notification per alert that covers the target, in the
 //! same [`Batch`] as the change, and [`run`] commits that batch before anything is sent.
+//!
+//! During a maintenance window a failure is stored but not counted: it opens no incident,
+//! queues nothing and stays out of the uptime aggregates; an open incident still resolves.
+//!
+//! A leaf certificate seen expiring within the target's `certificate_warning` queues one
+//! `certificate` notification per covering alert, once per certificate (its expiry and subject):
+//! a renewed one that comes within the warning again is warned about again. Alerts with a
+//! `reminder` repeat it until the certificate changes or expires. The target's state is untouched.
 
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
+
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::oneshot;
 
 use tokio::sync::Notify;
 use tokio::sync::mpsc::UnboundedSender;
@@ -22,9 +32,33 @@ use super::heartbeat::Progress;
 use super::probe::Outcome;
 use super::round::Round;
 use super::store::{
-    Batch, Event, Incident, LocationState, Notification, ResultRecord, State, Store, StoreError,
-    TargetState, from_millis, millis,
+    Batch, CertificateWarning, Event, Incident, LocationState, Notification, ResultRecord, State,
+    Store, StoreError, TargetState, from_millis, millis,
 };
+
+/// What the ledger is sent: a round of probes, or a push target's check-in (or silence).
+#[derive(Debug)]
+pub struct Report {
+    /// The target's index in the config.
+    pub index: usize,
+    /// The round; `None` for a check-in that makes no result (a `start`).
+    pub round: Option<Round>,
+    /// A push target's state after it, committed with it so a restart resumes from it.
+    pub push: Option<super::store::PushRecord>,
+    /// Told once the report is committed: a check-in is answered only then.
+    pub committed: Option<oneshot::Sender<()>>,
+}
+
+impl From<(usize, Round)> for Report {
+    fn from((index, round): (usize, Round)) -> Self {
+        Self {
+            index,
+            round: Some(round),
+            push: None,
+            committed: None,
+        }
+    }
+}
 
 /// Results are committed at least this often: a SIGKILL loses at most this much of them.
 pub const COMMIT_EVERY: Duration = Duration::from_secs(1);
@@ -42,6 +76,8 @@ pub struct Ledger {
     states: Vec<TargetState>,
     /// The open incident per target, in config order.
     open: Vec<Option<Incident>>,
+    /// The certificate warning in force per target, in config order.
+    certificates: Vec<Option<CertificateWarning>>,
     /// The id the next incident gets.
     next_incident: u64,
     /// What the next commit writes.
@@ -55,6 +91,10 @@ impl Ledger {
     /// When the store cannot be read.
     pub fn load(config: Arc<MonitorConfig>, store: &Store) -> Result<Self, StoreError> {
         let mut saved = store.states()?;
+        let mut warnings = store.certificate_warnings()?;
+        let certificates = (config.targets.iter())
+            .map(|target| warnings.remove(&target.name))
+            .collect();
         let mut states = Vec::with_capacity(config.targets.len());
         let mut open = Vec::with_capacity(config.targets.len());
         for target in &config.targets {
@@ -71,6 +111,7 @@ impl Ledger {
             config,
             states,
             open,
+            certificates,
             batch: Batch::default(),
         })
     }
@@ -105,6 +146,7 @@ impl Ledger {
         let warned = self.track_locations(index, &result, target.failure_threshold);
         let at = result.at_ms;
         let warned = self.warn(target, &warned, at);
+        let maintenance = config.maintenance.active(&target.name, at);
         let state = &mut self.states[index];
         let continues_streak = if outcome.ok {
             state.successes > 0
@@ -117,6 +159,11 @@ impl Ledger {
         if outcome.ok {
             state.successes = state.successes.saturating_add(1);
             state.failures = 0;
+        } else if maintenance {
+            // Planned: no streak toward the threshold, and none carried past the window.
+            state.successes = 0;
+            state.failures = 0;
+            state.streak_start_ms = None;
         } else {
             state.failures = state.failures.saturating_add(1);
             state.successes = 0;
@@ -162,7 +209,11 @@ impl Ledger {
         self.batch
             .states
             .insert(target.name.clone(), self.states[index].clone());
+        if maintenance {
+            self.batch.uncounted.push((target.name.clone(), at));
+        }
         self.batch.results.push((target.name.clone(), result));
+        let warned = self.check_certificate(index, outcome, at) || warned;
         let Some((event, incident)) = transition else {
             return warned;
         };
@@ -172,7 +223,7 @@ impl Ledger {
             .enumerate()
             .filter(|(_, alert)| alert.covers(&target.name))
         {
-            self.queue(alert, event, &incident, at);
+            self.queue(alert, event.clone(), &incident, at);
         }
         if event == Event::Down {
             self.open[index] = Some(incident.clone());
@@ -274,7 +325,8 @@ impl Ledger {
 
     /// Queues the reminders due at `now`: for each open incident and each alert with a
     /// `reminder`, one when a whole reminder period has passed since the last (at most one per
-    /// call, however long the monitor was stopped). Returns whether any was queued.
+    /// call, however long the monitor was stopped); the same for each certificate warning in
+    /// force. Returns whether any was queued.
     pub fn remind(&mut self, now: SystemTime) -> bool {
         let config = self.config.clone();
         let now_ms = millis(now);
@@ -283,6 +335,9 @@ impl Ledger {
             let Some(mut incident) = self.open[index].clone() else {
                 continue;
             };
+            if config.maintenance.active(&incident.target, now_ms) {
+                continue;
+            }
             let mut changed = false;
             for (alert_index, alert) in config.alerts.iter().enumerate() {
                 let Some(period) = alert.reminder else {
@@ -308,7 +363,136 @@ impl Ledger {
                 queued = true;
             }
         }
+        self.remind_certificates(now_ms) || queued
+    }
+
+    /// Applies `report`: its result as [`Ledger::record`] does, and a push record. Returns
+    /// whether to commit at once (an incident changed, or someone waits for the commit).
+    pub fn report(&mut self, report: &Report) -> bool {
+        let mut urgent = report.committed.is_some();
+        if let Some(round) = &report.round {
+            urgent |= self.record_round(report.index, round);
+        }
+        if let (Some(record), Some(target)) = (report.push, self.config.targets.get(report.index)) {
+            self.batch.push.push((target.name.clone(), record));
+        }
+        urgent
+    }
+
+    /// Queues a `certificate` notification when `outcome` shows a certificate of target `index`
+    /// expiring within its warning that was not warned about yet; forgets the warning once the
+    /// certificate is renewed. Returns whether anything was queued.
+    fn check_certificate(&mut self, index: usize, outcome: &Outcome, at: u64) -> bool {
+        let config = self.config.clone();
+        let target = &config.targets[index];
+        let (Some(expiry), Some(subject)) =
+            (outcome.certificate_expiry, &outcome.certificate_subject)
+        else {
+            return false;
+        };
+        let expires_ms = millis(expiry);
+        let warning_ms = u64::try_from(target.certificate_warning.as_millis()).unwrap_or(u64::MAX);
+        let within = warning_ms > 0 && expires_ms.saturating_sub(at) <= warning_ms;
+        let same = self.certificates[index]
+            .as_ref()
+            .is_some_and(|w| w.expires_ms == expires_ms && w.subject == *subject);
+        if same {
+            return false;
+        }
+        if !within {
+            if self.certificates[index].take().is_some() {
+                self.batch.certificates.push((target.name.clone(), None));
+            }
+            return false;
+        }
+        let warning = CertificateWarning {
+            expires_ms,
+            subject: subject.clone(),
+            warned_ms: at,
+            reminders: Vec::new(),
+        };
+        let alerts: Vec<usize> = (config.alerts.iter().enumerate())
+            .filter(|(_, alert)| alert.covers(&target.name))
+            .map(|(i, _)| i)
+            .collect();
+        for &alert in &alerts {
+            self.queue_certificate(alert, &target.name, &warning, at);
+        }
+        self.batch
+            .certificates
+            .push((target.name.clone(), Some(warning.clone())));
+        self.certificates[index] = Some(warning);
+        !alerts.is_empty()
+    }
+
+    /// Queues the certificate reminders due at `now_ms`, as [`Ledger::remind`] does for
+    /// incidents. Returns whether any was queued.
+    fn remind_certificates(&mut self, now_ms: u64) -> bool {
+        let config = self.config.clone();
+        let mut queued = false;
+        for (index, target) in config.targets.iter().enumerate() {
+            let Some(mut warning) = self.certificates[index].clone() else {
+                continue;
+            };
+            if now_ms >= warning.expires_ms {
+                // Expired: the probes fail now, and incidents take over.
+                continue;
+            }
+            let mut changed = false;
+            for (alert_index, alert) in config.alerts.iter().enumerate() {
+                let Some(period) = alert.reminder else {
+                    continue;
+                };
+                if !alert.covers(&target.name) {
+                    continue;
+                }
+                let alert_id = u32::try_from(alert_index).unwrap_or(u32::MAX);
+                let period_ms = u64::try_from(period.as_millis()).unwrap_or(u64::MAX).max(1);
+                let due = now_ms.saturating_sub(warning.warned_ms) / period_ms;
+                let due = u32::try_from(due).unwrap_or(u32::MAX);
+                let sent = (warning.reminders.iter())
+                    .find(|(a, _)| *a == alert_id)
+                    .map_or(0, |(_, n)| *n);
+                if due > sent {
+                    warning.reminders.retain(|(a, _)| *a != alert_id);
+                    warning.reminders.push((alert_id, due));
+                    self.queue_certificate(alert_index, &target.name, &warning, now_ms);
+                    changed = true;
+                }
+            }
+            if changed {
+                self.batch
+                    .certificates
+                    .push((target.name.clone(), Some(warning.clone())));
+                self.certificates[index] = Some(warning);
+                queued = true;
+            }
+        }
         queued
+    }
+
+    /// A certificate notification: its facts are the event's; the incident only names the
+    /// target (there is no incident: an expiring certificate is not an outage).
+    fn queue_certificate(
+        &mut self,
+        alert: usize,
+        target: &str,
+        warning: &CertificateWarning,
+        now_ms: u64,
+    ) {
+        let event = Event::Certificate {
+            expires_ms: warning.expires_ms,
+            subject: warning.subject.clone(),
+        };
+        let incident = Incident {
+            id: 0,
+            target: target.to_owned(),
+            started_ms: warning.warned_ms,
+            resolved_ms: None,
+            cause: String::new(),
+            reminders: Vec::new(),
+        };
+        self.queue(alert, event, &incident, now_ms);
     }
 
     /// What the next commit writes.
@@ -386,12 +570,7 @@ pub struct Outlets {
 /// oldest held results are dropped and counted. Once the data is stale every alert is told
 /// directly, and so is each target change meanwhile. Runs on its own thread: every commit waits
 /// for the disk.
-pub fn run(
-    mut ledger: Ledger,
-    store: &Store,
-    results: &Receiver<(usize, Round)>,
-    outlets: &Outlets,
-) {
+pub fn run(mut ledger: Ledger, store: &Store, results: &Receiver<Report>, outlets: &Outlets) {
     let retention = ledger.config.retention;
     let clock = outlets.clock.as_ref();
     let mut last_commit = clock.instant();
@@ -399,12 +578,18 @@ pub fn run(
     let mut size = SizeGuard::default();
     let mut trouble: Option<Trouble> = None;
     let since = |at: Instant| clock.instant().saturating_duration_since(at);
+    // Check-ins waiting for the commit that holds them.
+    let mut waiting: Vec<oneshot::Sender<()>> = Vec::new();
     loop {
         let wait = COMMIT_EVERY.saturating_sub(since(last_commit));
         let (urgent, done) = match results.recv_timeout(wait) {
-            Ok((index, round)) => {
-                outlets.progress.round(clock.now());
-                (ledger.record_round(index, &round), false)
+            Ok(mut report) => {
+                if report.round.is_some() {
+                    outlets.progress.round(clock.now());
+                }
+                let urgent = ledger.report(&report);
+                waiting.extend(report.committed.take());
+                (urgent, false)
             }
             Err(RecvTimeoutError::Timeout) => (false, false),
             Err(RecvTimeoutError::Disconnected) => (false, true),
@@ -418,6 +603,11 @@ pub fn run(
         if (urgent || done || since(last_commit) >= COMMIT_EVERY) && may_try {
             last_commit = clock.instant();
             commit(&mut ledger, store, outlets, &mut trouble);
+            if trouble.is_none() {
+                for waiter in waiting.drain(..) {
+                    let _ = waiter.send(());
+                }
+            }
         }
         if let Some(trouble) = &mut trouble {
             trouble.tell(&mut ledger, outlets);
@@ -493,7 +683,7 @@ impl Trouble {
             for notification in ledger.batch().notifications.iter().skip(self.sent) {
                 let _ = outlets
                     .direct
-                    .send(Direct::Unrecorded(notification.clone()));
+                    .send(Direct::Unrecorded(Box::new(notification.clone())));
             }
             self.sent = ledger.batch().notifications.len();
         }
@@ -678,7 +868,7 @@ impl SizeGuard {
 pub fn spawn(
     ledger: Ledger,
     store: Arc<Store>,
-    results: Receiver<(usize, Round)>,
+    results: Receiver<Report>,
     outlets: Outlets,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
     std::thread::Builder::new()
@@ -735,6 +925,7 @@ mod tests {
             duration: Duration::from_millis(21),
             error: (!ok).then(|| format!("[STATUS] (503) == 200 at {second}")),
             certificate_expiry: None,
+            certificate_subject: None,
         }
     }
 
@@ -1138,6 +1329,171 @@ mod tests {
         assert_eq!(ledger.hold_at_most(3), 0);
     }
 
+    /// [`CONFIG`] with a one-off window from `from` to `until` (RFC 3339); the tests' time is
+    /// 2027-01-15T08:00:00Z.
+    fn ledger_with_window(from: &str, until: &str) -> (Ledger, Store, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let text = format!("{CONFIG}\n[[maintenance]]\nfrom = \"{from}\"\nuntil = \"{until}\"\n");
+        let config = Arc::new(config::parse(&text, |_| None).unwrap());
+        (Ledger::load(config, &store).unwrap(), store, dir)
+    }
+
+    #[test]
+    fn failures_in_a_window_open_nothing_and_count_from_its_end() {
+        // From 100 s to 200 s.
+        let (mut ledger, store, _dir) =
+            ledger_with_window("2027-01-15T08:01:40Z", "2027-01-15T08:03:20Z");
+        ledger.record(0, &outcome(0, true));
+        for second in [100, 130, 160, 190] {
+            assert!(!ledger.record(0, &outcome(second, false)));
+        }
+        assert_eq!(ledger.state(0).unwrap().state, State::Up);
+        assert!(events(&ledger).is_empty() && ledger.batch().incidents.is_empty());
+        // Out of the window, the threshold counts from the first failure after it.
+        assert!(!ledger.record(0, &outcome(200, false)));
+        assert!(!ledger.record(0, &outcome(230, false)));
+        assert!(ledger.record(0, &outcome(260, false)));
+        assert_eq!(ledger.batch().incidents[0].started_ms, 1_800_000_200_000);
+        // Uptime leaves the window out: 1 success and 3 failures, not 7 failures.
+        store.commit(ledger.batch()).unwrap();
+        let history = store.history("a", from_millis(1_800_000_300_000)).unwrap();
+        let day = history.windows()[0];
+        assert_eq!((day.checks, day.failures), (4, 3));
+        assert_eq!(
+            store.results("a", None, 100).unwrap().len(),
+            8,
+            "all stored"
+        );
+    }
+
+    #[test]
+    fn an_open_incident_resolves_in_a_window_and_reminds_nobody_there() {
+        // From 540 s to 720 s.
+        let (mut ledger, _store, _dir) =
+            ledger_with_window("2027-01-15T08:09:00Z", "2027-01-15T08:12:00Z");
+        assert!(ledger.record(1, &outcome(0, false)), "b is down");
+        for second in [10, 40, 70] {
+            ledger.record(0, &outcome(second, false));
+        }
+        ledger.committed();
+        // a's 10-minute reminder is due at 610 s, in the window: it waits for the window's end.
+        assert!(!ledger.remind(from_millis(1_800_000_610_000)));
+        assert!(!ledger.remind(from_millis(1_800_000_719_999)));
+        assert!(ledger.remind(from_millis(1_800_000_720_000)));
+        ledger.committed();
+        assert!(
+            ledger.record(1, &outcome(600, true)),
+            "resolved in the window"
+        );
+        assert_eq!(
+            events(&ledger),
+            [("webhook".to_owned(), "resolved", "b".to_owned())]
+        );
+    }
+
+    /// A success at `second` showing a certificate `subject` that expires `days` days after
+    /// the tests' time.
+    fn with_certificate(second: u64, subject: &str, days: u64) -> Outcome {
+        Outcome {
+            certificate_expiry: Some(from_millis(1_800_000_000_000 + days * 86_400_000)),
+            certificate_subject: Some(subject.to_owned()),
+            ..outcome(second, true)
+        }
+    }
+
+    /// The (kind, expiry in days after the tests' time) of each certificate notification queued.
+    fn certificate_events(ledger: &Ledger) -> Vec<(String, u64)> {
+        (ledger.batch().notifications.iter())
+            .filter_map(|n| match &n.event {
+                Event::Certificate { expires_ms, .. } => Some((
+                    n.kind.clone(),
+                    (expires_ms - 1_800_000_000_000) / 86_400_000,
+                )),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_certificate_within_the_warning_is_warned_about_once_until_renewed() {
+        let (mut ledger, store, _dir) = ledger();
+        assert!(
+            !ledger.record(0, &with_certificate(0, "CN=a", 30)),
+            "30 days"
+        );
+        assert!(
+            ledger.record(0, &with_certificate(30, "CN=a", 10)),
+            "10 days"
+        );
+        assert_eq!(
+            certificate_events(&ledger),
+            [("webhook".to_owned(), 10), ("slack".to_owned(), 10)]
+        );
+        let Event::Certificate { subject, .. } = &ledger.batch().notifications[0].event else {
+            panic!("a certificate event");
+        };
+        assert_eq!(subject, "CN=a");
+        assert_eq!(ledger.state(0).unwrap().state, State::Up, "not an outage");
+        assert!(ledger.batch().incidents.is_empty());
+        store.commit(ledger.batch()).unwrap();
+        ledger.committed();
+
+        // The same certificate again: nothing; the slack alert's reminder after 10 minutes.
+        assert!(!ledger.record(0, &with_certificate(60, "CN=a", 10)));
+        assert!(!ledger.remind(from_millis(1_800_000_629_999)));
+        assert!(ledger.remind(from_millis(1_800_000_630_000)));
+        assert_eq!(certificate_events(&ledger), [("slack".to_owned(), 10)]);
+        store.commit(ledger.batch()).unwrap();
+        ledger.committed();
+
+        // A restart remembers the warning.
+        let config = Arc::new(config::parse(CONFIG, |_| None).unwrap());
+        let mut ledger = Ledger::load(config, &store).unwrap();
+        assert!(!ledger.record(0, &with_certificate(700, "CN=a", 10)));
+        assert!(
+            !ledger.remind(from_millis(1_800_000_700_000)),
+            "reminder 1 was sent"
+        );
+        assert!(certificate_events(&ledger).is_empty());
+
+        // Renewed: the warning is over, and the renewed certificate's own warning comes later.
+        assert!(!ledger.record(0, &with_certificate(900, "CN=a", 90)));
+        assert!(
+            !ledger.remind(from_millis(1_800_003_000_000)),
+            "no reminder now"
+        );
+        assert!(ledger.record(0, &with_certificate(960, "CN=a", 12)));
+        assert_eq!(
+            certificate_events(&ledger),
+            [("webhook".to_owned(), 12), ("slack".to_owned(), 12)]
+        );
+        // Another certificate with the same expiry (a new subject) is another warning.
+        ledger.committed();
+        assert!(ledger.record(0, &with_certificate(990, "CN=www.a", 12)));
+        assert_eq!(certificate_events(&ledger).len(), 2);
+    }
+
+    #[test]
+    fn certificate_warning_zero_turns_it_off_and_a_target_may_set_its_own() {
+        let text = CONFIG
+            .replace(
+                "url = \"http://127.0.0.1:1/\"",
+                "url = \"http://127.0.0.1:1/\"\ncertificate_warning = \"0s\"",
+            )
+            .replace(
+                "url = \"http://127.0.0.1:2/\"",
+                "url = \"http://127.0.0.1:2/\"\ncertificate_warning = \"40d\"",
+            );
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let config = Arc::new(config::parse(&text, |_| None).unwrap());
+        let mut ledger = Ledger::load(config, &store).unwrap();
+        assert!(!ledger.record(0, &with_certificate(0, "CN=a", 1)));
+        assert!(ledger.record(1, &with_certificate(0, "CN=b", 30)));
+        assert_eq!(certificate_events(&ledger), [("webhook".to_owned(), 30)]);
+    }
+
     #[test]
     fn results_for_unknown_targets_are_ignored() {
         let (mut ledger, _store, _dir) = ledger();
@@ -1220,7 +1576,7 @@ mod tests {
         clock: Arc<ManualClock>,
         store: Arc<Store>,
         delivery: Arc<Notify>,
-        results: Option<std::sync::mpsc::Sender<(usize, Round)>>,
+        results: Option<std::sync::mpsc::Sender<Report>>,
         /// This monitor's location: each result is a round of it alone.
         location: String,
         thread: Option<std::thread::JoinHandle<()>>,
@@ -1246,7 +1602,7 @@ mod tests {
             let (results, received) = std::sync::mpsc::channel();
             for (index, outcome) in first {
                 let round = Round::alone(&location, outcome.clone());
-                results.send((*index, round)).unwrap();
+                results.send((*index, round).into()).unwrap();
             }
             let delivery = Arc::new(Notify::new());
             let (direct, _) = tokio::sync::mpsc::unbounded_channel();
@@ -1277,7 +1633,11 @@ mod tests {
 
         fn send(&self, (index, outcome): (usize, Outcome)) {
             let round = Round::alone(&self.location, outcome);
-            self.results.as_ref().unwrap().send((index, round)).unwrap();
+            self.results
+                .as_ref()
+                .unwrap()
+                .send((index, round).into())
+                .unwrap();
         }
 
         /// Returns once every round before it has ended: sends target `b` (thresholds 1/1) a

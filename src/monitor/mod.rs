@@ -5,16 +5,19 @@
 //! - [`config`]: the TOML file, `${NAME}` from the environment, checked with one line per problem.
 //! - [`conditions`]: Gatus's condition syntax, parsed once and judged per probe.
 //! - [`redact`]: what of a target's URL, headers and `${NAME}` values may be shown, and where.
-//! - [`probe`]: the HTTP client (rustls with graviola, Mozilla roots), timeouts, the body limit.
+//! - [`probe`]: the HTTP client (rustls with graviola, Mozilla roots), timeouts, the body limit;
+//!   [`probe::push`], the clock of targets that check in instead.
 //! - [`schedule`]: one task per target, spread over the interval.
 //! - [`round`]: every location probes at once; the quorum rule decides.
 //! - [`remote`]: `POST /api/v1/probe` between the monitor and its agents ([`crate::agent`]).
 //! - [`heartbeat`]: the request an outside dead-man's switch waits for.
+//! - [`maintenance`]: `[[maintenance]]` windows in their time zones: when failures alert nobody.
 //! - [`ledger`]: results → states, incidents and notifications; the thread that commits them.
 //! - [`store`]: the redb database: results, aggregates, states, incidents, notifications.
 //! - [`health`]: whether the store commits: readiness, `/health`, the stale banner, metrics.
 //! - [`alerts`]: one file per notifier and the delivery loop with retries.
 //! - [`api`]: `/api/v1/*`, read-only.
+//! - [`checkin`]: where push targets check in (Healthchecks' ping URLs, Gatus's external route).
 //! - [`status`]: the status page, badges and the Atom feed of incidents.
 //! - [`metrics`]: `probe_*` gauges and `monitor_notifications_total`.
 //! - [`clock`]: the time the ledger and delivery loops read, which tests move by hand.
@@ -25,12 +28,14 @@
 
 pub mod alerts;
 pub mod api;
+pub mod checkin;
 pub mod clock;
 pub mod conditions;
 pub mod config;
 pub mod health;
 pub mod heartbeat;
 pub mod ledger;
+pub mod maintenance;
 pub mod metrics;
 pub mod probe;
 pub mod redact;
@@ -50,19 +55,20 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use self::alerts::Direct;
+use self::checkin::Pushes;
 use self::clock::SystemClock;
 use self::config::MonitorConfig;
 use self::health::StoreHealth;
-use self::ledger::{Ledger, Outlets};
+use self::ledger::{Ledger, Outlets, Report};
 use self::metrics::MonitorMetrics;
 use self::probe::{Prober, ProberError};
 use self::remote::Agents;
-use self::round::{Round, Voters};
+use self::round::Voters;
 use self::store::{Store, StoreError};
 
 /// What monitor mode adds to the service's API: `/api/v1/*`, and the status page, badges and
 /// feed, where `GET /` now leads.
-pub type MonitorApis = (api::MonitorApi, status::StatusApi);
+pub type MonitorApis = (api::MonitorApi, status::StatusApi, checkin::CheckInApi);
 
 impl crate::api::Extension for MonitorApis {
     const HOME: &'static str = "/status";
@@ -150,8 +156,10 @@ pub struct Monitor {
     config: Arc<MonitorConfig>,
     store: Arc<Store>,
     prober: Arc<Prober>,
-    /// Where rounds go: the ledger's thread, already running, which commits them.
-    results: Sender<(usize, Round)>,
+    /// Where rounds and check-ins go: the ledger's thread, already running, which commits them.
+    results: Sender<Report>,
+    /// Push targets and their clocks, shared with the check-in routes.
+    pushes: Arc<Pushes>,
     /// The ledger's thread; it ends once every sender of `results` is gone.
     ledger: std::thread::JoinHandle<()>,
     /// Wakes the delivery loop when the ledger commits new notifications.
@@ -190,6 +198,7 @@ impl Monitor {
         let store = Arc::new(Store::open_at(data_dir, &config.location)?);
         let config = Arc::new(config);
         let ledger = Ledger::load(config.clone(), &store)?;
+        let records = store.push_records()?;
         // The thread is started here, where a failure can still stop start-up; it waits for
         // results, and ends at once if the monitor is dropped without starting.
         let (results, received) = std::sync::mpsc::channel();
@@ -207,11 +216,18 @@ impl Monitor {
             clock: Arc::new(SystemClock),
         };
         let ledger = ledger::spawn(ledger, store.clone(), received, outlets)?;
+        let pushes = Arc::new(Pushes::new(
+            &config,
+            &records,
+            results.clone(),
+            std::time::SystemTime::now(),
+        ));
         Ok(Self {
             config,
             store,
             prober,
             results,
+            pushes,
             ledger,
             wake,
             health,
@@ -236,6 +252,9 @@ impl Monitor {
                 monitoring,
                 cache: Arc::default(),
             },
+            checkin::CheckInApi {
+                pushes: self.pushes.clone(),
+            },
         )
     }
 
@@ -253,6 +272,7 @@ impl Monitor {
             store,
             prober,
             results,
+            pushes,
             ledger,
             wake,
             health: _,
@@ -269,6 +289,7 @@ impl Monitor {
                 stop.clone(),
             ));
         }
+        pushes.start(metrics.clone(), &stop, &tasks);
         let targets = Arc::new(config.targets.clone());
         metrics.locations(
             &config.location,

@@ -5,6 +5,11 @@
 //! Mozilla roots compiled into the binary, because the image has no CA bundle. Certificates in
 //! the PEM file named by `SSL_CERT_FILE`, when set, are trusted too (a private CA).
 
+mod dns;
+pub mod push;
+mod tcp;
+mod tls;
+
 use std::error::Error as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -13,7 +18,7 @@ use reqwest::header::{HeaderName, HeaderValue, USER_AGENT};
 use reqwest::{Client, Url, redirect};
 
 use super::conditions::{self, Observed};
-use super::config::{ProbeMethod, Target};
+use super::config::{ProbeMethod, Target, TargetKind};
 
 /// Bodies are read up to this size; a larger one fails the probe and is never buffered whole.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -39,6 +44,8 @@ pub struct Outcome {
     pub error: Option<String>,
     /// When the server's certificate expires, for HTTPS targets.
     pub certificate_expiry: Option<SystemTime>,
+    /// The server certificate's subject (`CN=...`), with its expiry.
+    pub certificate_subject: Option<String>,
 }
 
 /// What to request: everything of a target but its conditions, which is all a remote agent is
@@ -66,7 +73,11 @@ impl ProbeSpec {
     #[must_use]
     pub fn of(target: &Target) -> Self {
         Self {
-            url: target.url.expose().clone(),
+            // A push target has no URL and is never probed (the schedule skips it).
+            url: target.url.as_ref().map_or_else(
+                || Url::parse("about:blank").expect("a constant URL"),
+                |url| url.expose().clone(),
+            ),
             method: target.method,
             headers: target.headers.clone(),
             timeout: target.timeout,
@@ -95,6 +106,8 @@ pub struct Observation {
     pub body: Vec<u8>,
     /// When the server's certificate expires, for HTTPS targets.
     pub certificate_expiry: Option<SystemTime>,
+    /// The server certificate's subject, with its expiry.
+    pub certificate_subject: Option<String>,
     /// Why the request failed (no answer, timeout, oversized body), in one line.
     pub error: Option<String>,
 }
@@ -125,6 +138,7 @@ impl Observation {
             duration: self.duration,
             error,
             certificate_expiry: self.certificate_expiry,
+            certificate_subject: self.certificate_subject,
         }
     }
 }
@@ -162,6 +176,8 @@ pub struct Prober {
     not_following: Client,
     /// Sent with this process's own probes: names its location.
     user_agent: HeaderValue,
+    /// For `tls://` targets: the same roots and protocol versions as HTTPS.
+    tls: Arc<rustls::ClientConfig>,
 }
 
 /// Why the probe client could not be built.
@@ -238,7 +254,14 @@ impl Prober {
             status_code: answer.as_ref().map(|a| a.status),
             response_time: answer.as_ref().map_or(duration, |a| a.response_time),
             duration,
-            certificate_expiry: answer.as_ref().and_then(|a| a.certificate_expiry),
+            certificate_expiry: answer
+                .as_ref()
+                .and_then(|a| a.certificate.as_ref())
+                .map(|c| c.0),
+            certificate_subject: answer
+                .as_ref()
+                .and_then(|a| a.certificate.as_ref())
+                .map(|c| c.1.clone()),
             body: match answer {
                 Some(answer) if spec.keep_body => answer.body,
                 _ => Vec::new(),
@@ -293,6 +316,7 @@ impl Prober {
             not_following: client(redirect::Policy::none())?,
             user_agent: HeaderValue::try_from(user_agent("local", None))
                 .map_err(|err| ProberError::Client(err.to_string()))?,
+            tls: Arc::new(tls),
         })
     }
 }
@@ -308,9 +332,129 @@ impl Prober {
 
 impl Probe for Prober {
     async fn probe(&self, target: &Target) -> Outcome {
-        self.observe(&ProbeSpec::of(target), &self.user_agent)
-            .await
-            .judge(target)
+        match &target.kind {
+            TargetKind::Tcp => reach(target, tcp::probe(target)).await,
+            TargetKind::Tls => reach(target, tls::probe(self.tls.clone(), target)).await,
+            TargetKind::Dns(query) => reach(target, dns::probe(target, query)).await,
+            TargetKind::Http | TargetKind::Push(_) => self
+                .observe(&ProbeSpec::of(target), &self.user_agent)
+                .await
+                .judge(target),
+        }
+    }
+}
+
+/// What a `tcp://`, `tls://` or `dns://` probe saw, for the conditions to judge.
+struct Reach {
+    /// Time to the connection (tcp), the handshake (tls) or the answer (dns).
+    response_time: Duration,
+    /// Whether the connection was made (for dns: whether an answer came).
+    connected: bool,
+    /// Why it was not, in one line.
+    error: Option<String>,
+    /// The leaf certificate's expiry and subject (tls).
+    certificate: Option<(SystemTime, String)>,
+    /// `[BODY]` (dns: the answers' data).
+    body: Vec<u8>,
+    /// `[DNS_RCODE]` (dns).
+    dns_rcode: Option<String>,
+}
+
+impl Reach {
+    fn connected(response_time: Duration) -> Self {
+        Self {
+            response_time,
+            connected: true,
+            error: None,
+            certificate: None,
+            body: Vec::new(),
+            dns_rcode: None,
+        }
+    }
+
+    fn failed(response_time: Duration, reason: String) -> Self {
+        Self {
+            connected: false,
+            error: Some(reason),
+            ..Self::connected(response_time)
+        }
+    }
+}
+
+/// Runs a `tcp://`, `tls://` or `dns://` probe within the target's timeout and judges it: with
+/// no conditions, a connection (and for dns, `NOERROR`) succeeds; with conditions, they decide,
+/// `[CONNECTED] == false` included, and a failed connection's reason follows theirs.
+async fn reach(target: &Target, probe: impl Future<Output = Reach>) -> Outcome {
+    let at = SystemTime::now();
+    let started = Instant::now();
+    let reach = tokio::time::timeout(target.timeout, probe)
+        .await
+        .unwrap_or_else(|_| {
+            Reach::failed(
+                started.elapsed(),
+                format!(
+                    "timeout: no answer within {}",
+                    humantime::format_duration(target.timeout)
+                ),
+            )
+        });
+    let expires_in = reach
+        .certificate
+        .as_ref()
+        .map(|(expiry, _)| expiry.duration_since(at).unwrap_or(Duration::ZERO));
+    let mut observed =
+        Observed::new(0, reach.response_time, &reach.body, expires_in).connected(reach.connected);
+    if let Some(rcode) = &reach.dns_rcode {
+        observed = observed.dns_rcode(rcode.clone());
+    }
+    let error = if target.conditions.is_empty() {
+        reach.error.clone().or_else(|| {
+            reach
+                .dns_rcode
+                .as_ref()
+                .filter(|rcode| *rcode != "NOERROR")
+                .map(|rcode| format!("[DNS_RCODE] ({rcode}) == NOERROR"))
+        })
+    } else {
+        conditions::judge(&target.conditions, &observed)
+            .err()
+            .map(|reason| match &reach.error {
+                Some(why) => format!("{reason} ({why})"),
+                None => reason,
+            })
+    };
+    let error = error.map(|reason| target.scrub(&reason).into_owned());
+    Outcome {
+        at,
+        ok: error.is_none(),
+        status_code: None,
+        response_time: reach.response_time,
+        duration: started.elapsed(),
+        error,
+        certificate_expiry: reach.certificate.as_ref().map(|c| c.0),
+        certificate_subject: reach.certificate.map(|c| c.1),
+    }
+}
+
+/// The host and port of a `tcp://`, `tls://` or `dns://` URL (dns defaults to 53).
+fn host_and_port(target: &Target) -> (String, u16) {
+    let url = target.url.as_ref().map(super::redact::Secret::expose);
+    let host = url
+        .and_then(Url::host_str)
+        .unwrap_or_default()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_owned();
+    let port = url.and_then(Url::port).unwrap_or(53);
+    (host, port)
+}
+
+/// A socket error as one line.
+fn io_reason(err: &std::io::Error) -> String {
+    match err.kind() {
+        std::io::ErrorKind::ConnectionRefused => "connection refused".to_owned(),
+        std::io::ErrorKind::ConnectionReset => "connection reset by the server".to_owned(),
+        _ => format!("cannot connect: {err}").replace(['\n', '\r'], " "),
     }
 }
 
@@ -319,7 +463,8 @@ struct Answer {
     status: u16,
     response_time: Duration,
     body: Vec<u8>,
-    certificate_expiry: Option<SystemTime>,
+    /// The leaf certificate's expiry and subject.
+    certificate: Option<(SystemTime, String)>,
 }
 
 /// Sends the request and reads the answer, up to the spec's body limit. On an oversized
@@ -349,11 +494,11 @@ async fn exchange(
         status: response.status().as_u16(),
         response_time: started.elapsed(),
         body: Vec::new(),
-        certificate_expiry: response
+        certificate: response
             .extensions()
             .get::<reqwest::tls::TlsInfo>()
             .and_then(reqwest::tls::TlsInfo::peer_certificate)
-            .and_then(certificate_expiry),
+            .and_then(certificate),
     };
     loop {
         match response.chunk().await {
@@ -375,12 +520,16 @@ async fn exchange(
     }
 }
 
-/// The leaf certificate's `notAfter`.
-fn certificate_expiry(der: &[u8]) -> Option<SystemTime> {
+/// The leaf certificate's `notAfter` and subject.
+pub(super) fn certificate(der: &[u8]) -> Option<(SystemTime, String)> {
     let (_, certificate) = x509_parser::parse_x509_certificate(der).ok()?;
     let seconds = certificate.validity().not_after.timestamp();
     let seconds = u64::try_from(seconds).ok()?;
-    Some(SystemTime::UNIX_EPOCH + Duration::from_secs(seconds))
+    let subject = certificate.subject().to_string();
+    Some((
+        SystemTime::UNIX_EPOCH + Duration::from_secs(seconds),
+        subject,
+    ))
 }
 
 /// A request error as one line: what kind of failure, and the innermost cause.

@@ -92,6 +92,9 @@ pub struct ProbeObservation {
     /// When the server's certificate expires, seconds since the Unix epoch (HTTPS only).
     #[oai(nullable)]
     pub certificate_expiry: Option<u64>,
+    /// The certificate's subject, with its expiry. Example: `CN=api.example.org`.
+    #[oai(nullable)]
+    pub certificate_subject: Option<String>,
     /// Why the request failed (no answer, timeout, oversized body), in one line.
     #[oai(nullable)]
     pub error: Option<String>,
@@ -191,6 +194,7 @@ impl ProbeObservation {
             duration_ms: ms(observation.duration),
             body: (!observation.body.is_empty()).then_some(Base64(observation.body)),
             certificate_expiry: observation.certificate_expiry.map(|at| millis(at) / 1000),
+            certificate_subject: observation.certificate_subject,
             error: observation.error,
         }
     }
@@ -207,6 +211,7 @@ impl ProbeObservation {
             certificate_expiry: self
                 .certificate_expiry
                 .map(|s| from_millis(s.saturating_mul(1000))),
+            certificate_subject: self.certificate_subject,
             error: self.error,
         }
     }
@@ -363,6 +368,7 @@ mod tests {
             duration: Duration::from_millis(45),
             body: b"{\"status\":\"DOWN\"}\xff".to_vec(),
             certificate_expiry: Some(from_millis(1_900_000_000_000)),
+            certificate_subject: Some("CN=localhost".to_owned()),
             error: None,
         };
         let json = ProbeObservation::new("ams", observation.clone())

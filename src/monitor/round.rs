@@ -8,7 +8,7 @@
 
 use futures_util::future::join_all;
 
-use super::config::{Location, Target};
+use super::config::{Location, Target, TargetKind};
 use super::probe::{Outcome, Probe, ProbeSpec};
 use super::remote::Agents;
 use super::store::Vote;
@@ -145,9 +145,15 @@ impl<P: Probe> Voters<P> {
     pub async fn round(&self, target: &Target) -> Round {
         let spec = ProbeSpec::of(target);
         let own = self.prober.probe(target);
-        let agents = self.agents.iter().flat_map(|(client, locations)| {
-            locations.iter().map(move |location| (client, location))
-        });
+        // Agents make HTTP probes only: tcp://, tls:// and dns:// targets are probed from here.
+        let http = matches!(target.kind, TargetKind::Http);
+        let agents = self
+            .agents
+            .iter()
+            .filter(|_| http)
+            .flat_map(|(client, locations)| {
+                locations.iter().map(move |location| (client, location))
+            });
         let remote = join_all(agents.map(|(client, location)| {
             let spec = &spec;
             async move {
@@ -187,6 +193,7 @@ mod tests {
             duration: Duration::from_millis(8),
             error: (!ok).then(|| "[STATUS] (500) == 200".to_owned()),
             certificate_expiry: None,
+            certificate_subject: None,
         }
     }
 

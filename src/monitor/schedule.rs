@@ -11,9 +11,10 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::config::Target;
+use super::ledger::Report;
 use super::metrics::MonitorMetrics;
 use super::probe::Probe;
-use super::round::{Round, Voters};
+use super::round::Voters;
 
 /// The delay before each target's first probe: the k-th of n targets with the same interval
 /// starts k/n of the way into it.
@@ -41,13 +42,17 @@ pub fn spawn<P: Probe>(
     targets: Arc<Vec<Target>>,
     voters: Arc<Voters<P>>,
     metrics: Arc<MonitorMetrics>,
-    results: &Sender<(usize, Round)>,
+    results: &Sender<Report>,
     stop: &CancellationToken,
     tasks: &TaskTracker,
 ) {
     let start = Instant::now();
     for (index, offset) in offsets(&targets).into_iter().enumerate() {
         let (targets, voters, metrics) = (targets.clone(), voters.clone(), metrics.clone());
+        if targets[index].push().is_some() {
+            // Not probed: it checks in (see `checkin`).
+            continue;
+        }
         let (results, stop) = (results.clone(), stop.clone());
         tasks.spawn(async move {
             let target = &targets[index];
@@ -64,7 +69,7 @@ pub fn spawn<P: Probe>(
                     () = stop.cancelled() => return,
                 };
                 metrics.observe(&target.name, &round);
-                if results.send((index, round)).is_err() {
+                if results.send((index, round).into()).is_err() {
                     return;
                 }
             }
@@ -117,6 +122,7 @@ mod tests {
                 duration: Duration::ZERO,
                 error: None,
                 certificate_expiry: None,
+                certificate_subject: None,
             }
         }
     }

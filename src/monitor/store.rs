@@ -17,6 +17,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 use serde::{Deserialize, Serialize};
 
+pub use super::probe::push::PushRecord;
+
 /// The layout this build reads and writes. An older store is migrated at start-up; a newer one
 /// (from a later build) is refused, not read.
 ///
@@ -49,6 +51,12 @@ const INCIDENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("incidents")
 const NOTIFICATIONS: TableDefinition<u64, &[u8]> = TableDefinition::new("notifications");
 /// notification id → when it is next due, for the notifications not yet delivered.
 const PENDING: TableDefinition<u64, u64> = TableDefinition::new("pending");
+/// target → [`CertificateWarning`], while its certificate is within the warning. A table of its
+/// own (created by [`Store::open`] in a store that lacks it), so no existing record changes.
+const CERTIFICATES: TableDefinition<&str, &[u8]> = TableDefinition::new("certificates");
+/// target → [`PushRecord`]: a push target's last check-in and pending start, what a restart
+/// resumes from. A table of its own, like [`CERTIFICATES`].
+const PUSH: TableDefinition<&str, &[u8]> = TableDefinition::new("push");
 
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]
@@ -219,7 +227,7 @@ impl Incident {
 }
 
 /// What a notification says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Event {
     /// An incident opened.
     Down,
@@ -230,17 +238,39 @@ pub enum Event {
     /// A location has failed `failure_threshold` rounds while too few others agree: not an
     /// incident (its id is 0), only for alerts with `location_warnings = true`.
     Warning,
+    /// The target's certificate expires within its `certificate_warning`. Last, so records
+    /// written before it existed decode unchanged.
+    Certificate {
+        /// The certificate's `notAfter`, ms since the epoch.
+        expires_ms: u64,
+        /// Its subject, e.g. `CN=api.example.org`.
+        subject: String,
+    },
+}
+
+/// The certificate a target was warned about, kept so a restart warns about it no second time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertificateWarning {
+    /// The certificate's `notAfter`, ms since the epoch.
+    pub expires_ms: u64,
+    /// Its subject: with the expiry, what tells a renewed certificate from the same one.
+    pub subject: String,
+    /// When the warning was queued, ms since the epoch; reminders count from here.
+    pub warned_ms: u64,
+    /// Reminders sent so far, per alert (index in the config).
+    pub reminders: Vec<(u32, u32)>,
 }
 
 impl Event {
     /// As written in the webhook body.
     #[must_use]
-    pub fn name(self) -> &'static str {
+    pub fn name(&self) -> &'static str {
         match self {
             Self::Down => "down",
             Self::Resolved => "resolved",
             Self::Reminder => "reminder",
             Self::Warning => "warning",
+            Self::Certificate { .. } => "certificate",
         }
     }
 }
@@ -256,7 +286,8 @@ pub struct Notification {
     pub kind: String,
     /// What happened.
     pub event: Event,
-    /// The incident, as it was when this was made.
+    /// The incident, as it was when this was made; for [`Event::Certificate`], only its
+    /// `target` means anything (id 0: an expiring certificate is no incident).
     pub incident: Incident,
     /// The target's URL as alerts carry it: no user info, query values `redacted`.
     pub url: String,
@@ -283,6 +314,13 @@ pub struct Batch {
     pub incidents: Vec<Incident>,
     /// New notifications; their ids are given at commit.
     pub notifications: Vec<Notification>,
+    /// Push targets' check-ins, committed before their answer.
+    pub push: Vec<(String, PushRecord)>,
+    /// Certificate warnings given (`Some`) or over (`None`: the certificate was renewed).
+    pub certificates: Vec<(String, Option<CertificateWarning>)>,
+    /// Results (target, `at_ms`) kept but left out of the aggregates: those of a maintenance
+    /// window, which uptime does not count.
+    pub uncounted: Vec<(String, u64)>,
 }
 
 impl Batch {
@@ -293,6 +331,8 @@ impl Batch {
             && self.states.is_empty()
             && self.incidents.is_empty()
             && self.notifications.is_empty()
+            && self.certificates.is_empty()
+            && self.push.is_empty()
     }
 }
 
@@ -469,6 +509,8 @@ impl Store {
             txn.open_table(INCIDENTS)?;
             txn.open_table(NOTIFICATIONS)?;
             txn.open_table(PENDING)?;
+            txn.open_table(CERTIFICATES)?;
+            txn.open_table(PUSH)?;
         }
         txn.commit()?;
         Ok(Self {
@@ -566,6 +608,13 @@ impl Store {
             let mut daily = txn.open_table(DAILY)?;
             for (target, result) in &batch.results {
                 results.insert((target.as_str(), result.at_ms), encode(result).as_slice())?;
+                if batch
+                    .uncounted
+                    .iter()
+                    .any(|(t, at)| t == target && *at == result.at_ms)
+                {
+                    continue;
+                }
                 let delta = (1, u64::from(!result.ok), result.response_time_ms);
                 for (table, bucket) in [
                     (&mut hourly, result.at_ms / HOUR_MS),
@@ -602,6 +651,21 @@ impl Store {
                 next += 1;
             }
             meta.insert("next_notification", next)?;
+            let mut push = txn.open_table(PUSH)?;
+            for (target, record) in &batch.push {
+                push.insert(target.as_str(), encode(record).as_slice())?;
+            }
+            let mut certificates = txn.open_table(CERTIFICATES)?;
+            for (target, warning) in &batch.certificates {
+                match warning {
+                    Some(warning) => {
+                        certificates.insert(target.as_str(), encode(warning).as_slice())?;
+                    }
+                    None => {
+                        certificates.remove(target.as_str())?;
+                    }
+                }
+            }
         }
         txn.commit()?;
         Ok(ids)
@@ -632,6 +696,41 @@ impl Store {
             states.insert(name.value().to_owned(), decode(bytes.value(), "state")?);
         }
         Ok(states)
+    }
+
+    /// Push targets' last committed check-ins, per target.
+    ///
+    /// # Errors
+    /// When the read fails or a record does not decode.
+    pub fn push_records(&self) -> Result<HashMap<String, PushRecord>, StoreError> {
+        let db = self.db()?;
+        let txn = db.begin_read()?;
+        let table = txn.open_table(PUSH)?;
+        let mut records = HashMap::new();
+        for entry in table.iter()? {
+            let (name, bytes) = entry?;
+            records.insert(name.value().to_owned(), decode(bytes.value(), "push")?);
+        }
+        Ok(records)
+    }
+
+    /// The certificate warnings in force, per target.
+    ///
+    /// # Errors
+    /// When the read fails or a record does not decode.
+    pub fn certificate_warnings(&self) -> Result<HashMap<String, CertificateWarning>, StoreError> {
+        let db = self.db()?;
+        let txn = db.begin_read()?;
+        let table = txn.open_table(CERTIFICATES)?;
+        let mut warnings = HashMap::new();
+        for entry in table.iter()? {
+            let (name, bytes) = entry?;
+            warnings.insert(
+                name.value().to_owned(),
+                decode(bytes.value(), "certificate")?,
+            );
+        }
+        Ok(warnings)
     }
 
     /// One target's saved state.

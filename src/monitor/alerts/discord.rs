@@ -9,7 +9,7 @@ use crate::monitor::store::Event;
 /// Discord's green and red, as the embed's colour bar.
 const GREEN: u32 = 0x57_F2_87;
 const RED: u32 = 0xED_42_45;
-/// Discord's orange-yellow, for the monitor's own trouble.
+/// Discord's orange-yellow, for the monitor's own trouble and warnings that are not outages.
 const ORANGE: u32 = 0xFE_E7_5C;
 
 /// `content` with the summary, and an embed with the facts as fields.
@@ -19,13 +19,25 @@ pub(super) fn message(url: &Url, facts: &Facts<'_>) -> Message {
         Event::Resolved => GREEN,
         Event::Down | Event::Reminder => RED,
         Event::Warning => ORANGE,
+        Event::Certificate { .. } => ORANGE,
     };
-    let mut fields = vec![
-        json!({"name": "Incident", "value": format!("#{}", incident.id), "inline": true}),
-        json!({"name": "Started", "value": rfc3339(incident.started_ms), "inline": true}),
-        json!({"name": "Resolved", "value": incident.resolved_ms.map_or("ongoing".to_owned(), rfc3339), "inline": true}),
-        json!({"name": "Cause", "value": incident.cause}),
-    ];
+    let mut fields = if let Event::Certificate {
+        expires_ms,
+        subject,
+    } = facts.event
+    {
+        vec![
+            json!({"name": "Certificate", "value": subject, "inline": true}),
+            json!({"name": "Expires", "value": rfc3339(*expires_ms), "inline": true}),
+        ]
+    } else {
+        vec![
+            json!({"name": "Incident", "value": format!("#{}", incident.id), "inline": true}),
+            json!({"name": "Started", "value": rfc3339(incident.started_ms), "inline": true}),
+            json!({"name": "Resolved", "value": incident.resolved_ms.map_or("ongoing".to_owned(), rfc3339), "inline": true}),
+            json!({"name": "Cause", "value": incident.cause}),
+        ]
+    };
     if let Some(page) = &facts.status_page_url {
         fields.push(json!({"name": "Status page", "value": page}));
     }

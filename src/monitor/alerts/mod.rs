@@ -64,7 +64,7 @@ pub enum Direct {
         cause: String,
     },
     /// A target's notification the store could not record; sent to its alert only.
-    Unrecorded(Notification),
+    Unrecorded(Box<Notification>),
 }
 
 /// What a message about the monitor itself says.
@@ -135,7 +135,7 @@ impl MonitorFacts {
 #[derive(Debug, Clone)]
 pub struct Facts<'a> {
     /// What happened.
-    pub event: Event,
+    pub event: &'a Event,
     /// The notification, with its incident as it was when the event happened.
     pub notification: &'a Notification,
     /// The target's URL as alerts carry it: no user info, query values `redacted`.
@@ -174,6 +174,15 @@ impl Facts<'_> {
         let incident = &self.notification.incident;
         let duration = humantime::format_duration(Duration::from_secs(self.duration_seconds));
         match self.event {
+            Event::Certificate {
+                expires_ms,
+                subject,
+            } => format!(
+                "{}: the certificate {subject} expires in {} days, at {}",
+                incident.target,
+                days_left(*expires_ms, self.notification.created_ms),
+                rfc3339(*expires_ms)
+            ),
             Event::Down => format!(
                 "{} is DOWN: {} (incident #{}, since {})",
                 incident.target,
@@ -238,6 +247,12 @@ pub fn monitor_message(alert: &AlertKind, facts: &MonitorFacts) -> Message {
     }
 }
 
+/// Whole days from `now_ms` until `expires_ms` (0 once past).
+#[must_use]
+pub fn days_left(expires_ms: u64, now_ms: u64) -> u64 {
+    expires_ms.saturating_sub(now_ms) / store::DAY_MS
+}
+
 /// RFC 3339 in UTC with milliseconds, as every body writes times.
 #[must_use]
 pub fn rfc3339(ms: u64) -> String {
@@ -258,7 +273,7 @@ pub fn facts<'a>(config: &MonitorConfig, notification: &'a Notification) -> Fact
         None => url,
     };
     Facts {
-        event: notification.event,
+        event: &notification.event,
         notification,
         url,
         // To the resolution once resolved, else so far.
@@ -828,7 +843,7 @@ mod tests {
         let mut down = notification(Event::Down, false);
         down.alert = 1;
         down.kind = "slack".to_owned();
-        let sent = direct_messages(&config, &Direct::Unrecorded(down));
+        let sent = direct_messages(&config, &Direct::Unrecorded(Box::new(down)));
         assert_eq!(sent.len(), 1);
         let (kind, message, key) = &sent[0];
         assert_eq!(*kind, "slack");
@@ -837,10 +852,47 @@ mod tests {
         assert!(text.ends_with(UNRECORDED), "{text}");
         let webhook = direct_messages(
             &config,
-            &Direct::Unrecorded(notification(Event::Down, false)),
+            &Direct::Unrecorded(Box::new(notification(Event::Down, false))),
         );
         assert_eq!(webhook[0].1.body["recorded"], false);
         assert_eq!(webhook[0].1.body["target"], "api");
+    }
+
+    #[test]
+    fn a_certificate_warning_carries_the_expiry_and_subject_in_every_format() {
+        let config = config::parse(CONFIG, |_| None).unwrap();
+        let mut notification = notification(
+            Event::Certificate {
+                // 9 days and 1 hour after created_ms.
+                expires_ms: 1_800_000_305_000 + 9 * 86_400_000 + 3_600_000,
+                subject: "CN=api.example.org".to_owned(),
+            },
+            false,
+        );
+        notification.incident.id = 0;
+        let facts = facts(&config, &notification);
+        let bodies: Vec<serde_json::Value> = (config.alerts.iter())
+            .map(|a| message(&a.kind, &facts).body)
+            .collect();
+        assert_eq!(
+            bodies[0],
+            serde_json::json!({
+                "event": "certificate",
+                "target": "api",
+                "url": "https://api.example.org/health",
+                "certificate_expires_at": "2027-01-24T09:05:05.000Z",
+                "subject": "CN=api.example.org",
+                "days_left": 9,
+                "status_page_url": "https://status.example.org/status",
+                "recorded": true,
+            })
+        );
+        let summary = "api: the certificate CN=api.example.org expires in 9 days, at 2027-01-24T09:05:05.000Z";
+        assert_eq!(facts.summary(), summary);
+        assert_eq!(bodies[1]["text"], format!(":warning: {summary}"));
+        assert_eq!(bodies[2]["content"], summary);
+        assert_eq!(bodies[2]["embeds"][0]["title"], "api: certificate");
+        assert!(bodies[3]["text"].as_str().unwrap().starts_with(summary));
     }
 
     #[test]

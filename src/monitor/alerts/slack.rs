@@ -12,18 +12,30 @@ pub(super) fn message(url: &Url, facts: &Facts<'_>) -> Message {
     let icon = match facts.event {
         Event::Resolved => ":large_green_circle:",
         Event::Down | Event::Reminder => ":red_circle:",
-        Event::Warning => ":warning:",
+        Event::Warning | Event::Certificate { .. } => ":warning:",
     };
-    let fields = vec![
-        field("Target", &format!("<{}|{}>", facts.url, incident.target)),
-        field("Incident", &format!("#{}", incident.id)),
-        field("Started", &rfc3339(incident.started_ms)),
-        field(
-            "Resolved",
-            &incident.resolved_ms.map_or("ongoing".to_owned(), rfc3339),
-        ),
-        field("Cause", &incident.cause),
-    ];
+    let fields = if let Event::Certificate {
+        expires_ms,
+        subject,
+    } = facts.event
+    {
+        vec![
+            field("Target", &format!("<{}|{}>", facts.url, incident.target)),
+            field("Certificate", subject),
+            field("Expires", &rfc3339(*expires_ms)),
+        ]
+    } else {
+        vec![
+            field("Target", &format!("<{}|{}>", facts.url, incident.target)),
+            field("Incident", &format!("#{}", incident.id)),
+            field("Started", &rfc3339(incident.started_ms)),
+            field(
+                "Resolved",
+                &incident.resolved_ms.map_or("ongoing".to_owned(), rfc3339),
+            ),
+            field("Cause", &incident.cause),
+        ]
+    };
     layout(
         url,
         icon,

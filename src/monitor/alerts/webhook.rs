@@ -3,14 +3,36 @@
 use reqwest::Url;
 use serde_json::json;
 
-use super::{Facts, Message, MonitorFacts, rfc3339};
+use super::{Facts, Message, MonitorFacts, days_left, rfc3339};
+use crate::monitor::store::Event;
 
 /// `{"event", "target", "url", "incident_id", "started_at", "resolved_at", "duration_seconds",
 /// "cause", "status_page_url", "recorded"}`; `resolved_at` is null until resolved; `recorded` is
-/// false when it was sent while the store could not commit.
+/// false when it was sent while the store could not commit. A certificate warning is
+/// `{"event": "certificate", "target", "url", "certificate_expires_at", "subject", "days_left",
+/// "status_page_url", "recorded"}`.
 pub(super) fn message(url: &Url, facts: &Facts<'_>) -> Message {
     let notification = facts.notification;
     let incident = &notification.incident;
+    if let Event::Certificate {
+        expires_ms,
+        subject,
+    } = facts.event
+    {
+        return Message {
+            url: url.clone(),
+            body: json!({
+                "event": facts.event.name(),
+                "target": incident.target,
+                "url": facts.url,
+                "certificate_expires_at": rfc3339(*expires_ms),
+                "subject": subject,
+                "days_left": days_left(*expires_ms, notification.created_ms),
+                "status_page_url": facts.status_page_url,
+                "recorded": facts.recorded,
+            }),
+        };
+    }
     Message {
         url: url.clone(),
         body: json!({

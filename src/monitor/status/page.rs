@@ -9,8 +9,9 @@ use std::time::SystemTime;
 use maud::{DOCTYPE, Markup, html};
 
 use super::percent;
-use crate::monitor::api::{Monitoring, Overall};
+use crate::monitor::api::{Monitoring, Overall, TargetState};
 use crate::monitor::health::Stale;
+use crate::monitor::maintenance::Period;
 use crate::monitor::store::{
     Aggregate, DAY_MS, History, Incident, LocationState, State, StoreError, millis,
 };
@@ -35,6 +36,8 @@ pub struct Page {
     pub stale: Option<Stale>,
     /// Whether the store could be read at all (not while it is being re-opened).
     pub readable: bool,
+    /// Whether the config has maintenance windows (the page then says uptime leaves them out).
+    pub has_maintenance: bool,
 }
 
 /// One target on the page.
@@ -52,6 +55,24 @@ pub struct TargetView {
     pub history: History,
     /// Each location's last vote, the monitor's own first (shown when there are several).
     pub locations: Vec<LocationState>,
+    /// The maintenance window under way, if one is.
+    pub maintenance: Option<Period>,
+    /// The next maintenance window.
+    pub next_maintenance: Option<Period>,
+    /// When its certificate expires (ms since the epoch), if that is within its
+    /// `certificate_warning`.
+    pub certificate_expires_ms: Option<u64>,
+}
+
+impl TargetView {
+    /// The state as the API gives it: maintenance while a window is under way.
+    fn api_state(&self) -> TargetState {
+        if self.maintenance.is_some() {
+            TargetState::Maintenance
+        } else {
+            self.state.into()
+        }
+    }
 }
 
 impl Page {
@@ -63,6 +84,8 @@ impl Page {
         let store = &monitoring.store;
         let states = store.states()?;
         let mut targets = Vec::with_capacity(monitoring.config.targets.len());
+        let maintenance = &monitoring.config.maintenance;
+        let now_ms = millis(now);
         for target in &monitoring.config.targets {
             let state = states.get(&target.name);
             targets.push(TargetView {
@@ -72,9 +95,17 @@ impl Page {
                 last_check_ms: state.and_then(|s| s.last.as_ref()).map(|r| r.at_ms),
                 history: store.history(&target.name, now)?,
                 locations: state.map(|s| s.locations.clone()).unwrap_or_default(),
+                maintenance: maintenance.ongoing(&target.name, now_ms),
+                next_maintenance: maintenance.next(&target.name, now_ms),
+                certificate_expires_ms: state
+                    .and_then(|s| s.certificate_expiry_s)
+                    .map(|s| s.saturating_mul(1000))
+                    .filter(|expires| {
+                        let warning = target.certificate_warning.as_millis();
+                        warning > 0 && u128::from(expires.saturating_sub(now_ms)) <= warning
+                    }),
             });
         }
-        let now_ms = millis(now);
         let since = now_ms.saturating_sub(INCIDENT_DAYS * DAY_MS);
         let incidents = store
             .incidents(1000)?
@@ -88,6 +119,7 @@ impl Page {
             now_ms,
             stale: monitoring.health.stale(),
             readable: true,
+            has_maintenance: !maintenance.windows.is_empty(),
         })
     }
 
@@ -102,6 +134,7 @@ impl Page {
             now_ms: millis(now),
             stale: Some(stale),
             readable: false,
+            has_maintenance: false,
         }
     }
 
@@ -147,6 +180,9 @@ impl Page {
                         footer {
                             "Updated " (time(self.now_ms)) "; this page reloads every "
                             (REFRESH_SECONDS) " seconds. "
+                            @if self.has_maintenance {
+                                "Uptime figures leave maintenance windows out. "
+                            }
                             a href="/incidents.atom" { "Incident feed (Atom)" } " · "
                             a href="/api/v1/status" { "JSON" } " · "
                             a href="/docs" { "API" }
@@ -163,7 +199,7 @@ impl Page {
         if self.targets.iter().all(|t| t.state == State::Unknown) {
             return ("unknown", "Waiting for the first checks");
         }
-        match Overall::of(self.targets.iter().map(|t| t.state.into())) {
+        match Overall::of(self.targets.iter().map(TargetView::api_state)) {
             Overall::Up => ("up", "All systems operational"),
             Overall::Degraded => ("degraded", "Partial outage"),
             Overall::Down => ("down", "Major outage"),
@@ -187,10 +223,11 @@ impl Page {
 }
 
 fn target_card(target: &TargetView, now_ms: u64) -> Markup {
-    let (state_class, state) = match target.state {
-        State::Up => ("up", "Up"),
-        State::Down => ("down", "Down"),
-        State::Unknown => ("unknown", "Unknown"),
+    let (state_class, state) = match target.api_state() {
+        TargetState::Up => ("up", "Up"),
+        TargetState::Down => ("down", "Down"),
+        TargetState::Unknown => ("unknown", "Unknown"),
+        TargetState::Maintenance => ("maintenance", "Maintenance"),
     };
     let windows = target.history.windows();
     html! {
@@ -206,6 +243,19 @@ fn target_card(target: &TargetView, now_ms: u64) -> Markup {
             }
             (day_bars(&target.history, &windows[3]))
             div class="axis" aria-hidden="true" { span { "90 days ago" } span { "today" } }
+            @if let Some(window) = target.maintenance {
+                p class="maintenance" { "Maintenance under way until " (time(window.end_ms)) "." }
+            } @else if let Some(window) = target.next_maintenance {
+                p class="maintenance" {
+                    "Next maintenance: " (time(window.start_ms)) " to " (time(window.end_ms)) "."
+                }
+            }
+            @if let Some(expires) = target.certificate_expires_ms {
+                p class="certificate" {
+                    "Certificate expires in " (crate::monitor::alerts::days_left(expires, now_ms))
+                    " days, at " (time(expires)) "."
+                }
+            }
             div class="foot" {
                 span { "Last check: " (target.last_check_ms.map_or("none yet".to_owned(), |at| ago(at, now_ms))) }
                 (sparkline(&target.history.hours))
@@ -431,6 +481,7 @@ mod tests {
             now_ms: 1_800_000_060_000,
             stale: Some(stale),
             readable: false,
+            has_maintenance: false,
         };
         let html = page.render();
         assert!(

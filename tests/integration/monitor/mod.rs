@@ -5,6 +5,10 @@
 //! - `restart`: SIGKILL and restart of the real binary mid-incident.
 //! - `cli`: `monitor --check` and start-up errors.
 //! - `api`: `/api/v1/*` and the spec.
+//! - `certificate`: a certificate near its expiry warns once and the target stays up.
+//! - `push`: push targets checking in through the real binary, and their silence.
+//! - `kinds`: tcp://, tls:// and dns:// probes, and what --check refuses for each.
+//! - `maintenance`: windows silence failures; the API and page say so.
 //! - `status`: the status page, badges and the Atom feed.
 //! - `secrets`: no credential on a public surface, in an alert or in a log.
 //! - `store`: a full disk under the real binary, and `max_store_size`.
@@ -13,10 +17,14 @@
 
 mod alerts;
 mod api;
+mod certificate;
 mod cli;
+mod kinds;
 mod locations;
+mod maintenance;
 mod migrate;
 mod probe;
+mod push;
 mod restart;
 mod secrets;
 mod status;
@@ -336,6 +344,115 @@ pub async fn tls_target() -> std::net::SocketAddr {
             .collect::<Result<_, _>>()
             .unwrap();
     let key = PrivateKeyDer::from_pem_file(dir.join("localhost.key")).unwrap();
+    serve_tls(chain, key).await
+}
+
+/// A P-256 key of graviola's, which rcgen signs certificates with (rcgen's own backends, ring
+/// and aws-lc, compile C).
+struct TestKey {
+    key: graviola::signing::ecdsa::SigningKey<graviola::signing::ecdsa::P256>,
+    /// The public key as an uncompressed point, as rcgen puts it in the certificate.
+    point: Vec<u8>,
+}
+
+impl TestKey {
+    fn generate() -> Self {
+        let key = graviola::signing::ecdsa::SigningKey::generate().unwrap();
+        let mut spki = [0u8; 128];
+        let spki = key.to_spki_der(&mut spki).unwrap();
+        // A P-256 SubjectPublicKeyInfo ends with the 65-byte point.
+        let point = spki[spki.len() - 65..].to_vec();
+        Self { key, point }
+    }
+
+    fn pkcs8(&self) -> rustls::pki_types::PrivateKeyDer<'static> {
+        let mut der = [0u8; 256];
+        let der = self.key.to_pkcs8_der(&mut der).unwrap();
+        rustls::pki_types::PrivateKeyDer::Pkcs8(der.to_vec().into())
+    }
+}
+
+impl rcgen::PublicKeyData for TestKey {
+    fn der_bytes(&self) -> &[u8] {
+        &self.point
+    }
+
+    fn algorithm(&self) -> &'static rcgen::SignatureAlgorithm {
+        &rcgen::PKCS_ECDSA_P256_SHA256
+    }
+}
+
+impl rcgen::SigningKey for TestKey {
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, rcgen::Error> {
+        let mut signature = [0u8; 80];
+        self.key
+            .sign_asn1::<graviola::hashing::Sha256>(&[message], &mut signature)
+            .map(<[u8]>::to_vec)
+            .map_err(|_| rcgen::Error::RemoteKeyError)
+    }
+}
+
+/// A certificate for localhost and 127.0.0.1 made for one test, by a CA made with it.
+pub struct TestCertificate {
+    /// The CA, for the monitor to trust.
+    pub ca: rustls::pki_types::CertificateDer<'static>,
+    /// The leaf, then the CA.
+    pub chain: Vec<rustls::pki_types::CertificateDer<'static>>,
+    /// The leaf's key.
+    pub key: rustls::pki_types::PrivateKeyDer<'static>,
+    /// The leaf's notAfter, whole seconds.
+    pub not_after: std::time::SystemTime,
+}
+
+impl TestCertificate {
+    /// A new CA and a leaf, `CN=localhost`, that expires `valid_for` from now.
+    pub fn expiring_in(valid_for: Duration) -> Self {
+        use rcgen::{CertificateParams, DnType, IsCa, Issuer, SanType};
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap();
+        let not_after = Duration::from_secs((now + valid_for).as_secs());
+        let epoch = rcgen::date_time_ymd(1970, 1, 1);
+
+        let ca_key = TestKey::generate();
+        let mut ca = CertificateParams::default();
+        ca.is_ca = IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        ca.distinguished_name
+            .push(DnType::CommonName, "health-service test CA");
+        ca.serial_number = Some(1.into());
+        ca.not_before = epoch + (now - Duration::from_secs(3600));
+        ca.not_after = epoch + (now + Duration::from_secs(365 * 86_400));
+        let ca_der = ca.self_signed(&ca_key).unwrap().der().clone();
+
+        let key = TestKey::generate();
+        let mut leaf = CertificateParams::default();
+        leaf.distinguished_name
+            .push(DnType::CommonName, "localhost");
+        leaf.subject_alt_names = vec![
+            SanType::DnsName("localhost".try_into().unwrap()),
+            SanType::IpAddress([127, 0, 0, 1].into()),
+        ];
+        leaf.serial_number = Some(2.into());
+        leaf.not_before = epoch + (now - Duration::from_secs(3600));
+        leaf.not_after = epoch + not_after;
+        let issuer = Issuer::new(ca, ca_key);
+        let leaf_der = leaf.signed_by(&key, &issuer).unwrap().der().clone();
+        Self {
+            ca: ca_der.clone(),
+            chain: vec![leaf_der, ca_der],
+            key: key.pkcs8(),
+            not_after: std::time::UNIX_EPOCH + not_after,
+        }
+    }
+}
+
+/// A TLS server presenting `chain`, answering every request 200 "ok"; it runs until the test
+/// ends.
+pub async fn serve_tls(
+    chain: Vec<rustls::pki_types::CertificateDer<'static>>,
+    key: rustls::pki_types::PrivateKeyDer<'static>,
+) -> SocketAddr {
+    use hyper_util::rt::TokioIo;
     let config =
         rustls::ServerConfig::builder_with_provider(Arc::new(rustls_graviola::default_provider()))
             .with_safe_default_protocol_versions()
@@ -362,7 +479,7 @@ pub async fn tls_target() -> std::net::SocketAddr {
                     ))
                 });
                 let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                    .serve_connection(TokioIo::new(tls), service)
                     .await;
             });
         }
@@ -385,8 +502,17 @@ impl TestMonitor {
 
     /// [`TestMonitor::start`] on a store that may already hold history.
     pub async fn start_in(toml: &str, data: tempfile::TempDir) -> Self {
+        Self::start_trusting(toml, data, test_ca()).await
+    }
+
+    /// [`TestMonitor::start_in`] trusting `roots` (besides the Mozilla ones).
+    pub async fn start_trusting(
+        toml: &str,
+        data: tempfile::TempDir,
+        roots: Vec<rustls::pki_types::CertificateDer<'static>>,
+    ) -> Self {
         let monitor =
-            Monitor::open_with(parse(toml), data.path(), Prober::new(test_ca()).unwrap()).unwrap();
+            Monitor::open_with(parse(toml), data.path(), Prober::new(roots).unwrap()).unwrap();
         let app = spawn_app_with(&[], |app| app.with_monitor(monitor).unwrap()).await;
         Self {
             addr: app.addr,

@@ -195,7 +195,9 @@ async fn no_secret_reaches_a_public_response_an_alert_or_a_log() {
     .await;
     let mut paths = vec!["/openapi.json".to_owned()];
     for (path, item) in spec["paths"].as_object().unwrap() {
-        if item["get"].is_null() {
+        // The check-in routes are not read: a GET there is a push target's check-in, and
+        // without its token a 404 by design.
+        if item["get"].is_null() || path.starts_with("/ping/") {
             continue;
         }
         if path.contains("{name}") {
