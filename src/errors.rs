@@ -31,7 +31,7 @@ impl AllowTable {
     pub fn from_meta<T: OpenApi>() -> Self {
         let mut methods: HashMap<String, Vec<Method>> = HashMap::new();
         for path in T::meta().into_iter().flat_map(|api| api.paths) {
-            let entry = methods.entry(path.path).or_default();
+            let entry = methods.entry(route_pattern(&path.path)).or_default();
             entry.extend(path.operations.into_iter().map(|op| op.method));
         }
         let by_route = methods
@@ -54,6 +54,24 @@ impl AllowTable {
     pub fn get(&self, route: &str) -> Option<&str> {
         self.by_route.get(route).map(String::as_str)
     }
+}
+
+/// The pattern poem-openapi routes an OpenAPI path under, which is what a 405 reports as its
+/// route: `/ping/{token}/{signal}` is routed as `/ping/:param0/:param1`.
+fn route_pattern(openapi_path: &str) -> String {
+    let mut params = 0;
+    openapi_path
+        .split('/')
+        .map(|segment| {
+            if segment.starts_with('{') && segment.ends_with('}') {
+                params += 1;
+                format!(":param{}", params - 1)
+            } else {
+                segment.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// Turns a poem error into its JSON response; `route` is the matched template, if any.
@@ -91,4 +109,24 @@ fn json(status: StatusCode, message: String) -> Response {
         .status(status)
         .content_type("application/json")
         .body(serde_json::to_vec(&body).unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::route_pattern;
+
+    #[test]
+    fn openapi_paths_become_the_patterns_poem_openapi_routes() {
+        assert_eq!(route_pattern("/"), "/");
+        assert_eq!(route_pattern("/health"), "/health");
+        assert_eq!(route_pattern("/ping/{token}"), "/ping/:param0");
+        assert_eq!(
+            route_pattern("/api/v1/endpoints/{key}/external"),
+            "/api/v1/endpoints/:param0/external"
+        );
+        assert_eq!(
+            route_pattern("/ping/{token}/{signal}"),
+            "/ping/:param0/:param1"
+        );
+    }
 }
