@@ -272,11 +272,12 @@ pub fn gatus_key(group: &str, name: &str) -> String {
 
 /// The answer to a Healthchecks-style ping.
 #[derive(ApiResponse)]
+#[oai(bad_request_handler = "bad_signal")]
 pub enum PingResponse {
     /// Taken and committed: `OK`.
     #[oai(status = 200)]
     Ok(PlainText<String>),
-    /// The exit status is not 0 to 255, nor `start` or `fail`: `invalid url format`.
+    /// The signal is not `start`, `fail` or an exit status from 0 to 255: `invalid url format`.
     #[oai(status = 400)]
     BadRequest(PlainText<String>),
     /// No push target has this token: `not found`.
@@ -289,6 +290,7 @@ pub enum PingResponse {
 
 /// The answer to Gatus's external-endpoint route, as Gatus gives it.
 #[derive(ApiResponse)]
+#[oai(bad_request_handler = "bad_success")]
 pub enum ExternalResponse {
     /// Taken and committed; empty.
     #[oai(status = 200)]
@@ -305,6 +307,24 @@ pub enum ExternalResponse {
     /// The monitor is stopping, or could not commit it: try again.
     #[oai(status = 503)]
     Unavailable(PlainText<String>),
+}
+
+/// A path that failed the signal's pattern gets Healthchecks' plain answer, not our JSON error.
+fn bad_signal(_: poem::Error) -> PingResponse {
+    PingResponse::BadRequest(PlainText("invalid url format".to_owned()))
+}
+
+/// Gatus's own answers when a parameter fails to parse: `success` missing or not `true`/`false`
+/// is a 400; an `Authorization` header that is not text cannot hold a bearer token, a 401.
+fn bad_success(err: poem::Error) -> ExternalResponse {
+    if err.to_string().contains("`Authorization`") {
+        return ExternalResponse::Unauthorized(PlainText(
+            "invalid Authorization header".to_owned(),
+        ));
+    }
+    ExternalResponse::BadRequest(PlainText(
+        "missing or invalid success query parameter".to_owned(),
+    ))
 }
 
 /// The check-in routes.
@@ -358,6 +378,9 @@ impl CheckInApi {
         /// The push target's token.
         token: Path<String>,
         /// `start`, `fail` or an exit status from 0 to 255.
+        #[oai(validator(
+            pattern = r"^(start|fail|0*(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9]))$"
+        ))]
         signal: Path<String>,
     ) -> PingResponse {
         self.answer(&token.0, parse_signal(&signal.0)).await
@@ -376,6 +399,9 @@ impl CheckInApi {
         /// The push target's token.
         token: Path<String>,
         /// `start`, `fail` or an exit status from 0 to 255.
+        #[oai(validator(
+            pattern = r"^(start|fail|0*(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9]))$"
+        ))]
         signal: Path<String>,
     ) -> PingResponse {
         self.answer(&token.0, parse_signal(&signal.0)).await
@@ -394,8 +420,9 @@ impl CheckInApi {
         &self,
         /// `<group>_<name>`, as Gatus makes keys (`_<name>` without a group).
         key: Path<String>,
-        /// `true` or `false`.
-        success: Query<Option<String>>,
+        /// `true` or `false`; Gatus takes no other spelling.
+        #[oai(validator(pattern = "^(true|false)$"))]
+        success: Query<String>,
         /// Why it failed, when `success=false`.
         error: Query<Option<String>>,
         /// How long it took, e.g. `1.5s`.
@@ -405,15 +432,8 @@ impl CheckInApi {
         authorization: Header<Option<String>>,
     ) -> ExternalResponse {
         let text = |t: &str| PlainText(t.to_owned());
-        let ok = match success.0.as_deref() {
-            Some("true") => true,
-            Some("false") => false,
-            _ => {
-                return ExternalResponse::BadRequest(text(
-                    "missing or invalid success query parameter",
-                ));
-            }
-        };
+        // The validator above has let only `true` and `false` through.
+        let ok = success.0 == "true";
         let Some(token) = authorization
             .0
             .as_deref()

@@ -162,10 +162,26 @@ async fn a_wrong_token_is_404_and_changes_nothing_and_gatus_answers_as_gatus() {
             assert_eq!(get(&binary, &path).await, (404, "not found".to_owned()));
         }
     }
-    assert_eq!(
-        get(&binary, &format!("/ping/{TOKEN}/256")).await,
-        (400, "invalid url format".to_owned())
-    );
+    for signal in ["256", "-1", "start2", "0x1"] {
+        assert_eq!(
+            get(&binary, &format!("/ping/{TOKEN}/{signal}")).await,
+            (400, "invalid url format".to_owned()),
+            "{signal}"
+        );
+    }
+    // The ping routes take GET, HEAD and POST, and say so to any other method.
+    for path in [format!("/ping/{TOKEN}"), format!("/ping/{TOKEN}/start")] {
+        let response = client()
+            .request(
+                reqwest::Method::OPTIONS,
+                format!("http://{}{path}", binary.addr),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 405);
+        assert_eq!(response.headers()["allow"], "GET, HEAD, POST");
+    }
     assert_eq!(status(&binary).await["state"], "unknown", "nothing changed");
 
     let external = |query: &str, authorization: Option<String>| {
@@ -182,10 +198,13 @@ async fn a_wrong_token_is_404_and_changes_nothing_and_gatus_answers_as_gatus() {
         }
     };
     let bearer = |token: &str| Some(format!("Bearer {token}"));
-    assert_eq!(
-        external("?success=maybe", bearer(TOKEN)).await,
-        (400, "missing or invalid success query parameter".to_owned())
-    );
+    for query in ["?success=maybe", "?success=TRUE", ""] {
+        assert_eq!(
+            external(query, bearer(TOKEN)).await,
+            (400, "missing or invalid success query parameter".to_owned()),
+            "{query}"
+        );
+    }
     assert_eq!(
         external("?success=true", None).await,
         (401, "invalid Authorization header".to_owned())
@@ -259,14 +278,14 @@ async fn a_sigkill_between_check_ins_does_not_invent_an_outage() {
 async fn a_monitor_heartbeat_checks_in_at_another_monitors_push_target() {
     use super::TestMonitor;
     // A watches B: B's heartbeat is A's push target.
-    let watcher = TestMonitor::start(&format!(
+    let watcher = TestMonitor::start(
         "[[target]]\nname = \"monitor-b\"\nkind = \"push\"\nperiod = \"1s\"\ngrace = \"1s\"\n\
-         token = \"{TOKEN}\"\n"
-    ))
+         token = \"${PUSH_TOKEN}\"\n",
+    )
     .await;
     let watched = TestMonitor::start(&format!(
         "[monitor]\nheartbeat_url = \"{}\"\nheartbeat_interval = \"1s\"\n{}",
-        watcher.url(&format!("/ping/{TOKEN}")),
+        watcher.url(&format!("/ping/{}", super::PUSH_TOKEN)),
         super::target("self", &watcher.url("/livez"), ""),
     ))
     .await;
