@@ -1409,6 +1409,14 @@ fn substitute_value<E: Fn(&str) -> Option<String>>(
                  in logs, and key the store; write the name itself",
             ));
         }
+        toml::Value::String(text) if !text.contains("${") && is_push_token(path) => {
+            with.problems.push(problem(
+                &display_path(path),
+                "written in the file; expected it from the environment, such as token = \
+                 \"${BACKUP_TOKEN}\" with BACKUP_TOKEN from `openssl rand -hex 16`: a config file \
+                 is often committed or shared, and whoever has the token can check in",
+            ));
+        }
         toml::Value::String(text) => {
             let mut filled_in = Vec::new();
             match substitute(text, with.env, &mut filled_in) {
@@ -1445,6 +1453,11 @@ fn substitute_value<E: Fn(&str) -> Option<String>>(
 /// `[[target]] name`.
 fn is_target_name(path: &[String]) -> bool {
     matches!(path, [section, _, key] if section == "target" && key == "name")
+}
+
+/// `[[target]] token`: a push target's secret, which only the environment may hold.
+fn is_push_token(path: &[String]) -> bool {
+    matches!(path, [section, _, key] if section == "target" && key == "token")
 }
 
 /// The keys whose values are public by design (the page's title and address, a group's
@@ -1543,6 +1556,9 @@ mod tests {
         match name {
             "HOOK" => Some("https://hooks.example.org/T0/B1".to_owned()),
             "TOKEN" => Some("123:abc".to_owned()),
+            "SHORT_TOKEN" => Some("0123456789abcdef".to_owned()),
+            "JOB_TOKEN" => Some("Zm9vYmFyYmF6cXV4cXV1eHo".to_owned()),
+            "ODD_TOKEN" => Some("not/a/url/safe/token/at/all".to_owned()),
             _ => None,
         }
     }
@@ -1854,27 +1870,33 @@ mod tests {
             name = "short"
             kind = "push"
             period = "1d"
-            token = "0123456789abcdef"
+            token = "${SHORT_TOKEN}"
             [[target]]
             name = "probing"
             kind = "push"
             url = "https://a.example/"
             conditions = ["[STATUS] == 200"]
-            token = "Zm9vYmFyYmF6cXV4cXV1eHo"
+            token = "${JOB_TOKEN}"
             [[target]]
             name = "odd"
             kind = "push"
             period = "5m"
-            token = "not/a/url/safe/token/at/all"
+            token = "${ODD_TOKEN}"
             [[target]]
             name = "http"
             url = "https://a.example/"
             period = "5m"
+            [[target]]
+            name = "literal"
+            kind = "push"
+            period = "5m"
+            token = "Zm9vYmFyYmF6cXV4cXV1eHo"
             "#,
         );
         assert_eq!(
             found,
             [
+                "target \"literal\": token: written in the file; expected it from the environment, such as token = \"${BACKUP_TOKEN}\" with BACKUP_TOKEN from `openssl rand -hex 16`: a config file is often committed or shared, and whoever has the token can check in",
                 "target \"short\": token: is 16 characters, about 64 bits; expected at least 128 bits: 32 hex digits or 22 base64url characters (`openssl rand -hex 16`)",
                 "target \"probing\": url: means nothing for kind = \"push\": it is not probed, it checks in",
                 "target \"probing\": conditions: means nothing for kind = \"push\": it is not probed, it checks in",
@@ -1886,7 +1908,7 @@ mod tests {
         // 22 base64url characters are enough, and thresholds default to 1.
         let config = parse(
             "[[target]]\nname = \"job\"\nkind = \"push\"\nperiod = \"5m\"\n\
-             token = \"Zm9vYmFyYmF6cXV4cXV1eHo\"",
+             token = \"${JOB_TOKEN}\"",
             env,
         )
         .unwrap();
@@ -1900,7 +1922,7 @@ mod tests {
         assert_eq!(target.public_url(), None);
         assert_eq!(
             target.scrub("token Zm9vYmFyYmF6cXV4cXV1eHo"),
-            "token redacted"
+            "token ${JOB_TOKEN}"
         );
         assert!(!format!("{config:?}").contains("Zm9vYmFyYmF6cXV4cXV1eHo"));
     }

@@ -315,9 +315,17 @@ pub async fn eventually<F: Future<Output = bool>>(what: &str, mut done: impl FnM
     }
 }
 
-/// The config of `toml`, which must be valid.
+/// What `${PUSH_TOKEN}` holds in the configs of [`parse`]: push tokens come only from the
+/// environment, and tests cannot safely set the process's.
+pub const PUSH_TOKEN: &str = "0123456789abcdef0123456789abcdef";
+
+/// The config of `toml`, which must be valid; `${PUSH_TOKEN}` is [`PUSH_TOKEN`].
 pub fn parse(toml: &str) -> MonitorConfig {
-    config::parse(toml, |name| std::env::var(name).ok()).unwrap_or_else(|problems| {
+    let env = |name: &str| match name {
+        "PUSH_TOKEN" => Some(PUSH_TOKEN.to_owned()),
+        _ => std::env::var(name).ok(),
+    };
+    config::parse(toml, env).unwrap_or_else(|problems| {
         let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
         panic!("test config has problems: {lines:#?}")
     })
