@@ -57,6 +57,10 @@ const CERTIFICATES: TableDefinition<&str, &[u8]> = TableDefinition::new("certifi
 /// target → [`PushRecord`]: a push target's last check-in and pending start, what a restart
 /// resumes from. A table of its own, like [`CERTIFICATES`].
 const PUSH: TableDefinition<&str, &[u8]> = TableDefinition::new("push");
+/// (target, ms since the epoch) → the body a check-in came with, keyed as its result in
+/// [`RESULTS`] and pruned with it. A table of its own, like [`CERTIFICATES`], so results written
+/// before it keep their encoding.
+const MESSAGES: TableDefinition<(&str, u64), &str> = TableDefinition::new("messages");
 
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]
@@ -321,6 +325,8 @@ pub struct Batch {
     /// Results (target, `at_ms`) kept but left out of the aggregates: those of a maintenance
     /// window, which uptime does not count.
     pub uncounted: Vec<(String, u64)>,
+    /// Check-in bodies (target, `at_ms`, body), each kept with the result of that key.
+    pub messages: Vec<(String, u64, String)>,
 }
 
 impl Batch {
@@ -333,6 +339,7 @@ impl Batch {
             && self.notifications.is_empty()
             && self.certificates.is_empty()
             && self.push.is_empty()
+            && self.messages.is_empty()
     }
 }
 
@@ -511,6 +518,7 @@ impl Store {
             txn.open_table(PENDING)?;
             txn.open_table(CERTIFICATES)?;
             txn.open_table(PUSH)?;
+            txn.open_table(MESSAGES)?;
         }
         txn.commit()?;
         Ok(Self {
@@ -651,6 +659,10 @@ impl Store {
                 next += 1;
             }
             meta.insert("next_notification", next)?;
+            let mut messages = txn.open_table(MESSAGES)?;
+            for (target, at_ms, message) in &batch.messages {
+                messages.insert((target.as_str(), *at_ms), message.as_str())?;
+            }
             let mut push = txn.open_table(PUSH)?;
             for (target, record) in &batch.push {
                 push.insert(target.as_str(), encode(record).as_slice())?;
@@ -767,6 +779,21 @@ impl Store {
             results.push(decode(bytes.value(), "result")?);
         }
         Ok(results)
+    }
+
+    /// The check-in bodies kept with `target`'s results at `at_ms`, in that order (`None` for
+    /// a result that came with none).
+    ///
+    /// # Errors
+    /// When the read fails.
+    pub fn messages(&self, target: &str, at_ms: &[u64]) -> Result<Vec<Option<String>>, StoreError> {
+        let db = self.db()?;
+        let txn = db.begin_read()?;
+        let table = txn.open_table(MESSAGES)?;
+        at_ms
+            .iter()
+            .map(|at| Ok(table.get((target, *at))?.map(|m| m.value().to_owned())))
+            .collect()
     }
 
     /// Up to `limit` incidents, newest first.
@@ -938,6 +965,7 @@ impl Store {
                     .collect::<Result<_, _>>()?
             };
             let mut results = txn.open_table(RESULTS)?;
+            let mut messages = txn.open_table(MESSAGES)?;
             let mut hourly = txn.open_table(HOURLY)?;
             let mut daily = txn.open_table(DAILY)?;
             for target in &targets {
@@ -945,6 +973,7 @@ impl Store {
                 let before = results.len()?;
                 results.retain_in((target, 0)..(target, results_before), |_, _| false)?;
                 removed += before - results.len()?;
+                messages.retain_in((target, 0)..(target, results_before), |_, _| false)?;
                 hourly.retain_in((target, 0)..(target, hours_before), |_, _| false)?;
                 daily.retain_in((target, 0)..(target, history_before / DAY_MS), |_, _| false)?;
             }
@@ -1441,6 +1470,10 @@ mod tests {
                 notifications: vec![notification],
                 ..Batch::default()
             },
+            Batch {
+                messages: vec![("a".to_owned(), T0, "done".to_owned())],
+                ..Batch::default()
+            },
         ];
         for batch in batches {
             assert!(!batch.is_empty(), "{batch:?}");
@@ -1483,6 +1516,80 @@ mod tests {
         assert_eq!(
             store.prune(now, from_millis(T0), from_millis(0)).unwrap(),
             0
+        );
+    }
+
+    #[test]
+    fn a_message_is_kept_with_its_result_and_pruned_with_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let now = millis(SystemTime::now());
+        let old = now - 10 * DAY_MS;
+        let mut first = batch(&[("a", result(old, false, 5)), ("a", result(now, true, 5))]);
+        first.states.insert("a".to_owned(), TargetState::default());
+        first.messages = vec![
+            ("a".to_owned(), old, "disk full\n".to_owned()),
+            ("a".to_owned(), now, "backed up 3 GB".to_owned()),
+        ];
+        store.commit(&first).unwrap();
+        assert_eq!(
+            store.messages("a", &[now, old, now + 1]).unwrap(),
+            [
+                Some("backed up 3 GB".to_owned()),
+                Some("disk full\n".to_owned()),
+                None
+            ]
+        );
+        assert_eq!(store.messages("b", &[now]).unwrap(), [None], "per target");
+
+        let removed = store
+            .prune(
+                from_millis(now),
+                from_millis(now - DAY_MS),
+                from_millis(now - 5 * DAY_MS),
+            )
+            .unwrap();
+        assert_eq!(removed, 1);
+        assert_eq!(
+            store.messages("a", &[now, old]).unwrap(),
+            [Some("backed up 3 GB".to_owned()), None],
+            "the old result's message went with it"
+        );
+    }
+
+    /// A store written before the messages table existed (tests/fixtures/store-v2, see its
+    /// README) opens, keeps what it held, and keeps new messages.
+    #[test]
+    fn a_store_without_the_messages_table_opens_and_keeps_new_messages() {
+        let dir = tempfile::tempdir().unwrap();
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/store-v2");
+        std::fs::copy(fixture.join(FILE_NAME), dir.path().join(FILE_NAME)).unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let old: Vec<(u64, bool)> = store
+            .results("backup", None, 10)
+            .unwrap()
+            .iter()
+            .map(|r| (r.at_ms, r.ok))
+            .collect();
+        assert_eq!(old, [(T0 + 60_000, false), (T0, true)]);
+        assert_eq!(
+            store.messages("backup", &[T0 + 60_000, T0]).unwrap(),
+            [None, None],
+            "results written before have none"
+        );
+        assert_eq!(
+            store.push_records().unwrap()["backup"].checked_in_ms,
+            Some(T0 + 60_000)
+        );
+
+        let mut next = batch(&[("backup", result(T0 + 120_000, true, 0))]);
+        next.messages = vec![("backup".to_owned(), T0 + 120_000, "ok".to_owned())];
+        store.commit(&next).unwrap();
+        drop(store);
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(
+            store.messages("backup", &[T0 + 120_000]).unwrap(),
+            [Some("ok".to_owned())]
         );
     }
 }
