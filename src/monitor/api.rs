@@ -177,6 +177,11 @@ pub struct Check {
     /// `last_check`). Example: `nrt`.
     #[oai(nullable)]
     pub location: Option<String>,
+    /// The body a push target's check-in came with (at most 100,000 bytes, with the target's
+    /// secrets replaced as in `error`); null for any other result, and in a status's
+    /// `last_check`. A failure's reason stays in `error`. Example: `disk full`.
+    #[oai(nullable)]
+    pub message: Option<String>,
 }
 
 impl From<&ResultRecord> for Check {
@@ -189,13 +194,15 @@ impl From<&ResultRecord> for Check {
             response_time_ms: result.response_time_ms,
             error: result.error.clone(),
             location: None,
+            message: None,
         }
     }
 }
 
 impl Check {
-    /// One location's result in the round of `result`, if it cast a vote.
-    fn of_vote(result: &ResultRecord, vote: &Vote) -> Option<Self> {
+    /// One location's result in the round of `result`, if it cast a vote, with the round's
+    /// check-in `message`.
+    fn of_vote(result: &ResultRecord, vote: &Vote, message: Option<&String>) -> Option<Self> {
         Some(Self {
             at: timestamp(result.at_ms),
             ok: vote.ok?,
@@ -203,6 +210,7 @@ impl Check {
             response_time_ms: vote.response_time_ms,
             error: vote.error.clone(),
             location: Some(vote.location.clone()),
+            message: message.cloned(),
         })
     }
 }
@@ -483,12 +491,14 @@ fn location_results(
     loop {
         let rounds = store.results(target, before_ms, limit)?;
         let exhausted = rounds.len() < limit;
-        for round in &rounds {
+        let at_ms: Vec<u64> = rounds.iter().map(|r| r.at_ms).collect();
+        let messages = store.messages(target, &at_ms)?;
+        for (round, message) in rounds.iter().zip(&messages) {
             let checks: Vec<Check> = round
                 .votes
                 .iter()
                 .filter(|vote| location.is_none_or(|name| vote.location == name))
-                .filter_map(|vote| Check::of_vote(round, vote))
+                .filter_map(|vote| Check::of_vote(round, vote, message.as_ref()))
                 .collect();
             if out.len() + checks.len() > limit {
                 if out.is_empty() {

@@ -5,7 +5,13 @@
 //!   `/ping/<token>/<exit status>` (0 success, 1 to 255 failure, anything else 400). `200 OK`;
 //!   an unknown token `404 not found`.
 //! - `POST /api/v1/endpoints/<key>/external?success=true|false&error=...&duration=...` with
-//!   `Authorization: Bearer <token>`, answered as Gatus answers.
+//!   `Authorization: Bearer <token>`, answered as Gatus answers; a JSON body's `error` is a
+//!   failure's reason too, as in Gatus.
+//!
+//! A POST's body (up to [`MAX_BODY_BYTES`], as Healthchecks.io keeps by default; a larger one is
+//! refused `413` and changes nothing) is kept as the result's message, read as UTF-8 (lossy) and
+//! with the target's secrets replaced, as its reasons are. The results API shows it; the public
+//! status page does not, since a job's output can name hosts or data no secret list covers.
 //!
 //! A token is found by comparing SHA-256 digests in constant time against every push target's,
 //! without stopping at a match, so neither the answer nor its timing tells which part of a
@@ -30,11 +36,18 @@ use super::ledger::Report;
 use super::metrics::MonitorMetrics;
 use super::probe::Outcome;
 use super::probe::push::{Ping, PushRecord, Watch};
+use super::redact::Secrets;
 use super::round::Round;
 use crate::api::ApiTags;
 
 /// How long a check-in waits for its commit before it is answered `503`.
 const COMMIT_WAIT: Duration = Duration::from_secs(10);
+
+/// The largest check-in body kept, in bytes: Healthchecks.io's default (100 KB).
+pub const MAX_BODY_BYTES: usize = 100_000;
+
+/// The one-line answer to a larger body.
+const TOO_LARGE: &str = "the body is larger than 100000 bytes; send at most 100000 bytes";
 
 /// Every push target of the config, with its clock.
 pub struct Pushes {
@@ -58,6 +71,8 @@ struct PushTarget {
     key: String,
     /// SHA-256 of its token.
     digest: [u8; 32],
+    /// What its messages must never show (its token among them).
+    secrets: Secrets,
     /// When it must next be heard from.
     watch: Mutex<Watch>,
     /// Wakes its watcher when a check-in moves the deadline.
@@ -95,6 +110,7 @@ impl Pushes {
                     name: target.name.clone(),
                     key: gatus_key(target.group.as_deref().unwrap_or_default(), &target.name),
                     digest: digest(push.token.expose()),
+                    secrets: target.secrets.clone(),
                     watch: Mutex::new(Watch::resume(
                         push.period,
                         push.grace,
@@ -150,15 +166,22 @@ impl Pushes {
             let mut watch = lock(&target.watch);
             if let Some(outcome) = watch.expire(SystemTime::now()) {
                 let record = watch.record();
-                self.send(target, Some(outcome), record, None);
+                self.send(target, Some(outcome), record, None, None);
             }
         }
     }
 
-    /// Applies `ping` to the target whose token is `token`; `None` when no target has it.
-    pub async fn ping_by_token(&self, token: &str, ping: Ping) -> Option<Result<(), CheckInError>> {
+    /// Applies `ping` to the target whose token is `token`, with the `body` it came with (kept
+    /// as the result's message unless empty); `None` when no target has it.
+    pub async fn ping_by_token(
+        &self,
+        token: &str,
+        ping: Ping,
+        body: &[u8],
+    ) -> Option<Result<(), CheckInError>> {
         let target = self.by_token(token)?;
-        Some(self.check_in(target, ping, None, None).await)
+        let message = target.message(body);
+        Some(self.check_in(target, ping, None, None, message).await)
     }
 
     /// Gatus's route: the target of `key`, when `token` is its token.
@@ -179,13 +202,14 @@ impl Pushes {
     }
 
     /// Applies a check-in and waits until it is committed. `error` and `duration` are Gatus's
-    /// (a failure's reason, the run's length).
+    /// (a failure's reason, the run's length); `message` is kept with the result it makes.
     async fn check_in(
         &self,
         target: &PushTarget,
         ping: Ping,
         error: Option<String>,
         duration: Option<Duration>,
+        message: Option<String>,
     ) -> Result<(), CheckInError> {
         let (committed, done) = oneshot::channel();
         {
@@ -202,7 +226,7 @@ impl Pushes {
                 }
             }
             let record = watch.record();
-            if !self.send(target, outcome, record, Some(committed)) {
+            if !self.send(target, outcome, record, Some(committed), message) {
                 return Err(CheckInError::NotCommitted);
             }
         }
@@ -220,6 +244,7 @@ impl Pushes {
         outcome: Option<Outcome>,
         record: PushRecord,
         committed: Option<oneshot::Sender<()>>,
+        message: Option<String>,
     ) -> bool {
         let round = outcome.map(|outcome| Round::alone(&self.location, outcome));
         if let (Some(round), Some(metrics)) = (&round, self.metrics.get()) {
@@ -235,6 +260,7 @@ impl Pushes {
                 round,
                 push: Some(record),
                 committed,
+                message,
             })
             .is_ok()
     }
@@ -244,6 +270,40 @@ impl Pushes {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
+}
+
+impl PushTarget {
+    /// `body` as a result's message: `None` when empty, else UTF-8 (lossy) without the
+    /// target's secrets, which the results API shows as it shows reasons.
+    fn message(&self, body: &[u8]) -> Option<String> {
+        if body.is_empty() {
+            return None;
+        }
+        let text = String::from_utf8_lossy(body);
+        Some(self.secrets.scrub(&text).into_owned())
+    }
+}
+
+/// Reads a check-in's body, at most [`MAX_BODY_BYTES`]; `Err` with the answer to give when it
+/// is larger (`413`) or cannot be read (`400`).
+async fn read_body(body: poem::Body) -> Result<Vec<u8>, (u16, &'static str)> {
+    match body.into_bytes_limit(MAX_BODY_BYTES).await {
+        Ok(bytes) => Ok(bytes.to_vec()),
+        Err(poem::error::ReadBodyError::PayloadTooLarge) => Err((413, TOO_LARGE)),
+        Err(_) => Err((400, "the body could not be read; send it again")),
+    }
+}
+
+/// Gatus's reason in a JSON body, `{"error": "..."}`; `None` for any other body.
+fn body_error(body: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct ExternalBody {
+        error: Option<String>,
+    }
+    serde_json::from_slice::<ExternalBody>(body)
+        .ok()?
+        .error
+        .filter(|e| !e.is_empty())
 }
 
 fn lock(watch: &Mutex<Watch>) -> std::sync::MutexGuard<'_, Watch> {
@@ -283,6 +343,9 @@ pub enum PingResponse {
     /// No push target has this token: `not found`.
     #[oai(status = 404)]
     NotFound(PlainText<String>),
+    /// The body is larger than 100,000 bytes; nothing was recorded.
+    #[oai(status = 413)]
+    TooLarge(PlainText<String>),
     /// The monitor is stopping, or could not commit it: try again.
     #[oai(status = 503)]
     Unavailable(PlainText<String>),
@@ -304,6 +367,9 @@ pub enum ExternalResponse {
     /// No push target has this key.
     #[oai(status = 404)]
     NotFound(PlainText<String>),
+    /// The body is larger than 100,000 bytes; nothing was recorded.
+    #[oai(status = 413)]
+    TooLarge(PlainText<String>),
     /// The monitor is stopping, or could not commit it: try again.
     #[oai(status = 503)]
     Unavailable(PlainText<String>),
@@ -345,12 +411,13 @@ impl CheckInApi {
         /// The push target's token.
         token: Path<String>,
     ) -> PingResponse {
-        self.answer(&token.0, Some(Ping::Success)).await
+        self.answer(&token.0, Some(Ping::Success), &[]).await
     }
 
     /// Check in: success (POST)
     ///
-    /// As `GET /ping/{token}`, for clients that POST (a body is accepted and not kept).
+    /// As `GET /ping/{token}`, for clients that POST. The body, of any type (at most 100,000
+    /// bytes), is kept as the result's `message`.
     #[oai(
         path = "/ping/:token",
         method = "post",
@@ -360,8 +427,12 @@ impl CheckInApi {
         &self,
         /// The push target's token.
         token: Path<String>,
+        body: poem::Body,
     ) -> PingResponse {
-        self.answer(&token.0, Some(Ping::Success)).await
+        match read_body(body).await {
+            Ok(body) => self.answer(&token.0, Some(Ping::Success), &body).await,
+            Err(refused) => PingResponse::refused(refused),
+        }
     }
 
     /// Check in: start, fail or exit status
@@ -383,12 +454,13 @@ impl CheckInApi {
         ))]
         signal: Path<String>,
     ) -> PingResponse {
-        self.answer(&token.0, parse_signal(&signal.0)).await
+        self.answer(&token.0, parse_signal(&signal.0), &[]).await
     }
 
     /// Check in: start, fail or exit status (POST)
     ///
-    /// As `GET /ping/{token}/{signal}`, for clients that POST.
+    /// As `GET /ping/{token}/{signal}`, for clients that POST. The body, of any type (at most
+    /// 100,000 bytes), is kept as the result's `message`; a failure's `error` stays the reason.
     #[oai(
         path = "/ping/:token/:signal",
         method = "post",
@@ -403,14 +475,20 @@ impl CheckInApi {
             pattern = r"^(start|fail|0*(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9]))$"
         ))]
         signal: Path<String>,
+        body: poem::Body,
     ) -> PingResponse {
-        self.answer(&token.0, parse_signal(&signal.0)).await
+        match read_body(body).await {
+            Ok(body) => self.answer(&token.0, parse_signal(&signal.0), &body).await,
+            Err(refused) => PingResponse::refused(refused),
+        }
     }
 
     /// Report a result (Gatus's external endpoint)
     ///
     /// Gatus's route for results made elsewhere, for the push target with this key
-    /// (`<group>_<name>`); `Authorization: Bearer <token>`.
+    /// (`<group>_<name>`); `Authorization: Bearer <token>`. The body (at most 100,000 bytes) is
+    /// kept as the result's `message`; a JSON body's `error`, as Gatus reads it, is a failure's
+    /// reason after the `error` query's.
     #[oai(
         path = "/api/v1/endpoints/:key/external",
         method = "post",
@@ -430,6 +508,7 @@ impl CheckInApi {
         /// `Bearer <token>`.
         #[oai(name = "Authorization")]
         authorization: Header<Option<String>>,
+        body: poem::Body,
     ) -> ExternalResponse {
         let text = |t: &str| PlainText(t.to_owned());
         // The validator above has let only `true` and `false` through.
@@ -462,12 +541,28 @@ impl CheckInApi {
             },
             None => None,
         };
+        let body = match read_body(body).await {
+            Ok(body) => body,
+            Err((413, t)) => return ExternalResponse::TooLarge(text(t)),
+            Err((_, t)) => return ExternalResponse::BadRequest(text(t)),
+        };
         let ping = if ok { Ping::Success } else { Ping::Fail };
-        let error = error.0.filter(|e| !e.is_empty()).map(|e| {
+        // Gatus adds the query's reason, then the body's.
+        let reasons: Vec<String> = (error.0.filter(|e| !e.is_empty()).into_iter())
+            .chain(body_error(&body))
+            .collect();
+        let error = (!reasons.is_empty()).then(|| {
             // Published like any reason: one line, and never the token.
-            e.replace(['\n', '\r'], " ").replace(token, "redacted")
+            reasons
+                .join("; ")
+                .replace(['\n', '\r'], " ")
+                .replace(token, "redacted")
         });
-        match self.pushes.check_in(target, ping, error, duration).await {
+        let message = target.message(&body);
+        match (self.pushes)
+            .check_in(target, ping, error, duration, message)
+            .await
+        {
             Ok(()) => ExternalResponse::Ok(text("")),
             Err(CheckInError::NotCommitted) => {
                 ExternalResponse::Unavailable(text("not committed; try again"))
@@ -488,13 +583,25 @@ fn parse_signal(signal: &str) -> Option<Ping> {
     }
 }
 
+impl PingResponse {
+    /// The answer to a body [`read_body`] refused.
+    fn refused((status, text): (u16, &str)) -> Self {
+        let text = PlainText(text.to_owned());
+        if status == 413 {
+            Self::TooLarge(text)
+        } else {
+            Self::BadRequest(text)
+        }
+    }
+}
+
 impl CheckInApi {
-    async fn answer(&self, token: &str, ping: Option<Ping>) -> PingResponse {
+    async fn answer(&self, token: &str, ping: Option<Ping>, body: &[u8]) -> PingResponse {
         let text = |t: &str| PlainText(t.to_owned());
         let Some(ping) = ping else {
             return PingResponse::BadRequest(text("invalid url format"));
         };
-        match self.pushes.ping_by_token(token, ping).await {
+        match self.pushes.ping_by_token(token, ping, body).await {
             None => PingResponse::NotFound(text("not found")),
             Some(Ok(())) => PingResponse::Ok(text("OK")),
             Some(Err(CheckInError::NotCommitted)) => {

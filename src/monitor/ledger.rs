@@ -47,6 +47,8 @@ pub struct Report {
     pub push: Option<super::store::PushRecord>,
     /// Told once the report is committed: a check-in is answered only then.
     pub committed: Option<oneshot::Sender<()>>,
+    /// The body a check-in came with, kept with its result (already scrubbed and capped).
+    pub message: Option<String>,
 }
 
 impl From<(usize, Round)> for Report {
@@ -56,6 +58,7 @@ impl From<(usize, Round)> for Report {
             round: Some(round),
             push: None,
             committed: None,
+            message: None,
         }
     }
 }
@@ -371,7 +374,15 @@ impl Ledger {
     pub fn report(&mut self, report: &Report) -> bool {
         let mut urgent = report.committed.is_some();
         if let Some(round) = &report.round {
+            let before = self.batch.results.len();
             urgent |= self.record_round(report.index, round);
+            // A message belongs to the result the round made, if it made one.
+            if let (Some(message), true) = (&report.message, self.batch.results.len() > before)
+                && let Some((target, result)) = self.batch.results.last()
+            {
+                let entry = (target.clone(), result.at_ms, message.clone());
+                self.batch.messages.push(entry);
+            }
         }
         if let (Some(record), Some(target)) = (report.push, self.config.targets.get(report.index)) {
             self.batch.push.push((target.name.clone(), record));
@@ -511,6 +522,11 @@ impl Ledger {
     pub fn hold_at_most(&mut self, max: usize) -> usize {
         let excess = self.batch.results.len().saturating_sub(max);
         self.batch.results.drain(..excess);
+        // Messages go with their results: none is kept without one.
+        let results = &self.batch.results;
+        self.batch
+            .messages
+            .retain(|(t, at, _)| results.iter().any(|(rt, r)| rt == t && r.at_ms == *at));
         excess
     }
 

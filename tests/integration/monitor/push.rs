@@ -240,6 +240,131 @@ async fn a_wrong_token_is_404_and_changes_nothing_and_gatus_answers_as_gatus() {
     assert_eq!(binary.exit_code().await, Some(0));
 }
 
+/// `POST path` on `binary` with `body`: status and body.
+async fn post(binary: &Binary, path: &str, body: impl Into<reqwest::Body>) -> (u16, String) {
+    let response = client()
+        .post(format!("http://{}{path}", binary.addr))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+/// The results of `backup`, newest first, as (ok, error, message).
+async fn results(binary: &Binary) -> Vec<(bool, serde_json::Value, serde_json::Value)> {
+    let (code, body) = get(binary, "/api/v1/targets/backup/results").await;
+    assert_eq!(code, 200, "{body}");
+    let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+    body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["ok"].as_bool().unwrap(),
+                r["error"].clone(),
+                r["message"].clone(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_posted_body_is_kept_as_the_message_up_to_100_000_bytes() {
+    let receiver = Receiver::start(&[]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path(), &receiver, "1h", "1h");
+    let mut binary = start(&config, &dir.path().join("data")).await;
+
+    assert_eq!(
+        post(&binary, &format!("/ping/{TOKEN}/3"), "disk full\n").await,
+        (200, "OK".to_owned())
+    );
+    let failed = (
+        false,
+        serde_json::json!("the job exited with status 3"),
+        serde_json::json!("disk full\n"),
+    );
+    assert_eq!(results(&binary).await, [failed.clone()]);
+
+    // One byte over: refused, for a known token as for an unknown one, and nothing recorded.
+    let large = vec![b'x'; 100_001];
+    for token in [TOKEN, "x"] {
+        assert_eq!(
+            post(&binary, &format!("/ping/{token}/0"), large.clone()).await,
+            (
+                413,
+                "the body is larger than 100000 bytes; send at most 100000 bytes".to_owned()
+            )
+        );
+    }
+    let response = client()
+        .post(format!(
+            "http://{}/api/v1/endpoints/jobs_backup/external?success=true",
+            binary.addr
+        ))
+        .header("Authorization", format!("Bearer {TOKEN}"))
+        .body(large.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 413);
+    assert_eq!(results(&binary).await, [failed.clone()], "nothing changed");
+    assert_eq!(status(&binary).await["state"], "down");
+
+    // Exactly the limit is kept whole; a GET keeps no message; the token never shows (a value
+    // from the environment shows as its `${NAME}`, as in reasons).
+    let full = "y".repeat(100_000);
+    assert_eq!(
+        post(&binary, &format!("/ping/{TOKEN}"), full.clone())
+            .await
+            .0,
+        200
+    );
+    assert_eq!(get(&binary, &format!("/ping/{TOKEN}")).await.0, 200);
+    assert_eq!(
+        post(
+            &binary,
+            &format!("/ping/{TOKEN}/fail"),
+            format!("token {TOKEN}")
+        )
+        .await
+        .0,
+        200
+    );
+    // Gatus's JSON body: its `error` follows the query's as the reason, the body is the message.
+    let body = r#"{"error":"no space left"}"#;
+    let response = client()
+        .post(format!(
+            "http://{}/api/v1/endpoints/jobs_backup/external?success=false&error=disk",
+            binary.addr
+        ))
+        .header("Authorization", format!("Bearer {TOKEN}"))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let reported = serde_json::json!("the job reported a failure");
+    assert_eq!(
+        results(&binary).await,
+        [
+            (
+                false,
+                serde_json::json!("disk; no space left"),
+                serde_json::json!(body)
+            ),
+            (false, reported, serde_json::json!("token ${BACKUP_TOKEN}")),
+            (true, serde_json::Value::Null, serde_json::Value::Null),
+            (true, serde_json::Value::Null, serde_json::json!(full)),
+            failed,
+        ]
+    );
+    binary.signal(Signal::SIGTERM);
+    assert_eq!(binary.exit_code().await, Some(0));
+}
+
 #[tokio::test]
 async fn a_sigkill_between_check_ins_does_not_invent_an_outage() {
     let receiver = Receiver::start(&[]).await;
