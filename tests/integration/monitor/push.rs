@@ -286,7 +286,7 @@ async fn a_posted_body_is_kept_as_the_message_up_to_100_000_bytes() {
         serde_json::json!("the job exited with status 3"),
         serde_json::json!("disk full\n"),
     );
-    assert_eq!(results(&binary).await, [failed.clone()]);
+    assert_eq!(results(&binary).await, std::slice::from_ref(&failed));
 
     // One byte over: refused, for a known token as for an unknown one, and nothing recorded.
     let large = vec![b'x'; 100_001];
@@ -310,7 +310,11 @@ async fn a_posted_body_is_kept_as_the_message_up_to_100_000_bytes() {
         .await
         .unwrap();
     assert_eq!(response.status().as_u16(), 413);
-    assert_eq!(results(&binary).await, [failed.clone()], "nothing changed");
+    assert_eq!(
+        results(&binary).await,
+        std::slice::from_ref(&failed),
+        "nothing changed"
+    );
     assert_eq!(status(&binary).await["state"], "down");
 
     // Exactly the limit is kept whole; a GET keeps no message; the token never shows (a value
