@@ -955,6 +955,41 @@ mod tests {
     }
 
     #[test]
+    fn a_message_goes_with_the_result_its_report_made_and_only_with_it() {
+        let (mut ledger, store, _dir) = ledger();
+        let report = |second, message: Option<&str>| Report {
+            index: 1,
+            round: Some(Round::alone("local", outcome(second, false))),
+            push: None,
+            committed: None,
+            message: message.map(str::to_owned),
+        };
+        ledger.report(&report(0, Some("disk full\n")));
+        ledger.report(&report(1, None));
+        // A report without a round (a `start`) makes no result, so its message has none to join.
+        ledger.report(&Report {
+            round: None,
+            ..report(2, Some("starting"))
+        });
+        let at = |second: u64| 1_800_000_000_000 + second * 1000;
+        assert_eq!(
+            ledger.batch().messages,
+            [("b".to_owned(), at(0), "disk full\n".to_owned())]
+        );
+        store.commit(ledger.batch()).unwrap();
+        assert_eq!(
+            store.messages("b", &[at(0), at(1)]).unwrap(),
+            [Some("disk full\n".to_owned()), None]
+        );
+        ledger.committed();
+
+        ledger.report(&report(3, Some("dropped")));
+        ledger.report(&report(4, None));
+        assert_eq!(ledger.hold_at_most(1), 1);
+        assert!(ledger.batch().messages.is_empty(), "gone with its result");
+    }
+
+    #[test]
     fn unknown_until_the_first_result_then_up_at_once() {
         let (mut ledger, _store, _dir) = ledger();
         assert_eq!(ledger.state(0).unwrap().state, State::Unknown);
