@@ -190,7 +190,8 @@ pub enum ProbeResponse {
     /// What the probe observed; a target that failed is still a 200 with `error` set.
     #[oai(status = 200)]
     Observed(Json<ProbeObservation>),
-    /// The body is not a probe request (not JSON, a field missing or out of range).
+    /// The body is not a probe request (not JSON, a field missing or out of range, a tcp:// or
+    /// tls:// URL without a port, a dns:// probe without its query).
     #[oai(status = 400)]
     BadRequest(Json<ErrorMessage>),
     /// No token, or not this agent's.
@@ -220,9 +221,11 @@ impl crate::api::Extension for AgentApi {}
 impl AgentApi {
     /// Run one probe for a monitor
     ///
-    /// Requests the URL as the body describes (method, headers, timeout, redirects, body limit)
-    /// from this agent's location and answers what it observed: status, response time, the body
-    /// when asked, certificate expiry, or why it failed. The monitor judges the conditions. The
+    /// Probes the URL as the body describes, from this agent's location: an `http(s)://`
+    /// request (method, headers, timeout, redirects, body limit), a `tcp://host:port`
+    /// connection, a `tls://host:port` handshake or a `dns://server[:port]` query (`dns`). It
+    /// answers what it observed: status, whether it connected, the DNS response code, response
+    /// time, the body when asked (a dns probe's answers), certificate expiry, or why it failed. The monitor judges the conditions. The
     /// token is checked before the body is read.
     #[oai(path = "/api/v1/probe", method = "post", operation_id = "runProbe")]
     async fn probe(

@@ -334,12 +334,12 @@ async fn an_agent_refuses_strangers_before_reading_and_probes_nothing_for_them()
     };
     let target = server.url("/health");
     for (token, body) in [
-        (None, probe_body(&target, 1)),
+        (None, probe_body(&target, 2)),
         (
             Some("0123456789abcdef0123456789abcdeX"),
-            probe_body(&target, 1),
+            probe_body(&target, 2),
         ),
-        (Some("short"), probe_body(&target, 1)),
+        (Some("short"), probe_body(&target, 2)),
         (Some("wrong"), "not json at all".to_owned()),
         (None, "x".repeat(200_000)),
     ] {
@@ -350,18 +350,18 @@ async fn an_agent_refuses_strangers_before_reading_and_probes_nothing_for_them()
     assert!(server.methods().is_empty(), "the target received nothing");
 
     // Another protocol version: refused, saying so; a body too large: 413.
-    let response = post(Some(TOKEN), probe_body(&target, 2)).await.unwrap();
+    let response = post(Some(TOKEN), probe_body(&target, 1)).await.unwrap();
     assert_eq!(response.status(), 409);
     assert_eq!(
         json(response).await["message"],
-        "the request has protocol version 2, this agent speaks version 1; deploy the same release to the monitor and its agents"
+        "the request has protocol version 1, this agent speaks version 2; deploy the same release to the monitor and its agents"
     );
     let response = post(Some(TOKEN), "x".repeat(200_000)).await.unwrap();
     assert_eq!(response.status(), 413);
     assert!(server.methods().is_empty());
 
     // The token: one probe, from ams.
-    let response = post(Some(TOKEN), probe_body(&target, 1)).await.unwrap();
+    let response = post(Some(TOKEN), probe_body(&target, 2)).await.unwrap();
     assert_eq!(response.status(), 200);
     let observation = json(response).await;
     assert_eq!(observation["status_code"], 200);
