@@ -2,8 +2,9 @@
 //! probe its targets, so that a failure is confirmed from more than one place.
 //!
 //! An agent has no config file and no store: `POST /api/v1/probe` runs the one probe the
-//! request describes ([`crate::monitor::remote::ProbeRequest`]) with the monitor's own HTTP
-//! client and answers what it observed; the monitor judges it. Beside that it serves what every
+//! request describes ([`crate::monitor::remote::ProbeRequest`]: http, https, tcp, tls or dns)
+//! with the monitor's own prober, the same function the monitor's own probes run, and answers
+//! what it observed; the monitor judges it. Beside that it serves what every
 //! mode serves (`/health`, `/livez`, `/readyz`, the docs, metrics).
 //!
 //! It must never be an open prober: it refuses to start without an `AGENT_TOKEN` of at least
