@@ -449,8 +449,9 @@ async fn status_of(decider: &Binary, name: &str) -> serde_json::Value {
 }
 
 #[tokio::test]
-async fn an_agent_probes_tcp_and_dns_targets_too() {
-    // A listening port (accepting, so its backlog never fills), a closed one, a DNS server.
+async fn an_agent_probes_tcp_tls_and_dns_targets_too() {
+    // A listening port (accepting, so its backlog never fills), a closed one, a DNS server, a
+    // TLS server whose CA only the agent trusts.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let open = listener.local_addr().unwrap().port();
     tokio::spawn(async move { while listener.accept().await.is_ok() {} });
@@ -459,9 +460,11 @@ async fn an_agent_probes_tcp_and_dns_targets_too() {
         gone.local_addr().unwrap().port()
     };
     let dns = super::kinds::dns_server().await;
-    let ams = agent("ams", &[]).await;
+    let tls = super::tls_target().await;
+    let ca = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tls/ca.pem");
+    let ams = agent("ams", &[("SSL_CERT_FILE", ca)]).await;
     let toml = format!(
-        "{}{}{}[[location]]\nname = \"ams\"\nurl = \"http://{}\"\ntoken = \"{TOKEN}\"\n",
+        "{}{}{}{}[[location]]\nname = \"ams\"\nurl = \"http://{}\"\ntoken = \"{TOKEN}\"\n",
         target("open", &format!("tcp://127.0.0.1:{open}"), ""),
         target(
             "closed",
@@ -472,6 +475,11 @@ async fn an_agent_probes_tcp_and_dns_targets_too() {
             "dns",
             &format!("dns://{dns}"),
             "dns = { query_name = \"up.example.test\", query_type = \"A\" }\nconditions = [\"[DNS_RCODE] == NOERROR\", \"[BODY] == 192.0.2.1\"]"
+        ),
+        target(
+            "tls",
+            &format!("tls://localhost:{}", tls.port()),
+            "conditions = [\"[CONNECTED] == true\", \"[CERTIFICATE_EXPIRATION] > 240h\"]"
         ),
         ams.addr
     );
@@ -490,6 +498,7 @@ async fn an_agent_probes_tcp_and_dns_targets_too() {
             status_of(&decider, "open").await,
             status_of(&decider, "closed").await,
             status_of(&decider, "dns").await,
+            status_of(&decider, "tls").await,
         ];
         if statuses.iter().all(voted) && statuses[1]["state"] == "down" {
             break statuses;
@@ -500,7 +509,7 @@ async fn an_agent_probes_tcp_and_dns_targets_too() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    let [open, closed, dns] = statuses;
+    let [open, closed, dns, tls] = statuses;
     for name in ["nrt", "ams"] {
         assert_eq!(location(&open, name)["ok"], true, "{name}: {open}");
         assert_eq!(location(&closed, name)["ok"], false, "{name}: {closed}");
@@ -511,6 +520,12 @@ async fn an_agent_probes_tcp_and_dns_targets_too() {
         );
         assert_eq!(location(&dns, name)["ok"], true, "{name}: {dns}");
     }
+    // The handshake and the certificate condition held at ams, whose SSL_CERT_FILE trusts the
+    // test CA; nrt does not trust it.
+    assert_eq!(location(&tls, "ams")["ok"], true, "{tls}");
+    assert_eq!(location(&tls, "nrt")["ok"], false, "{tls}");
+    let error = location(&tls, "nrt")["error"].as_str().unwrap();
+    assert!(error.contains("UnknownIssuer"), "{error}");
     assert_eq!(open["state"], "up");
     assert_eq!(dns["state"], "up");
     assert_eq!(
