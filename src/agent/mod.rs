@@ -2,8 +2,9 @@
 //! probe its targets, so that a failure is confirmed from more than one place.
 //!
 //! An agent has no config file and no store: `POST /api/v1/probe` runs the one probe the
-//! request describes ([`crate::monitor::remote::ProbeRequest`]) with the monitor's own HTTP
-//! client and answers what it observed; the monitor judges it. Beside that it serves what every
+//! request describes ([`crate::monitor::remote::ProbeRequest`]: http, https, tcp, tls or dns)
+//! with the monitor's own prober, the same function the monitor's own probes run, and answers
+//! what it observed; the monitor judges it. Beside that it serves what every
 //! mode serves (`/health`, `/livez`, `/readyz`, the docs, metrics).
 //!
 //! It must never be an open prober: it refuses to start without an `AGENT_TOKEN` of at least
@@ -190,7 +191,8 @@ pub enum ProbeResponse {
     /// What the probe observed; a target that failed is still a 200 with `error` set.
     #[oai(status = 200)]
     Observed(Json<ProbeObservation>),
-    /// The body is not a probe request (not JSON, a field missing or out of range).
+    /// The body is not a probe request (not JSON, a field missing or out of range, a tcp:// or
+    /// tls:// URL without a port, a dns:// probe without its query).
     #[oai(status = 400)]
     BadRequest(Json<ErrorMessage>),
     /// No token, or not this agent's.
@@ -220,9 +222,11 @@ impl crate::api::Extension for AgentApi {}
 impl AgentApi {
     /// Run one probe for a monitor
     ///
-    /// Requests the URL as the body describes (method, headers, timeout, redirects, body limit)
-    /// from this agent's location and answers what it observed: status, response time, the body
-    /// when asked, certificate expiry, or why it failed. The monitor judges the conditions. The
+    /// Probes the URL as the body describes, from this agent's location: an `http(s)://`
+    /// request (method, headers, timeout, redirects, body limit), a `tcp://host:port`
+    /// connection, a `tls://host:port` handshake or a `dns://server[:port]` query (`dns`). It
+    /// answers what it observed: status, whether it connected, the DNS response code, response
+    /// time, the body when asked (a dns probe's answers), certificate expiry, or why it failed. The monitor judges the conditions. The
     /// token is checked before the body is read.
     #[oai(path = "/api/v1/probe", method = "post", operation_id = "runProbe")]
     async fn probe(

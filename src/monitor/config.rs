@@ -294,7 +294,7 @@ pub struct DnsQuery {
 }
 
 /// The record types a `dns://` target may ask for: those Gatus renders into `[BODY]`.
-const DNS_TYPES: [&str; 7] = ["A", "AAAA", "CNAME", "MX", "NS", "PTR", "SRV"];
+pub const DNS_TYPES: [&str; 7] = ["A", "AAAA", "CNAME", "MX", "NS", "PTR", "SRV"];
 
 /// A push target's clock and secret.
 #[derive(Debug, Clone)]

@@ -18,7 +18,7 @@ use reqwest::header::{HeaderName, HeaderValue, USER_AGENT};
 use reqwest::{Client, Url, redirect};
 
 use super::conditions::{self, Observed};
-use super::config::{ProbeMethod, Target, TargetKind};
+use super::config::{DnsQuery, ProbeMethod, Target, TargetKind};
 
 /// Bodies are read up to this size; a larger one fails the probe and is never buffered whole.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -49,11 +49,14 @@ pub struct Outcome {
 }
 
 /// What to request: everything of a target but its conditions, which is all a remote agent is
-/// told (conditions are judged by the decider, so agents need no config).
+/// told (conditions are judged by the decider, so agents need no config). The URL's scheme says
+/// the kind: `http`/`https`, `tcp`, `tls` or `dns`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProbeSpec {
     /// What to request.
     pub url: Url,
+    /// The query of a `dns://` probe; `None` for other kinds.
+    pub dns: Option<DnsQuery>,
     /// `GET` or `HEAD`.
     pub method: ProbeMethod,
     /// Sent with the request.
@@ -78,6 +81,10 @@ impl ProbeSpec {
                 || Url::parse("about:blank").expect("a constant URL"),
                 |url| url.expose().clone(),
             ),
+            dns: match &target.kind {
+                TargetKind::Dns(query) => Some(query.clone()),
+                _ => None,
+            },
             method: target.method,
             headers: target.headers.clone(),
             timeout: target.timeout,
@@ -110,22 +117,20 @@ pub struct Observation {
     pub certificate_subject: Option<String>,
     /// Why the request failed (no answer, timeout, oversized body), in one line.
     pub error: Option<String>,
+    /// Whether the connection was made (`tcp`, `tls`) or an answer came (`dns`); `None` for
+    /// HTTP, which says so with its status.
+    pub connected: Option<bool>,
+    /// The DNS response code's name (`NOERROR`, `NXDOMAIN`, ...), for `dns`.
+    pub dns_rcode: Option<String>,
 }
 
 impl Observation {
     /// `target`'s conditions applied to what was observed.
     #[must_use]
     pub fn judge(self, target: &Target) -> Outcome {
-        let error = match (&self.error, self.status_code) {
-            (Some(error), _) => Some(error.clone()),
-            (None, Some(status)) => {
-                let expires_in = self
-                    .certificate_expiry
-                    .map(|expiry| expiry.duration_since(self.at).unwrap_or(Duration::ZERO));
-                let observed = Observed::new(status, self.response_time, &self.body, expires_in);
-                conditions::judge(&target.conditions, &observed).err()
-            }
-            (None, None) => Some("no response".to_owned()),
+        let error = match self.connected {
+            Some(connected) => self.reach_error(target, connected),
+            None => self.http_error(target),
         };
         // The reason is published (API, page, feed, alerts) and logged: nothing of the
         // target's credentials or `${NAME}` values may be in it, whatever the server echoed.
@@ -140,6 +145,50 @@ impl Observation {
             certificate_expiry: self.certificate_expiry,
             certificate_subject: self.certificate_subject,
         }
+    }
+
+    /// Time left on the certificate when the probe started.
+    fn expires_in(&self) -> Option<Duration> {
+        self.certificate_expiry
+            .map(|expiry| expiry.duration_since(self.at).unwrap_or(Duration::ZERO))
+    }
+
+    /// An HTTP probe's failure: its error, or the first condition that does not hold.
+    fn http_error(&self, target: &Target) -> Option<String> {
+        match (&self.error, self.status_code) {
+            (Some(error), _) => Some(error.clone()),
+            (None, Some(status)) => {
+                let observed =
+                    Observed::new(status, self.response_time, &self.body, self.expires_in());
+                conditions::judge(&target.conditions, &observed).err()
+            }
+            (None, None) => Some("no response".to_owned()),
+        }
+    }
+
+    /// A `tcp://`, `tls://` or `dns://` probe's failure: with no conditions, a connection (and
+    /// for dns, `NOERROR`) succeeds; with conditions, they decide, `[CONNECTED] == false`
+    /// included, and a failed connection's reason follows theirs.
+    fn reach_error(&self, target: &Target, connected: bool) -> Option<String> {
+        if target.conditions.is_empty() {
+            return self.error.clone().or_else(|| {
+                self.dns_rcode
+                    .as_ref()
+                    .filter(|rcode| *rcode != "NOERROR")
+                    .map(|rcode| format!("[DNS_RCODE] ({rcode}) == NOERROR"))
+            });
+        }
+        let mut observed = Observed::new(0, self.response_time, &self.body, self.expires_in())
+            .connected(connected);
+        if let Some(rcode) = &self.dns_rcode {
+            observed = observed.dns_rcode(rcode.clone());
+        }
+        conditions::judge(&target.conditions, &observed)
+            .err()
+            .map(|reason| match &self.error {
+                Some(why) => format!("{reason} ({why})"),
+                None => reason,
+            })
     }
 }
 
@@ -226,9 +275,20 @@ impl Prober {
         Ok(self)
     }
 
-    /// Requests `spec` once, sending `user_agent`; never fails, a failure is an
-    /// [`Observation`] with an `error`.
+    /// Probes `spec` once, of the kind its URL's scheme says (HTTP requests send
+    /// `user_agent`); never fails, a failure is an [`Observation`] with an `error`. The decider
+    /// and its agents both probe through here.
     pub async fn observe(&self, spec: &ProbeSpec, user_agent: &HeaderValue) -> Observation {
+        match spec.url.scheme() {
+            "tcp" => reach(spec, tcp::probe(spec)).await,
+            "tls" => reach(spec, tls::probe(self.tls.clone(), spec)).await,
+            "dns" => reach(spec, dns::probe(spec)).await,
+            _ => self.request(spec, user_agent).await,
+        }
+    }
+
+    /// Requests `spec`'s HTTP or HTTPS URL once, sending `user_agent`.
+    async fn request(&self, spec: &ProbeSpec, user_agent: &HeaderValue) -> Observation {
         let at = SystemTime::now();
         let started = Instant::now();
         let client = if spec.follow_redirects {
@@ -267,6 +327,8 @@ impl Prober {
                 _ => Vec::new(),
             },
             error,
+            connected: None,
+            dns_rcode: None,
         }
     }
 
@@ -332,15 +394,9 @@ impl Prober {
 
 impl Probe for Prober {
     async fn probe(&self, target: &Target) -> Outcome {
-        match &target.kind {
-            TargetKind::Tcp => reach(target, tcp::probe(target)).await,
-            TargetKind::Tls => reach(target, tls::probe(self.tls.clone(), target)).await,
-            TargetKind::Dns(query) => reach(target, dns::probe(target, query)).await,
-            TargetKind::Http | TargetKind::Push(_) => self
-                .observe(&ProbeSpec::of(target), &self.user_agent)
-                .await
-                .judge(target),
-        }
+        self.observe(&ProbeSpec::of(target), &self.user_agent)
+            .await
+            .judge(target)
     }
 }
 
@@ -381,71 +437,46 @@ impl Reach {
     }
 }
 
-/// Runs a `tcp://`, `tls://` or `dns://` probe within the target's timeout and judges it: with
-/// no conditions, a connection (and for dns, `NOERROR`) succeeds; with conditions, they decide,
-/// `[CONNECTED] == false` included, and a failed connection's reason follows theirs.
-async fn reach(target: &Target, probe: impl Future<Output = Reach>) -> Outcome {
+/// Runs a `tcp://`, `tls://` or `dns://` probe within the spec's timeout; what it saw, not
+/// judged.
+async fn reach(spec: &ProbeSpec, probe: impl Future<Output = Reach>) -> Observation {
     let at = SystemTime::now();
     let started = Instant::now();
-    let reach = tokio::time::timeout(target.timeout, probe)
+    let reach = tokio::time::timeout(spec.timeout, probe)
         .await
         .unwrap_or_else(|_| {
             Reach::failed(
                 started.elapsed(),
                 format!(
                     "timeout: no answer within {}",
-                    humantime::format_duration(target.timeout)
+                    humantime::format_duration(spec.timeout)
                 ),
             )
         });
-    let expires_in = reach
-        .certificate
-        .as_ref()
-        .map(|(expiry, _)| expiry.duration_since(at).unwrap_or(Duration::ZERO));
-    let mut observed =
-        Observed::new(0, reach.response_time, &reach.body, expires_in).connected(reach.connected);
-    if let Some(rcode) = &reach.dns_rcode {
-        observed = observed.dns_rcode(rcode.clone());
-    }
-    let error = if target.conditions.is_empty() {
-        reach.error.clone().or_else(|| {
-            reach
-                .dns_rcode
-                .as_ref()
-                .filter(|rcode| *rcode != "NOERROR")
-                .map(|rcode| format!("[DNS_RCODE] ({rcode}) == NOERROR"))
-        })
-    } else {
-        conditions::judge(&target.conditions, &observed)
-            .err()
-            .map(|reason| match &reach.error {
-                Some(why) => format!("{reason} ({why})"),
-                None => reason,
-            })
-    };
-    let error = error.map(|reason| target.scrub(&reason).into_owned());
-    Outcome {
+    let (certificate_expiry, certificate_subject) = reach.certificate.unzip();
+    Observation {
         at,
-        ok: error.is_none(),
         status_code: None,
         response_time: reach.response_time,
         duration: started.elapsed(),
-        error,
-        certificate_expiry: reach.certificate.as_ref().map(|c| c.0),
-        certificate_subject: reach.certificate.map(|c| c.1),
+        body: reach.body,
+        certificate_expiry,
+        certificate_subject,
+        error: reach.error,
+        connected: Some(reach.connected),
+        dns_rcode: reach.dns_rcode,
     }
 }
 
 /// The host and port of a `tcp://`, `tls://` or `dns://` URL (dns defaults to 53).
-fn host_and_port(target: &Target) -> (String, u16) {
-    let url = target.url.as_ref().map(super::redact::Secret::expose);
+fn host_and_port(url: &Url) -> (String, u16) {
     let host = url
-        .and_then(Url::host_str)
+        .host_str()
         .unwrap_or_default()
         .trim_start_matches('[')
         .trim_end_matches(']')
         .to_owned();
-    let port = url.and_then(Url::port).unwrap_or(53);
+    let port = url.port().unwrap_or(53);
     (host, port)
 }
 

@@ -18,12 +18,13 @@ use poem_openapi::{Enum, Object};
 use reqwest::header::{HeaderName, HeaderValue};
 use reqwest::{Client, Url};
 
-use super::config::{Location, ProbeMethod};
+use super::config::{DNS_TYPES, DnsQuery, Location, ProbeMethod};
 use super::probe::{MAX_BODY_BYTES, Observation, ProbeSpec};
 use super::store::{from_millis, millis};
 
 /// The version of [`ProbeRequest`] and [`ProbeObservation`]; both sides must speak the same.
-pub const PROTOCOL_VERSION: u32 = 1;
+/// 2: tcp://, tls:// and dns:// probes too (`dns`, `connected`, `dns_rcode`).
+pub const PROTOCOL_VERSION: u32 = 2;
 /// Where an agent takes probe requests.
 pub const PROBE_PATH: &str = "/api/v1/probe";
 /// Largest probe request an agent reads; a target's request is far smaller.
@@ -45,15 +46,30 @@ pub enum WireMethod {
     Head,
 }
 
+/// The query of a `dns://` probe.
+#[derive(Object, Debug, Clone, PartialEq)]
+pub struct WireDnsQuery {
+    /// The name asked about. Example: `example.org`.
+    pub name: String,
+    /// The record type.
+    #[oai(rename = "type", validator(pattern = "^(A|AAAA|CNAME|MX|NS|PTR|SRV)$"))]
+    pub record_type: String,
+}
+
 /// One probe to run, as a monitor describes it to an agent.
 #[derive(Object, Debug, Clone, PartialEq)]
 pub struct ProbeRequest {
     /// The protocol version the monitor speaks; an agent of another version refuses with 409.
-    /// Example: `1`.
+    /// Example: `2`.
     pub version: u32,
-    /// What to request (http or https). Example: `https://health-service-5054231013.fly.dev/health`.
+    /// What to probe; the scheme says the kind: `http://` or `https://` (a request),
+    /// `tcp://host:port` (a connection), `tls://host:port` (a connection and a TLS handshake)
+    /// or `dns://server[:port]` (one query, `dns`). Example: `https://health-service-5054231013.fly.dev/health`.
     pub url: String,
-    /// `GET` or `HEAD`.
+    /// The query of a `dns://` probe; absent or null for the other kinds.
+    #[oai(nullable)]
+    pub dns: Option<WireDnsQuery>,
+    /// `GET` or `HEAD` (HTTP only).
     pub method: WireMethod,
     /// Sent with the request, besides the agent's own `User-Agent`.
     pub headers: BTreeMap<String, String>,
@@ -73,23 +89,25 @@ pub struct ProbeRequest {
 /// What one probe observed, as an agent answers it; not judged.
 #[derive(Object, Debug, Clone, PartialEq)]
 pub struct ProbeObservation {
-    /// The protocol version the agent speaks. Example: `1`.
+    /// The protocol version the agent speaks. Example: `2`.
     pub version: u32,
     /// Where the agent probed from (its `--location`). Example: `ams`.
     pub location: String,
     /// When the probe started, ms since the Unix epoch.
     pub started_at_ms: u64,
-    /// The response's status; null when none arrived. Example: `200`.
+    /// The response's status; null when none arrived, and for tcp, tls and dns. Example: `200`.
     #[oai(nullable)]
     pub status_code: Option<u16>,
-    /// Time to the response head, or to the failure, ms. Example: `42`.
+    /// Time to the response head (HTTP), the connection (tcp), the handshake (tls) or the
+    /// answer (dns), or to the failure, ms. Example: `42`.
     pub response_time_ms: u64,
     /// Time until the probe ended, body included, ms. Example: `45`.
     pub duration_ms: u64,
-    /// The body (base64), when `keep_body` asked for it.
+    /// The body (base64), when `keep_body` asked for it; for dns, the answers' data as `[BODY]`
+    /// reads it.
     #[oai(nullable)]
     pub body: Option<Base64<Vec<u8>>>,
-    /// When the server's certificate expires, seconds since the Unix epoch (HTTPS only).
+    /// When the server's certificate expires, seconds since the Unix epoch (https and tls).
     #[oai(nullable)]
     pub certificate_expiry: Option<u64>,
     /// The certificate's subject, with its expiry. Example: `CN=api.example.org`.
@@ -98,6 +116,12 @@ pub struct ProbeObservation {
     /// Why the request failed (no answer, timeout, oversized body), in one line.
     #[oai(nullable)]
     pub error: Option<String>,
+    /// Whether the connection was made (tcp, tls) or an answer came (dns); null for HTTP.
+    #[oai(nullable)]
+    pub connected: Option<bool>,
+    /// The DNS response code's name (dns only). Example: `NOERROR`.
+    #[oai(nullable)]
+    pub dns_rcode: Option<String>,
 }
 
 impl ProbeRequest {
@@ -107,6 +131,10 @@ impl ProbeRequest {
         Self {
             version: PROTOCOL_VERSION,
             url: spec.url.to_string(),
+            dns: spec.dns.as_ref().map(|query| WireDnsQuery {
+                name: query.name.clone(),
+                record_type: query.record_type.clone(),
+            }),
             method: match spec.method {
                 ProbeMethod::Get => WireMethod::Get,
                 ProbeMethod::Head => WireMethod::Head,
@@ -133,13 +161,35 @@ impl ProbeRequest {
     pub fn spec(&self) -> Result<ProbeSpec, String> {
         let url = Url::parse(&self.url)
             .ok()
-            .filter(|url| matches!(url.scheme(), "http" | "https") && url.has_host())
+            .filter(|url| {
+                matches!(url.scheme(), "http" | "https" | "tcp" | "tls" | "dns") && url.has_host()
+            })
             .ok_or_else(|| {
                 format!(
-                    "url {:?} is not an http:// or https:// URL with a host",
+                    "url {:?} is not an http://, https://, tcp://, tls:// or dns:// URL with a host",
                     self.url
                 )
             })?;
+        if matches!(url.scheme(), "tcp" | "tls") && url.port().is_none() {
+            return Err(format!(
+                "url {:?} has no port; a {}:// probe needs host:port",
+                self.url,
+                url.scheme()
+            ));
+        }
+        let dns = match (url.scheme(), &self.dns) {
+            ("dns", Some(query)) => Some(wire_query(query)?),
+            ("dns", None) => {
+                return Err("dns: missing; a dns:// probe needs { name, type }".to_owned());
+            }
+            (_, Some(_)) => {
+                return Err(format!(
+                    "dns: only a dns:// probe has a query, not {}://",
+                    url.scheme()
+                ));
+            }
+            (_, None) => None,
+        };
         let mut headers = Vec::with_capacity(self.headers.len());
         for (name, value) in &self.headers {
             let name = HeaderName::try_from(name.as_str())
@@ -167,6 +217,7 @@ impl ProbeRequest {
             })?;
         Ok(ProbeSpec {
             url,
+            dns,
             method: match self.method {
                 WireMethod::Get => ProbeMethod::Get,
                 WireMethod::Head => ProbeMethod::Head,
@@ -178,6 +229,24 @@ impl ProbeRequest {
             keep_body: self.keep_body,
         })
     }
+}
+
+/// `query` checked: a name and a record type a `dns://` target may ask for.
+fn wire_query(query: &WireDnsQuery) -> Result<DnsQuery, String> {
+    if !DNS_TYPES.contains(&query.record_type.as_str()) {
+        return Err(format!(
+            "dns.type {:?} is not one of {}",
+            query.record_type,
+            DNS_TYPES.join(", ")
+        ));
+    }
+    if query.name.trim().is_empty() {
+        return Err("dns.name is empty; expected a domain name".to_owned());
+    }
+    Ok(DnsQuery {
+        name: query.name.clone(),
+        record_type: query.record_type.clone(),
+    })
 }
 
 impl ProbeObservation {
@@ -196,6 +265,8 @@ impl ProbeObservation {
             certificate_expiry: observation.certificate_expiry.map(|at| millis(at) / 1000),
             certificate_subject: observation.certificate_subject,
             error: observation.error,
+            connected: observation.connected,
+            dns_rcode: observation.dns_rcode,
         }
     }
 
@@ -213,6 +284,8 @@ impl ProbeObservation {
                 .map(|s| from_millis(s.saturating_mul(1000))),
             certificate_subject: self.certificate_subject,
             error: self.error,
+            connected: self.connected,
+            dns_rcode: self.dns_rcode,
         }
     }
 }
@@ -311,6 +384,7 @@ mod tests {
     fn spec() -> ProbeSpec {
         ProbeSpec {
             url: Url::parse("https://a.example/health?x=1").unwrap(),
+            dns: None,
             method: ProbeMethod::Head,
             headers: vec![(
                 HeaderName::from_static("authorization"),
@@ -341,7 +415,7 @@ mod tests {
         request.url = "ftp://x".to_owned();
         assert_eq!(
             request.spec().unwrap_err(),
-            "url \"ftp://x\" is not an http:// or https:// URL with a host"
+            "url \"ftp://x\" is not an http://, https://, tcp://, tls:// or dns:// URL with a host"
         );
         let mut request = ProbeRequest::new(&spec(), None);
         request.timeout_ms = 0;
@@ -370,6 +444,8 @@ mod tests {
             certificate_expiry: Some(from_millis(1_900_000_000_000)),
             certificate_subject: Some("CN=localhost".to_owned()),
             error: None,
+            connected: None,
+            dns_rcode: None,
         };
         let json = ProbeObservation::new("ams", observation.clone())
             .to_json()
@@ -381,5 +457,186 @@ mod tests {
             observation,
             "bytes that are not UTF-8 too"
         );
+    }
+
+    /// A tcp, tls or dns spec: no headers, 2 s, no body kept.
+    fn reach_spec(url: &str, dns: Option<DnsQuery>) -> ProbeSpec {
+        ProbeSpec {
+            url: Url::parse(url).unwrap(),
+            dns,
+            method: ProbeMethod::Get,
+            headers: Vec::new(),
+            timeout: Duration::from_millis(2000),
+            follow_redirects: false,
+            body_limit: MAX_BODY_BYTES,
+            keep_body: false,
+        }
+    }
+
+    #[test]
+    fn tcp_tls_and_dns_requests_survive_the_wire_exactly() {
+        let query = DnsQuery {
+            name: "example.org".to_owned(),
+            record_type: "MX".to_owned(),
+        };
+        for (spec, dns) in [
+            (
+                reach_spec("tcp://db.example:5432", None),
+                serde_json::Value::Null,
+            ),
+            (
+                reach_spec("tls://a.example:443", None),
+                serde_json::Value::Null,
+            ),
+            (
+                reach_spec("dns://127.0.0.1:5353", Some(query)),
+                serde_json::json!({ "name": "example.org", "type": "MX" }),
+            ),
+        ] {
+            let json = ProbeRequest::new(&spec, None).to_json().unwrap();
+            assert_eq!(
+                json,
+                serde_json::json!({
+                    "version": 2,
+                    "url": spec.url.as_str(),
+                    "dns": dns,
+                    "method": "GET",
+                    "headers": {},
+                    "timeout_ms": 2000,
+                    "follow_redirects": false,
+                    "body_limit": MAX_BODY_BYTES,
+                    "keep_body": false,
+                    "public_url": null,
+                })
+            );
+            let back = ProbeRequest::parse_from_json(Some(json)).unwrap();
+            assert_eq!(back.spec().unwrap(), spec);
+        }
+    }
+
+    #[test]
+    fn a_malformed_tcp_tls_or_dns_request_names_what_is_wrong() {
+        let refused = |spec: ProbeSpec, edit: fn(&mut ProbeRequest)| {
+            let mut request = ProbeRequest::new(&spec, None);
+            edit(&mut request);
+            request.spec().unwrap_err()
+        };
+        let query = || DnsQuery {
+            name: "example.org".to_owned(),
+            record_type: "A".to_owned(),
+        };
+        assert_eq!(
+            refused(reach_spec("tcp://db.example:5432", None), |r| r.url =
+                "tcp://db.example".to_owned()),
+            "url \"tcp://db.example\" has no port; a tcp:// probe needs host:port"
+        );
+        assert_eq!(
+            refused(reach_spec("dns://127.0.0.1", Some(query())), |r| r.dns =
+                None),
+            "dns: missing; a dns:// probe needs { name, type }"
+        );
+        assert_eq!(
+            refused(reach_spec("dns://127.0.0.1", Some(query())), |r| {
+                r.dns.as_mut().unwrap().record_type = "TXT".to_owned();
+            }),
+            "dns.type \"TXT\" is not one of A, AAAA, CNAME, MX, NS, PTR, SRV"
+        );
+        assert_eq!(
+            refused(reach_spec("dns://127.0.0.1", Some(query())), |r| {
+                r.dns.as_mut().unwrap().name = " ".to_owned();
+            }),
+            "dns.name is empty; expected a domain name"
+        );
+        assert_eq!(
+            refused(reach_spec("tcp://db.example:5432", None), |r| {
+                r.dns = Some(WireDnsQuery {
+                    name: "example.org".to_owned(),
+                    record_type: "A".to_owned(),
+                });
+            }),
+            "dns: only a dns:// probe has a query, not tcp://"
+        );
+    }
+
+    #[test]
+    fn tcp_tls_and_dns_observations_survive_the_wire_exactly() {
+        let base = Observation {
+            at: from_millis(1_800_000_000_123),
+            status_code: None,
+            response_time: Duration::from_millis(3),
+            duration: Duration::from_millis(4),
+            body: Vec::new(),
+            certificate_expiry: None,
+            certificate_subject: None,
+            error: None,
+            connected: Some(true),
+            dns_rcode: None,
+        };
+        let refused = Observation {
+            connected: Some(false),
+            error: Some("connection refused".to_owned()),
+            ..base.clone()
+        };
+        let tls = Observation {
+            certificate_expiry: Some(from_millis(1_900_000_000_000)),
+            certificate_subject: Some("CN=localhost".to_owned()),
+            ..base.clone()
+        };
+        let dns = Observation {
+            body: b"192.0.2.1".to_vec(),
+            dns_rcode: Some("NOERROR".to_owned()),
+            ..base.clone()
+        };
+        let expected = |fields: serde_json::Value| {
+            let mut json = serde_json::json!({
+                "version": 2,
+                "location": "ams",
+                "started_at_ms": 1_800_000_000_123_u64,
+                "status_code": null,
+                "response_time_ms": 3,
+                "duration_ms": 4,
+                "body": null,
+                "certificate_expiry": null,
+                "certificate_subject": null,
+                "error": null,
+                "connected": true,
+                "dns_rcode": null,
+            });
+            for (key, value) in fields.as_object().unwrap() {
+                json[key] = value.clone();
+            }
+            json
+        };
+        for (observation, json) in [
+            (base.clone(), expected(serde_json::json!({}))),
+            (
+                refused,
+                expected(serde_json::json!({
+                    "connected": false,
+                    "error": "connection refused",
+                })),
+            ),
+            (
+                tls,
+                expected(serde_json::json!({
+                    "certificate_expiry": 1_900_000_000_u64,
+                    "certificate_subject": "CN=localhost",
+                })),
+            ),
+            (
+                dns,
+                expected(serde_json::json!({
+                    "body": "MTkyLjAuMi4x",
+                    "dns_rcode": "NOERROR",
+                })),
+            ),
+        ] {
+            let wire = ProbeObservation::new("ams", observation.clone())
+                .to_json()
+                .unwrap();
+            assert_eq!(wire, json);
+            let back = ProbeObservation::parse_from_json(Some(wire)).unwrap();
+            assert_eq!(back.observation(), observation);
+        }
     }
 }

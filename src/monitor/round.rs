@@ -145,12 +145,13 @@ impl<P: Probe> Voters<P> {
     pub async fn round(&self, target: &Target) -> Round {
         let spec = ProbeSpec::of(target);
         let own = self.prober.probe(target);
-        // Agents make HTTP probes only: tcp://, tls:// and dns:// targets are probed from here.
-        let http = matches!(target.kind, TargetKind::Http);
+        // Agents probe every kind a URL says (http, tcp, tls, dns); push targets are never
+        // probed.
+        let probed = !matches!(target.kind, TargetKind::Push(_));
         let agents = self
             .agents
             .iter()
-            .filter(|_| http)
+            .filter(|_| probed)
             .flat_map(|(client, locations)| {
                 locations.iter().map(move |location| (client, location))
             });

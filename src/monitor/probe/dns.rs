@@ -9,17 +9,19 @@ use hickory_proto::op::{Message, MessageType, OpCode, Query};
 use hickory_proto::rr::{Name, RData, RecordType};
 use tokio::net::UdpSocket;
 
-use super::Reach;
-use crate::monitor::config::{DnsQuery, Target};
+use super::{ProbeSpec, Reach};
 
 /// Largest answer read: EDNS's common 4096 bytes (a plain UDP answer is at most 512).
 const MAX_ANSWER: usize = 4096;
 
 /// Sends the query and reads the answer from the same server.
-pub(super) async fn probe(target: &Target, query: &DnsQuery) -> Reach {
+pub(super) async fn probe(spec: &ProbeSpec) -> Reach {
     let started = Instant::now();
-    let (host, port) = super::host_and_port(target);
+    let (host, port) = super::host_and_port(&spec.url);
     let failed = |reason: String| Reach::failed(started.elapsed(), reason);
+    let Some(query) = &spec.dns else {
+        return failed("DNS: the probe has no query".to_owned());
+    };
     let Ok(name) = Name::from_ascii(&query.name) else {
         return failed(format!("DNS: {:?} is not a domain name", query.name));
     };

@@ -4,13 +4,12 @@ use std::time::Instant;
 
 use tokio::net::TcpStream;
 
-use super::Reach;
-use crate::monitor::config::Target;
+use super::{ProbeSpec, Reach};
 
-/// Connects to the target's host and port; the connection is closed at once.
-pub(super) async fn probe(target: &Target) -> Reach {
+/// Connects to the spec's host and port; the connection is closed at once.
+pub(super) async fn probe(spec: &ProbeSpec) -> Reach {
     let started = Instant::now();
-    let (host, port) = super::host_and_port(target);
+    let (host, port) = super::host_and_port(&spec.url);
     match TcpStream::connect((host.as_str(), port)).await {
         Ok(_) => Reach::connected(started.elapsed()),
         Err(err) => Reach::failed(started.elapsed(), super::io_reason(&err)),

@@ -9,13 +9,12 @@ use rustls::pki_types::ServerName;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
-use super::Reach;
-use crate::monitor::config::Target;
+use super::{ProbeSpec, Reach};
 
 /// Connects and shakes hands; the leaf certificate's expiry and subject are kept.
-pub(super) async fn probe(tls: Arc<rustls::ClientConfig>, target: &Target) -> Reach {
+pub(super) async fn probe(tls: Arc<rustls::ClientConfig>, spec: &ProbeSpec) -> Reach {
     let started = Instant::now();
-    let (host, port) = super::host_and_port(target);
+    let (host, port) = super::host_and_port(&spec.url);
     let Ok(name) = ServerName::try_from(host.clone()) else {
         return Reach::failed(
             started.elapsed(),

@@ -89,7 +89,7 @@ async fn tls_completes_a_handshake_and_reads_the_certificate() {
 }
 
 /// A DNS server on loopback: `up.example.test.` A is 192.0.2.1, any other name NXDOMAIN.
-async fn dns_server() -> SocketAddr {
+pub(super) async fn dns_server() -> SocketAddr {
     let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let addr = socket.local_addr().unwrap();
     tokio::spawn(async move {

@@ -334,12 +334,12 @@ async fn an_agent_refuses_strangers_before_reading_and_probes_nothing_for_them()
     };
     let target = server.url("/health");
     for (token, body) in [
-        (None, probe_body(&target, 1)),
+        (None, probe_body(&target, 2)),
         (
             Some("0123456789abcdef0123456789abcdeX"),
-            probe_body(&target, 1),
+            probe_body(&target, 2),
         ),
-        (Some("short"), probe_body(&target, 1)),
+        (Some("short"), probe_body(&target, 2)),
         (Some("wrong"), "not json at all".to_owned()),
         (None, "x".repeat(200_000)),
     ] {
@@ -350,23 +350,23 @@ async fn an_agent_refuses_strangers_before_reading_and_probes_nothing_for_them()
     assert!(server.methods().is_empty(), "the target received nothing");
 
     // Another protocol version: refused, saying so; a body too large: 413.
-    let response = post(Some(TOKEN), probe_body(&target, 2)).await.unwrap();
+    let response = post(Some(TOKEN), probe_body(&target, 1)).await.unwrap();
     assert_eq!(response.status(), 409);
     assert_eq!(
         json(response).await["message"],
-        "the request has protocol version 2, this agent speaks version 1; deploy the same release to the monitor and its agents"
+        "the request has protocol version 1, this agent speaks version 2; deploy the same release to the monitor and its agents"
     );
     let response = post(Some(TOKEN), "x".repeat(200_000)).await.unwrap();
     assert_eq!(response.status(), 413);
     assert!(server.methods().is_empty());
 
     // The token: one probe, from ams.
-    let response = post(Some(TOKEN), probe_body(&target, 1)).await.unwrap();
+    let response = post(Some(TOKEN), probe_body(&target, 2)).await.unwrap();
     assert_eq!(response.status(), 200);
     let observation = json(response).await;
     assert_eq!(observation["status_code"], 200);
     assert_eq!(observation["location"], "ams");
-    assert_eq!(observation["version"], 1);
+    assert_eq!(observation["version"], 2);
     assert_eq!(server.methods(), ["GET"]);
     assert_eq!(
         server.user_agents(),
@@ -388,7 +388,7 @@ async fn an_agent_runs_a_bounded_number_of_probes_and_refuses_the_rest() {
             .post(&url)
             .bearer_auth(TOKEN)
             .header("content-type", "application/json")
-            .body(probe_body(&server.url("/slow"), 1))
+            .body(probe_body(&server.url("/slow"), 2))
             .send()
     };
     let first = tokio::spawn(send());
@@ -438,4 +438,149 @@ async fn the_heartbeat_is_requested_every_interval() {
     let pings = receiver.wait_for(2).await;
     assert!(pings.iter().all(|p| p.path == "/ping/abc"), "{pings:?}");
     monitor.stop().await;
+}
+
+/// The target `name` of the decider's /api/v1/status.
+async fn status_of(decider: &Binary, name: &str) -> serde_json::Value {
+    get(decider.addr, "/api/v1/status").await["targets"]
+        .as_array()
+        .and_then(|all| all.iter().find(|t| t["name"] == name).cloned())
+        .unwrap_or(serde_json::Value::Null)
+}
+
+#[tokio::test]
+async fn an_agent_probes_tcp_tls_and_dns_targets_too() {
+    // A listening port (accepting, so its backlog never fills), a closed one, a DNS server, a
+    // TLS server whose CA only the agent trusts.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let open = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { while listener.accept().await.is_ok() {} });
+    let closed = {
+        let gone = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        gone.local_addr().unwrap().port()
+    };
+    let dns = super::kinds::dns_server().await;
+    let tls = super::tls_target().await;
+    let ca = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tls/ca.pem");
+    let ams = agent("ams", &[("SSL_CERT_FILE", ca)]).await;
+    let toml = format!(
+        "{}{}{}{}[[location]]\nname = \"ams\"\nurl = \"http://{}\"\ntoken = \"{TOKEN}\"\n",
+        target("open", &format!("tcp://127.0.0.1:{open}"), ""),
+        target(
+            "closed",
+            &format!("tcp://127.0.0.1:{closed}"),
+            "failure_threshold = 1"
+        ),
+        target(
+            "dns",
+            &format!("dns://{dns}"),
+            "dns = { query_name = \"up.example.test\", query_type = \"A\" }\nconditions = [\"[DNS_RCODE] == NOERROR\", \"[BODY] == 192.0.2.1\"]"
+        ),
+        target(
+            "tls",
+            &format!("tls://localhost:{}", tls.port()),
+            "conditions = [\"[CONNECTED] == true\", \"[CERTIFICATE_EXPIRATION] > 240h\"]"
+        ),
+        ams.addr
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let (decider, _) = decider(&dir, &toml).await;
+
+    // Every target has a vote from both locations.
+    let voted = |status: &serde_json::Value| {
+        ["nrt", "ams"]
+            .iter()
+            .all(|name| location(status, name)["ok"].is_boolean())
+    };
+    let give_up = tokio::time::Instant::now() + PATIENCE * 3;
+    let statuses = loop {
+        let statuses = [
+            status_of(&decider, "open").await,
+            status_of(&decider, "closed").await,
+            status_of(&decider, "dns").await,
+            status_of(&decider, "tls").await,
+        ];
+        if statuses.iter().all(voted) && statuses[1]["state"] == "down" {
+            break statuses;
+        }
+        assert!(
+            tokio::time::Instant::now() < give_up,
+            "never voted from both: {statuses:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let [open, closed, dns, tls] = statuses;
+    for name in ["nrt", "ams"] {
+        assert_eq!(location(&open, name)["ok"], true, "{name}: {open}");
+        assert_eq!(location(&closed, name)["ok"], false, "{name}: {closed}");
+        assert_eq!(
+            location(&closed, name)["error"],
+            "connection refused",
+            "{name}: {closed}"
+        );
+        assert_eq!(location(&dns, name)["ok"], true, "{name}: {dns}");
+    }
+    // The handshake and the certificate condition held at ams, whose SSL_CERT_FILE trusts the
+    // test CA; nrt does not trust it.
+    assert_eq!(location(&tls, "ams")["ok"], true, "{tls}");
+    assert_eq!(location(&tls, "nrt")["ok"], false, "{tls}");
+    let error = location(&tls, "nrt")["error"].as_str().unwrap();
+    assert!(error.contains("UnknownIssuer"), "{error}");
+    assert_eq!(open["state"], "up");
+    assert_eq!(dns["state"], "up");
+    assert_eq!(
+        closed["last_check"]["error"], "nrt: connection refused; ams: connection refused",
+        "confirmed by both: {closed}"
+    );
+}
+
+#[tokio::test]
+async fn an_agent_refuses_a_malformed_tcp_or_dns_probe_with_one_line() {
+    let ams = agent("ams", &[]).await;
+    let url = format!("http://{}/api/v1/probe", ams.addr);
+    let body = |url: &str, dns: serde_json::Value| {
+        let mut body: serde_json::Value = serde_json::from_str(&probe_body(url, 2)).unwrap();
+        body["dns"] = dns;
+        body.to_string()
+    };
+    for (body, message) in [
+        (
+            body("tcp://127.0.0.1", serde_json::Value::Null),
+            "url \"tcp://127.0.0.1\" has no port; a tcp:// probe needs host:port",
+        ),
+        (
+            body("dns://127.0.0.1", serde_json::Value::Null),
+            "dns: missing; a dns:// probe needs { name, type }",
+        ),
+    ] {
+        let response = client()
+            .post(&url)
+            .bearer_auth(TOKEN)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400);
+        assert_eq!(json(response).await["message"], message);
+    }
+    // A query type the agent does not know: refused by the schema's pattern, one line.
+    let response = client()
+        .post(&url)
+        .bearer_auth(TOKEN)
+        .header("content-type", "application/json")
+        .body(body(
+            "dns://127.0.0.1",
+            serde_json::json!({ "name": "example.org", "type": "TXT" }),
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    assert_eq!(
+        json(response).await["message"],
+        "failed to parse \"WireDnsQuery\": field `type` verification failed. \
+         pattern(\"^(A|AAAA|CNAME|MX|NS|PTR|SRV)$\") (occurred while parsing \
+         \"optional_WireDnsQuery\") (occurred while parsing \"ProbeRequest\")"
+    );
 }
