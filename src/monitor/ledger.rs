@@ -1526,6 +1526,25 @@ mod tests {
     }
 
     #[test]
+    fn certificate_reminders_count_per_period_and_each_is_sent_once() {
+        let (mut ledger, _store, _dir) = ledger();
+        assert!(ledger.record(0, &with_certificate(30, "CN=a", 10)));
+        ledger.committed();
+        // The slack alert's period is 10 minutes from the warning at 30 s.
+        assert!(ledger.remind(from_millis(1_800_000_630_000)));
+        ledger.committed();
+        assert!(!ledger.remind(from_millis(1_800_001_229_999)));
+        assert!(ledger.remind(from_millis(1_800_001_230_000)), "the second");
+        assert_eq!(certificate_events(&ledger), [("slack".to_owned(), 10)]);
+        ledger.committed();
+        assert!(
+            !ledger.remind(from_millis(1_800_001_300_000)),
+            "the second was sent"
+        );
+        assert!(certificate_events(&ledger).is_empty());
+    }
+
+    #[test]
     fn certificate_warning_zero_turns_it_off_and_a_target_may_set_its_own() {
         let text = CONFIG
             .replace(
@@ -1541,6 +1560,8 @@ mod tests {
         let config = Arc::new(config::parse(&text, |_| None).unwrap());
         let mut ledger = Ledger::load(config, &store).unwrap();
         assert!(!ledger.record(0, &with_certificate(0, "CN=a", 1)));
+        // Off means off, even for a certificate expiring this very moment.
+        assert!(!ledger.record(0, &with_certificate(0, "CN=a", 0)));
         assert!(ledger.record(1, &with_certificate(0, "CN=b", 30)));
         assert_eq!(certificate_events(&ledger), [("webhook".to_owned(), 30)]);
     }

@@ -1341,6 +1341,60 @@ mod tests {
     }
 
     #[test]
+    fn push_records_are_kept_per_target_and_replaced_by_the_latest() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        assert!(store.push_records().unwrap().is_empty());
+        let first = PushRecord {
+            checked_in_ms: Some(T0),
+            started_ms: None,
+        };
+        let started = PushRecord {
+            checked_in_ms: Some(T0),
+            started_ms: Some(T0 + 1_000),
+        };
+        store
+            .commit(&Batch {
+                push: vec![("a".to_owned(), first), ("b".to_owned(), first)],
+                ..Batch::default()
+            })
+            .unwrap();
+        store
+            .commit(&Batch {
+                push: vec![("a".to_owned(), started)],
+                ..Batch::default()
+            })
+            .unwrap();
+        assert_eq!(
+            store.push_records().unwrap(),
+            HashMap::from([("a".to_owned(), started), ("b".to_owned(), first)])
+        );
+    }
+
+    #[test]
+    fn uncounted_results_are_stored_but_left_out_of_the_aggregates() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        // Only a's result at T0 is uncounted: not a's other result, nor b's at the same time.
+        store
+            .commit(&Batch {
+                uncounted: vec![("a".to_owned(), T0)],
+                ..batch(&[
+                    ("a", result(T0, false, 10)),
+                    ("a", result(T0 + 60_000, true, 20)),
+                    ("b", result(T0, false, 30)),
+                ])
+            })
+            .unwrap();
+        let now = from_millis(T0 + 120_000);
+        let [a, ..] = store.history("a", now).unwrap().windows();
+        assert_eq!((a.checks, a.failures, a.response_time_ms), (1, 0, 20));
+        let [b, ..] = store.history("b", now).unwrap().windows();
+        assert_eq!((b.checks, b.failures, b.response_time_ms), (1, 1, 30));
+        assert_eq!(store.result_count().unwrap(), 3, "all three are stored");
+    }
+
+    #[test]
     fn pruning_removes_old_results_but_keeps_aggregates_and_open_incidents() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
@@ -1472,6 +1526,14 @@ mod tests {
             },
             Batch {
                 messages: vec![("a".to_owned(), T0, "done".to_owned())],
+                ..Batch::default()
+            },
+            Batch {
+                certificates: vec![("a".to_owned(), None)],
+                ..Batch::default()
+            },
+            Batch {
+                push: vec![("a".to_owned(), PushRecord::default())],
                 ..Batch::default()
             },
         ];
