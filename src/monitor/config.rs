@@ -38,6 +38,10 @@ pub const DEFAULT_GRACE: Duration = Duration::from_secs(60);
 pub const MIN_TOKEN_BITS: usize = 128;
 /// The Telegram Bot API, unless an alert's `url` points elsewhere (a proxy, or a test).
 pub const TELEGRAM_API: &str = "https://api.telegram.org";
+/// PagerDuty's Events API v2, unless an alert's `url` points elsewhere.
+pub const PAGERDUTY_API: &str = "https://events.pagerduty.com/v2/enqueue";
+/// Pushover's messages API, unless an alert's `url` points elsewhere.
+pub const PUSHOVER_API: &str = "https://api.pushover.net/1/messages.json";
 
 /// Shortest probe interval: faster probing is load, not monitoring.
 const MIN_INTERVAL: Duration = Duration::from_secs(1);
@@ -370,6 +374,55 @@ pub enum AlertKind {
         /// The Bot API's base URL ([`TELEGRAM_API`] unless set).
         api: Secret<Url>,
     },
+    /// An ntfy topic.
+    Ntfy {
+        /// The topic's URL, e.g. `https://ntfy.sh/my-alerts` (the topic name is its secret on
+        /// a public server).
+        url: Secret<Url>,
+        /// An access token, for a topic that needs one.
+        token: Option<Secret<String>>,
+        /// 1 (min) to 5 (urgent); unset: 4 for outages, 3 for the rest.
+        priority: Option<u8>,
+    },
+    /// A PagerDuty service, through its Events API v2 integration.
+    Pagerduty {
+        /// The integration's routing key.
+        routing_key: Secret<String>,
+        /// The Events API ([`PAGERDUTY_API`] unless set).
+        url: Secret<Url>,
+    },
+    /// A Microsoft Teams channel, through a Workflows webhook.
+    Teams {
+        /// The workflow's URL, whose query is the credential.
+        url: Secret<Url>,
+    },
+    /// A Gotify server.
+    Gotify {
+        /// The server's base URL.
+        url: Secret<Url>,
+        /// An application token.
+        token: Secret<String>,
+        /// 0 to 10; unset: 8 for outages, 4 for the rest.
+        priority: Option<u8>,
+    },
+    /// Pushover.
+    Pushover {
+        /// The application's API token.
+        token: Secret<String>,
+        /// The user or group key to notify.
+        user: Secret<String>,
+        /// The messages API ([`PUSHOVER_API`] unless set).
+        url: Secret<Url>,
+    },
+    /// A Matrix room, through the client-server API.
+    Matrix {
+        /// The homeserver's base URL, e.g. `https://matrix.org`.
+        homeserver: Secret<Url>,
+        /// The room's id, e.g. `!abc:matrix.org` (the bot must have joined it).
+        room_id: String,
+        /// The bot account's access token.
+        access_token: Secret<String>,
+    },
 }
 
 impl AlertKind {
@@ -381,6 +434,12 @@ impl AlertKind {
             Self::Slack { .. } => "slack",
             Self::Discord { .. } => "discord",
             Self::Telegram { .. } => "telegram",
+            Self::Ntfy { .. } => "ntfy",
+            Self::Pagerduty { .. } => "pagerduty",
+            Self::Teams { .. } => "teams",
+            Self::Gotify { .. } => "gotify",
+            Self::Pushover { .. } => "pushover",
+            Self::Matrix { .. } => "matrix",
         }
     }
 }
@@ -714,6 +773,13 @@ const ALERT_KEYS: &[&str] = &[
     "url",
     "bot_token",
     "chat_id",
+    "token",
+    "priority",
+    "routing_key",
+    "user",
+    "homeserver",
+    "room_id",
+    "access_token",
     "targets",
     "reminder",
     "location_warnings",
@@ -802,6 +868,13 @@ struct RawAlert {
     url: Option<String>,
     bot_token: Option<String>,
     chat_id: Option<String>,
+    token: Option<String>,
+    priority: Option<i64>,
+    routing_key: Option<String>,
+    user: Option<String>,
+    homeserver: Option<String>,
+    room_id: Option<String>,
+    access_token: Option<String>,
     targets: Option<Vec<String>>,
     reminder: Option<String>,
     #[serde(default)]
@@ -830,6 +903,54 @@ enum RawKind {
     Slack,
     Discord,
     Telegram,
+    Ntfy,
+    Pagerduty,
+    Teams,
+    Gotify,
+    Pushover,
+    Matrix,
+}
+
+impl RawKind {
+    const ALL: [Self; 10] = [
+        Self::Webhook,
+        Self::Slack,
+        Self::Discord,
+        Self::Telegram,
+        Self::Ntfy,
+        Self::Pagerduty,
+        Self::Teams,
+        Self::Gotify,
+        Self::Pushover,
+        Self::Matrix,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Webhook => "webhook",
+            Self::Slack => "slack",
+            Self::Discord => "discord",
+            Self::Telegram => "telegram",
+            Self::Ntfy => "ntfy",
+            Self::Pagerduty => "pagerduty",
+            Self::Teams => "teams",
+            Self::Gotify => "gotify",
+            Self::Pushover => "pushover",
+            Self::Matrix => "matrix",
+        }
+    }
+
+    /// The keys this kind takes besides `kind`, `targets`, `reminder` and `location_warnings`.
+    fn keys(self) -> &'static [&'static str] {
+        match self {
+            Self::Webhook | Self::Slack | Self::Discord | Self::Teams => &["url"],
+            Self::Telegram => &["url", "bot_token", "chat_id"],
+            Self::Ntfy | Self::Gotify => &["url", "token", "priority"],
+            Self::Pagerduty => &["url", "routing_key"],
+            Self::Pushover => &["url", "token", "user"],
+            Self::Matrix => &["homeserver", "room_id", "access_token"],
+        }
+    }
 }
 
 /// A size with a unit, `500MB` or `2GiB` (bytesize's syntax: SI and binary units), of at
@@ -1244,51 +1365,33 @@ fn check_alert(
 ) -> Option<Alert> {
     let before = problems.len();
     let at = |key: &str| format!("{place}: {key}");
-    let kind = match raw.kind {
-        RawKind::Telegram => {
-            if raw.bot_token.is_none() {
-                problems.push(problem(
-                    &at("bot_token"),
-                    "missing; telegram needs a bot token",
-                ));
-            }
-            if raw.chat_id.is_none() {
-                problems.push(problem(&at("chat_id"), "missing; telegram needs a chat id"));
-            }
-            let api = check_url(
-                &at("url"),
-                raw.url.as_deref().unwrap_or(TELEGRAM_API),
-                problems,
-            );
-            match (raw.bot_token, raw.chat_id, api) {
-                (Some(bot_token), Some(chat_id), Some(api)) => Some(AlertKind::Telegram {
-                    bot_token: Secret::new(bot_token),
-                    chat_id,
-                    api: Secret::new(api),
-                }),
-                _ => None,
-            }
-        }
-        kind => {
-            for (key, value) in [("bot_token", &raw.bot_token), ("chat_id", &raw.chat_id)] {
-                if value.is_some() {
-                    problems.push(problem(&at(key), "applies to telegram alerts only"));
-                }
-            }
-            let url = match raw.url {
-                Some(url) => check_url(&at("url"), &url, problems),
-                None => {
-                    problems.push(problem(&at("url"), "missing; expected the URL to POST to"));
-                    None
-                }
-            };
-            url.map(Secret::new).map(|url| match kind {
-                RawKind::Slack => AlertKind::Slack { url },
-                RawKind::Discord => AlertKind::Discord { url },
-                _ => AlertKind::Webhook { url },
-            })
-        }
-    };
+    let given = [
+        ("url", raw.url.is_some()),
+        ("bot_token", raw.bot_token.is_some()),
+        ("chat_id", raw.chat_id.is_some()),
+        ("token", raw.token.is_some()),
+        ("priority", raw.priority.is_some()),
+        ("routing_key", raw.routing_key.is_some()),
+        ("user", raw.user.is_some()),
+        ("homeserver", raw.homeserver.is_some()),
+        ("room_id", raw.room_id.is_some()),
+        ("access_token", raw.access_token.is_some()),
+    ];
+    for (key, _) in given
+        .iter()
+        .filter(|(key, given)| *given && !raw.kind.keys().contains(key))
+    {
+        let takers: Vec<&str> = RawKind::ALL
+            .iter()
+            .filter(|kind| kind.keys().contains(key))
+            .map(|kind| kind.name())
+            .collect();
+        problems.push(problem(
+            &at(key),
+            format!("applies to {} alerts only", takers.join(", ")),
+        ));
+    }
+    let kind = alert_kind(&raw, &at, problems);
     if let Some(targets) = &raw.targets {
         if targets.is_empty() {
             problems.push(problem(
@@ -1314,6 +1417,175 @@ fn check_alert(
         targets: raw.targets,
         reminder,
         location_warnings: raw.location_warnings,
+    })
+}
+
+/// The channel of `raw`, with a problem for each key its kind needs and lacks.
+fn alert_kind(
+    raw: &RawAlert,
+    at: &dyn Fn(&str) -> String,
+    problems: &mut Vec<Problem>,
+) -> Option<AlertKind> {
+    let kind = raw.kind.name();
+    let mut need = |key: &str, value: &Option<String>, what: &str| {
+        if value.is_none() {
+            problems.push(problem(&at(key), format!("missing; {kind} needs {what}")));
+        }
+        value.clone()
+    };
+    let (token, routing_key, user) = match raw.kind {
+        RawKind::Gotify => (
+            need("token", &raw.token, "an application token"),
+            None,
+            None,
+        ),
+        RawKind::Pushover => (
+            need("token", &raw.token, "the application's API token"),
+            None,
+            need("user", &raw.user, "the user or group key"),
+        ),
+        RawKind::Pagerduty => (
+            None,
+            need(
+                "routing_key",
+                &raw.routing_key,
+                "the integration's routing key",
+            ),
+            None,
+        ),
+        _ => (raw.token.clone(), None, None),
+    };
+    let (bot_token, chat_id) = match raw.kind {
+        RawKind::Telegram => (
+            need("bot_token", &raw.bot_token, "a bot token"),
+            need("chat_id", &raw.chat_id, "a chat id"),
+        ),
+        _ => (None, None),
+    };
+    let (room_id, access_token, homeserver) = match raw.kind {
+        RawKind::Matrix => (
+            need(
+                "room_id",
+                &raw.room_id,
+                "the room's id, such as !abc:matrix.org",
+            ),
+            need(
+                "access_token",
+                &raw.access_token,
+                "the bot account's access token",
+            ),
+            need(
+                "homeserver",
+                &raw.homeserver,
+                "the homeserver's URL, such as https://matrix.org",
+            ),
+        ),
+        _ => (None, None, None),
+    };
+    let default_url = match raw.kind {
+        RawKind::Telegram => Some(TELEGRAM_API),
+        RawKind::Pagerduty => Some(PAGERDUTY_API),
+        RawKind::Pushover => Some(PUSHOVER_API),
+        _ => None,
+    };
+    let url = match (raw.kind, raw.url.as_deref().or(default_url)) {
+        (RawKind::Matrix, _) => None,
+        (_, Some(url)) => check_url(&at("url"), url, problems),
+        (_, None) => {
+            let what = match raw.kind {
+                RawKind::Ntfy => {
+                    "missing; expected the topic's URL, such as https://ntfy.sh/my-alerts"
+                }
+                RawKind::Gotify => "missing; expected the Gotify server's URL",
+                _ => "missing; expected the URL to POST to",
+            };
+            problems.push(problem(&at("url"), what));
+            None
+        }
+    };
+    let homeserver = homeserver.and_then(|text| check_url(&at("homeserver"), &text, problems));
+    if let Some(room) = &room_id
+        && !(room.starts_with('!') && room.contains(':'))
+    {
+        problems.push(problem(
+            &at("room_id"),
+            format!("{room:?} is not a room id; expected one such as !abc:matrix.org (Room settings, Advanced)"),
+        ));
+        return None;
+    }
+    let priority = match (raw.kind, raw.priority) {
+        (_, None) => None,
+        (RawKind::Ntfy, Some(p @ 1..=5)) | (RawKind::Gotify, Some(p @ 0..=10)) => {
+            u8::try_from(p).ok()
+        }
+        (_, Some(p)) => {
+            let range = if matches!(raw.kind, RawKind::Ntfy) {
+                "1 to 5"
+            } else {
+                "0 to 10"
+            };
+            problems.push(problem(
+                &at("priority"),
+                format!("{p} is out of range; {kind} takes {range}"),
+            ));
+            return None;
+        }
+    };
+    if matches!(raw.kind, RawKind::Ntfy)
+        && let Some(url) = &url
+        && url
+            .path_segments()
+            .and_then(|mut s| s.next_back())
+            .is_none_or(str::is_empty)
+    {
+        problems.push(problem(
+            &at("url"),
+            "has no topic; expected the topic's URL, such as https://ntfy.sh/my-alerts",
+        ));
+        return None;
+    }
+    Some(match raw.kind {
+        RawKind::Webhook => AlertKind::Webhook {
+            url: Secret::new(url?),
+        },
+        RawKind::Slack => AlertKind::Slack {
+            url: Secret::new(url?),
+        },
+        RawKind::Discord => AlertKind::Discord {
+            url: Secret::new(url?),
+        },
+        RawKind::Teams => AlertKind::Teams {
+            url: Secret::new(url?),
+        },
+        RawKind::Telegram => AlertKind::Telegram {
+            bot_token: Secret::new(bot_token?),
+            chat_id: chat_id?,
+            api: Secret::new(url?),
+        },
+        RawKind::Ntfy => AlertKind::Ntfy {
+            url: Secret::new(url?),
+            token: token.map(Secret::new),
+            priority,
+        },
+        RawKind::Pagerduty => AlertKind::Pagerduty {
+            routing_key: Secret::new(routing_key?),
+            url: Secret::new(url?),
+        },
+        RawKind::Gotify => AlertKind::Gotify {
+            url: Secret::new(url?),
+            token: Secret::new(token?),
+            priority,
+        },
+        RawKind::Pushover => AlertKind::Pushover {
+            token: Secret::new(token?),
+            user: Secret::new(user?),
+            url: Secret::new(url?),
+        },
+        RawKind::Matrix => AlertKind::Matrix {
+            homeserver: Secret::new(homeserver?),
+            room_id: room_id?,
+            access_token: Secret::new(access_token?),
+        },
     })
 }
 
@@ -1692,7 +1964,7 @@ mod tests {
             "#,
         );
         let expected = [
-            "alert #1: unknown variant `email`, expected one of `webhook`, `slack`, `discord`, `telegram`",
+            "alert #1: unknown variant `email`, expected one of `webhook`, `slack`, `discord`, `telegram`, `ntfy`, `pagerduty`, `teams`, `gotify`, `pushover`, `matrix`",
             "alert #2: chat_id: applies to telegram alerts only",
             "alert #2: url: missing; expected the URL to POST to",
             "alert #2: targets: \"nobody\" is not the name of a [[target]]",
@@ -1925,6 +2197,104 @@ mod tests {
             "token ${JOB_TOKEN}"
         );
         assert!(!format!("{config:?}").contains("Zm9vYmFyYmF6cXV4cXV1eHo"));
+    }
+
+    #[test]
+    fn each_notifier_names_the_keys_it_lacks_and_refuses_those_of_others() {
+        let found = problems(
+            r#"
+            [[target]]
+            name = "a"
+            url = "https://a.example/"
+            [[alert]]
+            kind = "ntfy"
+            url = "https://ntfy.sh/"
+            [[alert]]
+            kind = "pagerduty"
+            [[alert]]
+            kind = "gotify"
+            url = "https://gotify.example.org"
+            priority = 11
+            [[alert]]
+            kind = "pushover"
+            token = "app"
+            [[alert]]
+            kind = "matrix"
+            homeserver = "https://matrix.org"
+            room_id = "general"
+            access_token = "syt"
+            [[alert]]
+            kind = "teams"
+            url = "https://example.org/workflow"
+            routing_key = "r"
+            "#,
+        );
+        assert_eq!(
+            found,
+            [
+                "alert #1: url: has no topic; expected the topic's URL, such as https://ntfy.sh/my-alerts",
+                "alert #2: routing_key: missing; pagerduty needs the integration's routing key",
+                "alert #3: token: missing; gotify needs an application token",
+                "alert #3: priority: 11 is out of range; gotify takes 0 to 10",
+                "alert #4: user: missing; pushover needs the user or group key",
+                "alert #5: room_id: \"general\" is not a room id; expected one such as !abc:matrix.org (Room settings, Advanced)",
+                "alert #6: routing_key: applies to pagerduty alerts only",
+            ]
+        );
+        let found = problems(
+            r#"
+            [[target]]
+            name = "a"
+            url = "https://a.example/"
+            [[alert]]
+            kind = "gotify"
+            url = "https://gotify.example.org"
+            token = "app"
+            priority = 11
+            [[alert]]
+            kind = "ntfy"
+            url = "https://ntfy.sh/alerts"
+            priority = 0
+            user = "u"
+            "#,
+        );
+        assert_eq!(
+            found,
+            [
+                "alert #1: priority: 11 is out of range; gotify takes 0 to 10",
+                "alert #2: user: applies to pushover alerts only",
+                "alert #2: priority: 0 is out of range; ntfy takes 1 to 5",
+            ]
+        );
+        // The defaults, and secrets kept out of Debug.
+        let config = parse(
+            r#"
+            [[target]]
+            name = "a"
+            url = "https://a.example/"
+            [[alert]]
+            kind = "pagerduty"
+            routing_key = "R0UT1NGKEY"
+            [[alert]]
+            kind = "pushover"
+            token = "APPTOKEN"
+            user = "USERKEY"
+            "#,
+            env,
+        )
+        .unwrap();
+        let AlertKind::Pagerduty { url, .. } = &config.alerts[0].kind else {
+            panic!("not pagerduty: {:?}", config.alerts[0].kind);
+        };
+        assert_eq!(url.expose().as_str(), PAGERDUTY_API);
+        let AlertKind::Pushover { url, .. } = &config.alerts[1].kind else {
+            panic!("not pushover: {:?}", config.alerts[1].kind);
+        };
+        assert_eq!(url.expose().as_str(), PUSHOVER_API);
+        let debug = format!("{config:?}");
+        for secret in ["R0UT1NGKEY", "APPTOKEN", "USERKEY"] {
+            assert!(!debug.contains(secret), "{secret} in {debug}");
+        }
     }
 
     #[test]

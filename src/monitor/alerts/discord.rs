@@ -3,7 +3,7 @@
 use reqwest::Url;
 use serde_json::json;
 
-use super::{Facts, Message, MonitorEvent, MonitorFacts, rfc3339};
+use super::{Delivery, Facts, Message, MonitorEvent, MonitorFacts, rfc3339};
 use crate::monitor::store::Event;
 
 /// Discord's green and red, as the embed's colour bar.
@@ -54,6 +54,7 @@ pub(super) fn message(url: &Url, facts: &Facts<'_>) -> Message {
             // Nobody gets pinged by a target name that looks like a mention.
             "allowed_mentions": {"parse": []},
         }),
+        delivery: Delivery::default(),
     }
 }
 
@@ -83,5 +84,6 @@ pub(super) fn monitor_message(url: &Url, facts: &MonitorFacts) -> Message {
             }],
             "allowed_mentions": {"parse": []},
         }),
+        delivery: Delivery::default(),
     }
 }

@@ -10,7 +10,13 @@
 //! the store could not record, marked so.
 
 mod discord;
+mod gotify;
+mod matrix;
+mod ntfy;
+mod pagerduty;
+mod pushover;
 mod slack;
+mod teams;
 mod telegram;
 mod webhook;
 
@@ -211,10 +217,111 @@ impl Facts<'_> {
 /// An HTTP request that delivers one notification.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Message {
-    /// Where to POST.
+    /// Where to send it.
     pub url: Url,
     /// The JSON body.
     pub body: serde_json::Value,
+    /// What the request needs beyond a JSON POST to `url`.
+    pub delivery: Delivery,
+}
+
+/// How a [`Message`] is sent, where a service wants more than a JSON POST.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    /// POST, or PUT for Matrix.
+    pub method: reqwest::Method,
+    /// Headers that carry credentials (ntfy's and Matrix's bearer tokens, Gotify's key).
+    pub headers: Vec<(&'static str, redact::Secret<String>)>,
+    /// Whether the delivery key ends the URL's path: Matrix takes its transaction id there, so
+    /// a retry of a message it already has is not posted twice.
+    pub key_in_path: bool,
+}
+
+impl Default for Delivery {
+    fn default() -> Self {
+        Self {
+            method: reqwest::Method::POST,
+            headers: Vec::new(),
+            key_in_path: false,
+        }
+    }
+}
+
+impl Delivery {
+    /// A POST with `header: value`, e.g. a bearer token.
+    fn with_header(name: &'static str, value: String) -> Self {
+        Self {
+            headers: vec![(name, redact::Secret::new(value))],
+            ..Self::default()
+        }
+    }
+}
+
+/// The plain text of chat-style messages: the summary, the target's URL, the status page.
+fn text(facts: &Facts<'_>) -> String {
+    let mut text = format!("{}\n{}", facts.summary(), facts.url);
+    if let Some(page) = &facts.status_page_url {
+        text.push_str(&format!("\nStatus page: {page}"));
+    }
+    text
+}
+
+/// [`text`] for a message about the monitor itself.
+fn monitor_text(facts: &MonitorFacts) -> String {
+    let mut text = facts.summary();
+    if let Some(page) = &facts.status_page_url {
+        text.push_str(&format!("\nStatus page: {page}"));
+    }
+    text
+}
+
+/// What a message is about, for the kinds that colour or rank their messages by it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tone {
+    /// An outage (down, a reminder of one) or a monitor that cannot write its store.
+    Bad,
+    /// A resolution or a recovery.
+    Good,
+    /// A location's warning or an expiring certificate: worth a look, not an outage.
+    Notice,
+}
+
+impl Tone {
+    fn of(event: &Event) -> Self {
+        match event {
+            Event::Down | Event::Reminder => Self::Bad,
+            Event::Resolved => Self::Good,
+            Event::Warning | Event::Certificate { .. } => Self::Notice,
+        }
+    }
+
+    fn of_monitor(event: MonitorEvent) -> Self {
+        match event {
+            MonitorEvent::Degraded => Self::Bad,
+            MonitorEvent::Recovered => Self::Good,
+        }
+    }
+}
+
+/// A title for services that show one: `<target>: <event>`.
+fn title(facts: &Facts<'_>) -> String {
+    format!("{}: {}", facts.target(), facts.event.name())
+}
+
+/// The title of a message about the monitor itself.
+fn monitor_title(facts: &MonitorFacts) -> &'static str {
+    match facts.event {
+        MonitorEvent::Degraded => "health-service monitor: degraded",
+        MonitorEvent::Recovered => "health-service monitor: recovered",
+    }
+}
+
+/// `text` cut to at most `max` characters, for services that refuse longer fields.
+fn truncate(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((end, _)) => text[..end].to_owned(),
+        None => text.to_owned(),
+    }
 }
 
 /// The request `alert` sends for `facts`.
@@ -229,6 +336,33 @@ pub fn message(alert: &AlertKind, facts: &Facts<'_>) -> Message {
             chat_id,
             api,
         } => telegram::message(api.expose(), bot_token.expose(), chat_id, facts),
+        AlertKind::Ntfy {
+            url,
+            token,
+            priority,
+        } => ntfy::message(url.expose(), token.as_ref(), *priority, facts),
+        AlertKind::Pagerduty { routing_key, url } => {
+            pagerduty::message(url.expose(), routing_key.expose(), facts)
+        }
+        AlertKind::Teams { url } => teams::message(url.expose(), facts),
+        AlertKind::Gotify {
+            url,
+            token,
+            priority,
+        } => gotify::message(url.expose(), token.expose(), *priority, facts),
+        AlertKind::Pushover { token, user, url } => {
+            pushover::message(url.expose(), token.expose(), user.expose(), facts)
+        }
+        AlertKind::Matrix {
+            homeserver,
+            room_id,
+            access_token,
+        } => matrix::message(
+            homeserver.expose(),
+            room_id,
+            access_token.expose(),
+            text(facts),
+        ),
     }
 }
 
@@ -244,6 +378,33 @@ pub fn monitor_message(alert: &AlertKind, facts: &MonitorFacts) -> Message {
             chat_id,
             api,
         } => telegram::monitor_message(api.expose(), bot_token.expose(), chat_id, facts),
+        AlertKind::Ntfy {
+            url,
+            token,
+            priority,
+        } => ntfy::monitor_message(url.expose(), token.as_ref(), *priority, facts),
+        AlertKind::Pagerduty { routing_key, url } => {
+            pagerduty::monitor_message(url.expose(), routing_key.expose(), facts)
+        }
+        AlertKind::Teams { url } => teams::monitor_message(url.expose(), facts),
+        AlertKind::Gotify {
+            url,
+            token,
+            priority,
+        } => gotify::monitor_message(url.expose(), token.expose(), *priority, facts),
+        AlertKind::Pushover { token, user, url } => {
+            pushover::monitor_message(url.expose(), token.expose(), user.expose(), facts)
+        }
+        AlertKind::Matrix {
+            homeserver,
+            room_id,
+            access_token,
+        } => matrix::message(
+            homeserver.expose(),
+            room_id,
+            access_token.expose(),
+            monitor_text(facts),
+        ),
     }
 }
 
@@ -567,13 +728,23 @@ async fn send(
     .await
 }
 
-/// POSTs `message` with `key` as its `Idempotency-Key`; a 2xx is success.
+/// Sends `message` with `key` as its `Idempotency-Key`; a 2xx is success.
 async fn post(client: &reqwest::Client, message: Message, key: &str) -> Result<(), String> {
-    let response = client
-        .post(message.url)
+    let mut url = message.url;
+    if message.delivery.key_in_path
+        && let Ok(mut segments) = url.path_segments_mut()
+    {
+        segments.push(key);
+    }
+    let mut request = client
+        .request(message.delivery.method, url)
         .timeout(SEND_TIMEOUT)
         .header("Idempotency-Key", key)
-        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .header(reqwest::header::CONTENT_TYPE, "application/json");
+    for (name, value) in &message.delivery.headers {
+        request = request.header(*name, value.expose());
+    }
+    let response = request
         .body(message.body.to_string())
         .send()
         .await
@@ -748,6 +919,115 @@ mod tests {
         assert_eq!(
             facts(&config, &reminder).summary(),
             "api is still DOWN after 5m 5s: [STATUS] (503) == 200 (incident #4)"
+        );
+    }
+
+    #[test]
+    fn pagerduty_resolves_the_monitors_own_trouble_and_the_others_say_it() {
+        let config = config::parse(
+            r#"
+            [[target]]
+            name = "api"
+            url = "https://api.example.org/health"
+            [[alert]]
+            kind = "pagerduty"
+            routing_key = "R"
+            [[alert]]
+            kind = "ntfy"
+            url = "https://ntfy.example.org/base/alerts?x=1"
+            [[alert]]
+            kind = "gotify"
+            url = "https://gotify.example.org/"
+            token = "T"
+            [[alert]]
+            kind = "teams"
+            url = "https://teams.example.org/workflow"
+            [[alert]]
+            kind = "pushover"
+            token = "T"
+            user = "U"
+            [[alert]]
+            kind = "matrix"
+            homeserver = "https://matrix.example.org"
+            room_id = "!r:example.org"
+            access_token = "A"
+            "#,
+            |_| None,
+        )
+        .unwrap();
+        let cause = "store: disk full".to_owned();
+        let degraded = direct_messages(
+            &config,
+            &Direct::Degraded {
+                since_ms: 1_800_000_000_000,
+                cause: cause.clone(),
+            },
+        );
+        let recovered = direct_messages(
+            &config,
+            &Direct::Recovered {
+                since_ms: 1_800_000_000_000,
+                at_ms: 1_800_000_305_000,
+                cause,
+            },
+        );
+        let (trigger, resolve) = (&degraded[0].1, &recovered[0].1);
+        assert_eq!(
+            trigger.url.as_str(),
+            "https://events.pagerduty.com/v2/enqueue"
+        );
+        assert_eq!(trigger.body["event_action"], "trigger");
+        assert_eq!(trigger.body["payload"]["severity"], "error");
+        assert_eq!(
+            trigger.body["dedup_key"],
+            "health-service/monitor/store/1800000000000"
+        );
+        assert_eq!(
+            resolve.body,
+            serde_json::json!({
+                "routing_key": "R",
+                "event_action": "resolve",
+                "dedup_key": "health-service/monitor/store/1800000000000",
+            })
+        );
+        let ntfy = &degraded[1].1;
+        assert_eq!(ntfy.url.as_str(), "https://ntfy.example.org/base/?x=1");
+        assert_eq!(ntfy.body["topic"], "alerts");
+        assert_eq!(ntfy.body["title"], "health-service monitor: degraded");
+        assert_eq!(ntfy.body["priority"], 4);
+        assert_eq!(ntfy.delivery, Delivery::default(), "no token, no header");
+        assert_eq!(recovered[1].1.body["priority"], 3);
+        assert_eq!(
+            recovered[1].1.body["tags"],
+            serde_json::json!(["green_circle"])
+        );
+        let gotify = &degraded[2].1;
+        assert_eq!(gotify.url.as_str(), "https://gotify.example.org/message");
+        assert_eq!(
+            (
+                gotify.body["priority"].as_u64(),
+                recovered[2].1.body["priority"].as_u64()
+            ),
+            (Some(8), Some(4))
+        );
+        assert_eq!(
+            degraded[3].1.body["attachments"][0]["content"]["body"][0]["color"],
+            "Attention"
+        );
+        assert_eq!(
+            recovered[3].1.body["attachments"][0]["content"]["body"][0]["color"],
+            "Good"
+        );
+        assert_eq!(
+            degraded[4].1.body["title"],
+            "health-service monitor: degraded"
+        );
+        let matrix = &degraded[5].1;
+        assert_eq!(matrix.delivery.method, reqwest::Method::PUT);
+        assert!(matrix.delivery.key_in_path);
+        assert_eq!(
+            matrix.url.as_str(),
+            "https://matrix.example.org/_matrix/client/v3/rooms/!r:example.org/send/m.room.message"
         );
     }
 

@@ -3,7 +3,7 @@
 use reqwest::Url;
 use serde_json::json;
 
-use super::{Facts, Message, MonitorEvent, MonitorFacts, rfc3339};
+use super::{Delivery, Facts, Message, MonitorEvent, MonitorFacts, rfc3339};
 use crate::monitor::store::Event;
 
 /// `text` for notifications and clients without blocks; `blocks` with the same facts laid out.
@@ -89,6 +89,7 @@ fn layout(
                 {"type": "section", "fields": fields},
             ],
         }),
+        delivery: Delivery::default(),
     }
 }
 

@@ -3,16 +3,12 @@
 use reqwest::Url;
 use serde_json::json;
 
-use super::{Facts, Message, MonitorFacts};
+use super::{Delivery, Facts, Message, MonitorFacts, monitor_text, text};
 
 /// `POST {api}/bot{token}/sendMessage` with the summary and the links as plain text (no
 /// `parse_mode`, so nothing in a cause needs escaping).
 pub(super) fn message(api: &Url, bot_token: &str, chat_id: &str, facts: &Facts<'_>) -> Message {
-    let mut text = format!("{}\n{}", facts.summary(), facts.url);
-    if let Some(page) = &facts.status_page_url {
-        text.push_str(&format!("\nStatus page: {page}"));
-    }
-    send_message(api, bot_token, chat_id, text)
+    send_message(api, bot_token, chat_id, text(facts))
 }
 
 /// The summary about the monitor itself, and the status page.
@@ -22,11 +18,7 @@ pub(super) fn monitor_message(
     chat_id: &str,
     facts: &MonitorFacts,
 ) -> Message {
-    let mut text = facts.summary();
-    if let Some(page) = &facts.status_page_url {
-        text.push_str(&format!("\nStatus page: {page}"));
-    }
-    send_message(api, bot_token, chat_id, text)
+    send_message(api, bot_token, chat_id, monitor_text(facts))
 }
 
 fn send_message(api: &Url, bot_token: &str, chat_id: &str, text: String) -> Message {
@@ -43,5 +35,6 @@ fn send_message(api: &Url, bot_token: &str, chat_id: &str, text: String) -> Mess
             "text": text,
             "disable_web_page_preview": true,
         }),
+        delivery: Delivery::default(),
     }
 }

@@ -3,7 +3,7 @@
 use reqwest::Url;
 use serde_json::json;
 
-use super::{Facts, Message, MonitorFacts, days_left, rfc3339};
+use super::{Delivery, Facts, Message, MonitorFacts, days_left, rfc3339};
 use crate::monitor::store::Event;
 
 /// `{"event", "target", "url", "incident_id", "started_at", "resolved_at", "duration_seconds",
@@ -31,6 +31,7 @@ pub(super) fn message(url: &Url, facts: &Facts<'_>) -> Message {
                 "status_page_url": facts.status_page_url,
                 "recorded": facts.recorded,
             }),
+            delivery: Delivery::default(),
         };
     }
     Message {
@@ -47,6 +48,7 @@ pub(super) fn message(url: &Url, facts: &Facts<'_>) -> Message {
             "status_page_url": facts.status_page_url,
             "recorded": facts.recorded,
         }),
+        delivery: Delivery::default(),
     }
 }
 
@@ -69,5 +71,6 @@ pub(super) fn monitor_message(url: &Url, facts: &MonitorFacts) -> Message {
             "status_page_url": facts.status_page_url,
             "recorded": false,
         }),
+        delivery: Delivery::default(),
     }
 }

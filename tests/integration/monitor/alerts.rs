@@ -206,3 +206,141 @@ async fn every_alert_kind_is_delivered_in_its_own_format() {
     );
     monitor.stop().await;
 }
+
+#[tokio::test]
+async fn ntfy_pagerduty_teams_gotify_pushover_and_matrix_get_what_their_apis_require() {
+    let server = TargetServer::start(Behaviour::failing()).await;
+    let receiver = Receiver::start(&[]).await;
+    let alerts = [
+        format!(
+            "kind = \"ntfy\"\nurl = \"{}\"\ntoken = \"tk_ntfy\"",
+            receiver.url("/ntfy/alerts")
+        ),
+        format!(
+            "kind = \"pagerduty\"\nrouting_key = \"R0UT1NG\"\nurl = \"{}\"",
+            receiver.url("/v2/enqueue")
+        ),
+        format!("kind = \"teams\"\nurl = \"{}\"", receiver.url("/teams")),
+        format!(
+            "kind = \"gotify\"\nurl = \"{}\"\ntoken = \"AgotifyApp\"\npriority = 9",
+            receiver.url("/gotify/")
+        ),
+        format!(
+            "kind = \"pushover\"\ntoken = \"apptoken\"\nuser = \"userkey\"\nurl = \"{}\"",
+            receiver.url("/1/messages.json")
+        ),
+        format!(
+            "kind = \"matrix\"\nhomeserver = \"{}\"\nroom_id = \"!room:example.org\"\naccess_token = \"syt_bot\"",
+            receiver.url("/")
+        ),
+    ];
+    let toml = format!(
+        "[monitor]\npublic_url = \"https://status.example.org\"\n{}\n{}",
+        target(
+            "api",
+            &server.url("/health"),
+            "failure_threshold = 1\nsuccess_threshold = 1"
+        ),
+        alerts.map(|a| format!("[[alert]]\n{a}\n")).join(""),
+    );
+    let monitor = TestMonitor::start(&toml).await;
+    let mut down = receiver.wait_for(6).await;
+    server.set(Behaviour::healthy());
+    let all = receiver.wait_for(12).await;
+    let mut resolved = all[6..].to_vec();
+    down.sort_by(|a, b| a.path.cmp(&b.path));
+    resolved.sort_by(|a, b| a.path.cmp(&b.path));
+    let paths: Vec<(&str, &str)> = down
+        .iter()
+        .map(|r| (r.method.as_str(), r.path.as_str()))
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            ("POST", "/1/messages.json"),
+            (
+                "PUT",
+                "/_matrix/client/v3/rooms/!room:example.org/send/m.room.message/health-service-6"
+            ),
+            ("POST", "/gotify/message"),
+            ("POST", "/ntfy/"),
+            ("POST", "/teams"),
+            ("POST", "/v2/enqueue"),
+        ]
+    );
+    let [pushover, matrix, gotify, ntfy, teams, pagerduty] = &down[..] else {
+        unreachable!()
+    };
+    // Pushover: token and user in the body, the status page as the supplementary URL.
+    assert_eq!(pushover.body["token"], "apptoken");
+    assert_eq!(pushover.body["user"], "userkey");
+    assert_eq!(pushover.body["title"], "api: down");
+    assert_eq!(pushover.body["url"], "https://status.example.org/status");
+    // Matrix: the bearer token, a notice, and the delivery key (notification 6, the sixth
+    // alert's) as the transaction id.
+    assert_eq!(
+        matrix.credentials,
+        [("authorization".to_owned(), "Bearer syt_bot".to_owned())]
+    );
+    assert_eq!(matrix.body["msgtype"], "m.notice");
+    assert!(
+        matrix.body["body"]
+            .as_str()
+            .unwrap()
+            .starts_with("api is DOWN: status 503")
+    );
+    // Gotify: the app token in its header, the configured priority, a click to the page.
+    assert_eq!(
+        gotify.credentials,
+        [("x-gotify-key".to_owned(), "AgotifyApp".to_owned())]
+    );
+    assert_eq!(gotify.body["priority"], 9);
+    assert_eq!(
+        gotify.body["extras"]["client::notification"]["click"]["url"],
+        "https://status.example.org/status"
+    );
+    // ntfy: JSON to the server's root naming the topic.
+    assert_eq!(
+        ntfy.credentials,
+        [("authorization".to_owned(), "Bearer tk_ntfy".to_owned())]
+    );
+    assert_eq!(ntfy.body["topic"], "alerts");
+    assert_eq!(ntfy.body["title"], "api: down");
+    assert_eq!(ntfy.body["priority"], 4);
+    assert_eq!(ntfy.body["tags"], serde_json::json!(["red_circle"]));
+    assert_eq!(ntfy.body["click"], "https://status.example.org/status");
+    // Teams: one Adaptive Card attachment.
+    let card = &teams.body["attachments"][0];
+    assert_eq!(
+        card["contentType"],
+        "application/vnd.microsoft.card.adaptive"
+    );
+    assert_eq!(card["content"]["type"], "AdaptiveCard");
+    assert_eq!(card["content"]["body"][0]["text"], "api: down");
+    assert_eq!(
+        card["content"]["actions"][0]["url"],
+        "https://status.example.org/status"
+    );
+    // PagerDuty: a trigger, then a resolve with the same dedup_key.
+    assert_eq!(pagerduty.body["routing_key"], "R0UT1NG");
+    assert_eq!(pagerduty.body["event_action"], "trigger");
+    assert_eq!(pagerduty.body["payload"]["severity"], "critical");
+    assert_eq!(
+        pagerduty.body["payload"]["source"],
+        "health-service monitor"
+    );
+    let key = pagerduty.body["dedup_key"].as_str().unwrap();
+    assert_eq!(key, "health-service/api/incident/1");
+    let resolve = resolved.iter().find(|r| r.path == "/v2/enqueue").unwrap();
+    assert_eq!(
+        resolve.body,
+        serde_json::json!({"routing_key": "R0UT1NG", "event_action": "resolve", "dedup_key": key})
+    );
+    // Matrix: the resolution is a transaction of its own.
+    let matrix_resolved = resolved.iter().find(|r| r.method == "PUT").unwrap();
+    assert_eq!(
+        matrix_resolved.path,
+        "/_matrix/client/v3/rooms/!room:example.org/send/m.room.message/health-service-12"
+    );
+    monitor.stop().await;
+}

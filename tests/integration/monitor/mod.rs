@@ -182,8 +182,11 @@ impl Drop for TargetServer {
 /// What a [`Receiver`] was sent.
 #[derive(Debug, Clone)]
 pub struct Received {
+    pub method: String,
     pub path: String,
     pub idempotency_key: Option<String>,
+    /// The credential headers notifiers send: `authorization` and `x-gotify-key`.
+    pub credentials: Vec<(String, String)>,
     pub body: serde_json::Value,
 }
 
@@ -208,7 +211,15 @@ impl Receiver {
         let endpoint = poem::endpoint::make(move |req: Request| {
             let (log, script) = (log.clone(), script.clone());
             async move {
+                let method = req.method().to_string();
                 let path = req.uri().path().to_owned();
+                let credentials = ["authorization", "x-gotify-key"]
+                    .into_iter()
+                    .filter_map(|name| {
+                        let value = req.headers().get(name)?.to_str().ok()?;
+                        Some((name.to_owned(), value.to_owned()))
+                    })
+                    .collect();
                 let idempotency_key = req
                     .headers()
                     .get("idempotency-key")
@@ -227,8 +238,10 @@ impl Receiver {
                 log.lock().unwrap().push((
                     status,
                     Received {
+                        method,
                         path,
                         idempotency_key,
+                        credentials,
                         body,
                     },
                 ));
