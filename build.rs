@@ -1,7 +1,8 @@
 //! Compresses Swagger UI's script and stylesheet into `OUT_DIR`, once per build.
 //!
-//! They are 1.6 MB as text and about a quarter of that compressed: stored compressed, they keep
-//! the binary small, and serving them costs no compression per request (`src/api/docs.rs`).
+//! They are 1.6 MB as text and a fifth of that as brotli: stored compressed, they keep the binary
+//! small, and serving them costs no compression per request (`src/api/docs.rs`). Only brotli is
+//! stored; a client without it gets them decoded at run time (`src/compression.rs`).
 //! poem-openapi keeps them private and only hands them out inlined in its page, so they are cut
 //! out of the page it renders for an empty API.
 
@@ -29,7 +30,6 @@ fn main() {
             .unwrap_or_else(|| panic!("poem-openapi's Swagger UI page has no {open}...{close}"));
         let dir = Path::new(&out);
         std::fs::write(dir.join(format!("{name}.br")), brotli(asset.as_bytes())).unwrap();
-        std::fs::write(dir.join(format!("{name}.gz")), gzip(asset.as_bytes())).unwrap();
     }
     println!("cargo::rerun-if-changed=build.rs");
 }
@@ -49,10 +49,4 @@ fn brotli(data: &[u8]) -> Vec<u8> {
         writer.write_all(data).unwrap();
     }
     out
-}
-
-fn gzip(data: &[u8]) -> Vec<u8> {
-    let mut writer = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-    writer.write_all(data).unwrap();
-    writer.finish().unwrap()
 }

@@ -120,8 +120,8 @@ impl Representation {
     pub fn precompressed(body: &'static Precompressed, content_type: &'static str) -> Self {
         Self {
             body: Body::Precompressed(body),
-            // The gzip form changes exactly when the body does.
-            etag: hash_tag(&body.get(Coding::Gzip)),
+            // The brotli form changes exactly when the body does.
+            etag: hash_tag(body.brotli()),
             content_type,
         }
     }
@@ -143,7 +143,7 @@ impl Representation {
         cache_control: &'static str,
         extra: &[(HeaderName, &'static str)],
     ) -> Response {
-        let coding = match &self.body {
+        let mut coding = match &self.body {
             Body::Encoded(encoded) if encoded.identity().len() < MIN_SIZE => None,
             Body::Encoded(_) => Some(Coding::negotiate(request, DYNAMIC)),
             Body::Precompressed(_) => Some(Coding::negotiate(request, PRECOMPRESSED)),
@@ -161,13 +161,15 @@ impl Representation {
                 .status(StatusCode::NOT_MODIFIED)
                 .finish()
         } else {
-            let body = match (&self.body, coding) {
-                (Body::Encoded(encoded), Some(coding)) => encoded.get_blocking(coding).await.1,
-                (Body::Encoded(encoded), None) => encoded.identity().clone(),
+            let (sent, body) = match (&self.body, coding) {
+                (Body::Encoded(encoded), Some(coding)) => encoded.get_blocking(coding).await,
+                (Body::Encoded(encoded), None) => (Coding::Identity, encoded.identity().clone()),
                 (Body::Precompressed(stored), coding) => {
-                    stored.get(coding.unwrap_or(Coding::Identity))
+                    stored.get(coding.unwrap_or(Coding::Identity)).await
                 }
             };
+            // The coding the body is in: a decoded body under `MIN_SIZE` stays identity.
+            coding = coding.map(|_| sent);
             Response::builder()
                 .content_type(self.content_type)
                 .body(body)

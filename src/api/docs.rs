@@ -17,15 +17,15 @@ use super::cached::{Cached, Representation};
 use crate::compression::Precompressed;
 use crate::monitor::status::{CssMedia, JavaScriptMedia, Media, Text};
 
-/// Swagger UI's stylesheet and script, compressed by build.rs.
-static SWAGGER_UI_CSS: Precompressed = Precompressed::new(
-    include_bytes!(concat!(env!("OUT_DIR"), "/swagger-ui.css.br")),
-    include_bytes!(concat!(env!("OUT_DIR"), "/swagger-ui.css.gz")),
-);
-static SWAGGER_UI_JS: Precompressed = Precompressed::new(
-    include_bytes!(concat!(env!("OUT_DIR"), "/swagger-ui-bundle.js.br")),
-    include_bytes!(concat!(env!("OUT_DIR"), "/swagger-ui-bundle.js.gz")),
-);
+/// Swagger UI's stylesheet and script, compressed by build.rs (brotli only).
+static SWAGGER_UI_CSS: Precompressed = Precompressed::new(include_bytes!(concat!(
+    env!("OUT_DIR"),
+    "/swagger-ui.css.br"
+)));
+static SWAGGER_UI_JS: Precompressed = Precompressed::new(include_bytes!(concat!(
+    env!("OUT_DIR"),
+    "/swagger-ui-bundle.js.br"
+)));
 /// The two, hashed once, on first use.
 static ASSETS: LazyLock<[Representation; 2]> = LazyLock::new(|| {
     [

@@ -5,7 +5,7 @@ use std::io::Read;
 
 use reqwest::header::HeaderMap;
 
-use crate::helpers::{TestApp, client, spawn_app};
+use crate::helpers::{TestApp, client, spawn_app, spawn_binary};
 
 /// A browser's `Accept-Encoding` (Chromium's).
 pub const BROWSER: &str = "gzip, deflate, br, zstd";
@@ -114,6 +114,52 @@ async fn every_document_round_trips_in_every_coding_with_vary() {
         ("/openapi.yaml", "gzip"),
     ] {
         assert_negotiated(&app.url(path), browser).await;
+    }
+}
+
+/// Swagger UI's asset `name` exactly as poem-openapi has it: inlined in the page it renders.
+fn poem_openapi_asset(name: &str) -> Vec<u8> {
+    let (open, close) = match name {
+        "swagger-ui.css" => ("<style charset=\"UTF-8\">", "</style>"),
+        "swagger-ui-bundle.js" => ("<script charset=\"UTF-8\">", "</script>"),
+        other => panic!("no asset {other}"),
+    };
+    let page = poem_openapi::OpenApiService::new((), "", "").swagger_ui_html();
+    let start = page.find(open).unwrap() + open.len();
+    let len = page[start..].find(close).unwrap();
+    page.as_bytes()[start..start + len].to_vec()
+}
+
+/// The binary stores the assets as brotli only: a client without brotli gets them decoded there,
+/// as gzip or as they are, and every client gets poem-openapi's bytes. The real binary
+/// (`HEALTH_SERVICE_BIN`: the shipped one in .ci/run), so the decoder runs as shipped.
+#[tokio::test]
+async fn every_client_gets_poem_openapis_swagger_ui_assets_exactly() {
+    let app = spawn_binary(&[]).await;
+    for name in ["swagger-ui.css", "swagger-ui-bundle.js"] {
+        let asset = poem_openapi_asset(name);
+        let url = format!("http://{}/docs/{name}", app.addr);
+        // Twice each: decoded and compressed on the first request, kept for the second.
+        for accept in [
+            Some(BROWSER),
+            Some("gzip"),
+            None,
+            Some("gzip"),
+            Some("identity"),
+        ] {
+            let answer = get(&url, accept).await;
+            assert_eq!(answer.status, 200, "{name} {accept:?}");
+            let coding = match accept {
+                Some(BROWSER) => "br",
+                Some("gzip") => "gzip",
+                _ => "",
+            };
+            assert_eq!(answer.coding(), coding, "{name} {accept:?}");
+            assert!(
+                answer.decoded() == asset,
+                "{name} {accept:?}: not the asset"
+            );
+        }
     }
 }
 
