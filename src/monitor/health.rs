@@ -202,6 +202,22 @@ impl Component for StoreHealth {
     }
 }
 
+/// For the ledger's tests, which cannot wait three commit periods of real time.
+#[cfg(test)]
+impl StoreHealth {
+    /// Stale with `error` since `since`: last up to date four commit periods ago, with one
+    /// failed commit since.
+    pub(crate) fn stale_since(since: SystemTime, error: &str) -> Self {
+        let health = Self::new(0).expect("the metrics are made");
+        health.failed(error);
+        health.fresh_ms.store(millis(since), Ordering::Release);
+        let origin = Instant::now()
+            .checked_sub(STALE_AFTER + COMMIT_EVERY)
+            .expect("the monotonic clock counts from before four commit periods ago");
+        Self { origin, ..health }
+    }
+}
+
 #[allow(clippy::cast_precision_loss)] // Unix seconds fit in f64 exactly
 fn seconds(time: SystemTime) -> f64 {
     millis(time) as f64 / 1000.0

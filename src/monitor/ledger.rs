@@ -1957,6 +1957,117 @@ mod tests {
         assert_eq!(reminder.kind, "slack");
         assert_eq!(reminder.created_ms, T + 500);
     }
+
+    /// [`Outlets`] telling `health`'s state and sending direct messages to `direct`.
+    fn outlets_with(health: StoreHealth, direct: &UnboundedSender<Direct>) -> Outlets {
+        Outlets {
+            delivery: Arc::new(Notify::new()),
+            health: Arc::new(health),
+            direct: direct.clone(),
+            max_store_bytes: u64::MAX,
+            progress: Arc::default(),
+            clock: Arc::new(ManualClock::at(from_millis(T))),
+        }
+    }
+
+    #[test]
+    fn while_the_store_fails_alerts_are_told_once_stale_and_each_notification_once() {
+        let (mut ledger, _store, _dir) = ledger();
+        let (direct, mut told) = tokio::sync::mpsc::unbounded_channel();
+        let mut trouble = Trouble {
+            failures: 1,
+            next_attempt: Instant::now(),
+            announced: None,
+            sent: 0,
+        };
+        // b goes down: one notification, for the webhook.
+        assert!(ledger.record(1, &outcome(0, false)));
+        let unrecorded = |ledger: &Ledger, index: usize| {
+            Direct::Unrecorded(Box::new(ledger.batch().notifications[index].clone()))
+        };
+
+        // Not stale yet: nobody is told, not even of the notification.
+        let fresh = outlets_with(StoreHealth::new(0).unwrap(), &direct);
+        trouble.tell(&mut ledger, &fresh);
+        assert_eq!(told.try_recv().ok(), None);
+
+        let error = "store: No space left on device (os error 28)";
+        let stale = outlets_with(
+            StoreHealth::stale_since(from_millis(T - 5000), error),
+            &direct,
+        );
+        trouble.tell(&mut ledger, &stale);
+        assert_eq!(
+            told.try_recv().ok(),
+            Some(Direct::Degraded {
+                since_ms: T - 5000,
+                cause: error.to_owned(),
+            })
+        );
+        assert_eq!(told.try_recv().ok(), Some(unrecorded(&ledger, 0)));
+        assert_eq!(told.try_recv().ok(), None);
+
+        // Each later turn tells only what was queued since.
+        trouble.tell(&mut ledger, &stale);
+        assert_eq!(told.try_recv().ok(), None);
+        assert!(ledger.record(1, &outcome(1, true)));
+        trouble.tell(&mut ledger, &stale);
+        assert_eq!(told.try_recv().ok(), Some(unrecorded(&ledger, 1)));
+        assert_eq!(told.try_recv().ok(), None);
+        assert_eq!(ledger.batch().notifications.len(), 2, "kept for the commit");
+    }
+
+    #[test]
+    fn while_the_store_fails_results_past_the_bound_go_oldest_first_and_are_counted() {
+        let (mut ledger, _store, _dir) = ledger();
+        let (direct, _told) = tokio::sync::mpsc::unbounded_channel();
+        let outlets = outlets_with(StoreHealth::new(0).unwrap(), &direct);
+        let registry = prometheus::Registry::new();
+        outlets.health.register(&registry).unwrap();
+        let dropped = || {
+            registry
+                .gather()
+                .iter()
+                .find(|family| family.name() == "monitor_results_dropped_total")
+                .map(|family| family.get_metric()[0].get_counter().get_value())
+        };
+        let mut trouble = Trouble {
+            failures: 1,
+            next_attempt: Instant::now(),
+            announced: None,
+            sent: 0,
+        };
+        let result = |at_ms| ResultRecord {
+            at_ms,
+            ok: true,
+            status_code: Some(200),
+            response_time_ms: 20,
+            error: None,
+            votes: Vec::new(),
+        };
+        let held = (0..MAX_HELD_RESULTS as u64).map(|at_ms| ("a".to_owned(), result(at_ms)));
+        ledger.batch.results.extend(held);
+
+        // At the bound: all stay.
+        trouble.tell(&mut ledger, &outlets);
+        assert_eq!(ledger.batch().results.len(), MAX_HELD_RESULTS);
+        assert_eq!(dropped(), Some(0.0));
+
+        ledger
+            .batch
+            .results
+            .push(("a".to_owned(), result(u64::MAX)));
+        ledger
+            .batch
+            .results
+            .push(("a".to_owned(), result(u64::MAX)));
+        trouble.tell(&mut ledger, &outlets);
+        let results = &ledger.batch().results;
+        assert_eq!(results.len(), MAX_HELD_RESULTS);
+        assert_eq!(results[0].1.at_ms, 2, "the two oldest went");
+        assert_eq!(results[MAX_HELD_RESULTS - 1].1.at_ms, u64::MAX);
+        assert_eq!(dropped(), Some(2.0));
+    }
 }
 
 #[cfg(test)]
