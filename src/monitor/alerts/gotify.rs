@@ -69,3 +69,49 @@ fn send(
         delivery: Delivery::with_header("X-Gotify-Key", token.to_owned()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::MonitorEvent;
+    use super::*;
+    use crate::monitor::redact::Secret;
+
+    #[test]
+    fn the_token_goes_in_the_x_gotify_key_header_and_the_message_to_the_message_path() {
+        let facts = MonitorFacts {
+            event: MonitorEvent::Degraded,
+            since_ms: 1_800_000_000_000,
+            recovered_ms: None,
+            cause: "disk full".to_owned(),
+            status_page_url: Some("https://status.example.org/status".to_owned()),
+        };
+        let server = Url::parse("https://gotify.example.org/base/").unwrap();
+        let message = monitor_message(&server, "AgotifyApp", None, &facts);
+        assert_eq!(
+            message.url.as_str(),
+            "https://gotify.example.org/base/message"
+        );
+        assert_eq!(
+            message.delivery,
+            Delivery {
+                method: reqwest::Method::POST,
+                headers: vec![("X-Gotify-Key", Secret::new("AgotifyApp".to_owned()))],
+                key_in_path: false,
+            }
+        );
+        assert!(
+            !message.url.as_str().contains("AgotifyApp")
+                && !message.body.to_string().contains("AgotifyApp"),
+            "the token is in the header only"
+        );
+        assert_eq!(message.body["title"], "health-service monitor: degraded");
+        assert_eq!(
+            message.body["priority"], 8,
+            "urgent: the monitor is degraded"
+        );
+        assert_eq!(
+            message.body["extras"]["client::notification"]["click"]["url"],
+            "https://status.example.org/status"
+        );
+    }
+}
