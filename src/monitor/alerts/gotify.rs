@@ -75,6 +75,7 @@ mod tests {
     use super::super::MonitorEvent;
     use super::*;
     use crate::monitor::redact::Secret;
+    use crate::monitor::store::{Event, Incident, Notification};
 
     #[test]
     fn the_token_goes_in_the_x_gotify_key_header_and_the_message_to_the_message_path() {
@@ -113,5 +114,53 @@ mod tests {
             message.body["extras"]["client::notification"]["click"]["url"],
             "https://status.example.org/status"
         );
+    }
+
+    #[test]
+    fn a_target_message_is_titled_target_and_event_with_the_priority_set_or_by_tone() {
+        let incident = Incident {
+            id: 4,
+            target: "api".to_owned(),
+            started_ms: 1_800_000_000_000,
+            resolved_ms: None,
+            cause: "[STATUS] (503) == 200".to_owned(),
+            reminders: Vec::new(),
+        };
+        let notification = Notification {
+            id: 9,
+            alert: 0,
+            kind: "gotify".to_owned(),
+            event: Event::Down,
+            incident,
+            url: "https://api.example.org/health".to_owned(),
+            created_ms: 1_800_000_000_000,
+            attempts: 0,
+            next_attempt_ms: 0,
+            delivered_ms: None,
+            last_error: None,
+        };
+        let facts = |event| Facts {
+            event,
+            notification: &notification,
+            url: "https://api.example.org/health".to_owned(),
+            duration_seconds: 0,
+            status_page_url: None,
+            recorded: true,
+        };
+        let server = Url::parse("https://gotify.example.org/").unwrap();
+        let down = message(&server, "AgotifyApp", None, &facts(&Event::Down));
+        assert_eq!(down.body["title"], "api: down");
+        assert_eq!(down.body["priority"], 8);
+        assert_eq!(
+            down.body["message"],
+            "api is DOWN: [STATUS] (503) == 200 (incident #4, since 2027-01-15T08:00:00.000Z)\n\
+             https://api.example.org/health"
+        );
+        assert_eq!(down.body.get("extras"), None, "no page to open");
+        let resolved = message(&server, "AgotifyApp", None, &facts(&Event::Resolved));
+        assert_eq!(resolved.body["title"], "api: resolved");
+        assert_eq!(resolved.body["priority"], 4);
+        let set = message(&server, "AgotifyApp", Some(2), &facts(&Event::Down));
+        assert_eq!(set.body["priority"], 2);
     }
 }
