@@ -1245,6 +1245,69 @@ mod tests {
     }
 
     #[test]
+    fn a_format_1_store_past_a_batch_of_10_000_is_migrated_whole_and_counted_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE_NAME);
+        // Format 1's result record, field by field as postcard writes it.
+        let v1 = |at_ms: u64| encode(&(at_ms, true, Some(200_u16), 20_u64, None::<String>));
+        let db = Database::create(&path).unwrap();
+        let txn = db.begin_write().unwrap();
+        {
+            let mut meta = txn.open_table(META).unwrap();
+            meta.insert("format_version", 1).unwrap();
+            let mut results = txn.open_table(RESULTS).unwrap();
+            // A batch of a's and one more, then two of b's: three batches' worth of reads.
+            for at_ms in (T0..T0 + 10_001).chain(T0..T0 + 2) {
+                let target = if results.len().unwrap() < 10_001 {
+                    "a"
+                } else {
+                    "b"
+                };
+                results
+                    .insert((target, at_ms), v1(at_ms).as_slice())
+                    .unwrap();
+            }
+        }
+        txn.commit().unwrap();
+
+        let txn = db.begin_write().unwrap();
+        assert_eq!(
+            migrate_from_1(&txn, "nrt").unwrap(),
+            10_003,
+            "each result once"
+        );
+        let results = txn.open_table(RESULTS).unwrap();
+        for key in [
+            ("a", T0),
+            ("a", T0 + 9_999),
+            ("a", T0 + 10_000),
+            ("b", T0 + 1),
+        ] {
+            let record: ResultRecord =
+                decode(results.get(key).unwrap().unwrap().value(), "result").unwrap();
+            assert_eq!(record, result_v2(key.1), "{key:?}");
+        }
+    }
+
+    /// What [`ResultRecordV1::migrate`] makes of a passing format-1 result at `at_ms` in `nrt`.
+    fn result_v2(at_ms: u64) -> ResultRecord {
+        ResultRecord {
+            at_ms,
+            ok: true,
+            status_code: Some(200),
+            response_time_ms: 20,
+            error: None,
+            votes: vec![Vote {
+                location: "nrt".to_owned(),
+                ok: Some(true),
+                status_code: Some(200),
+                response_time_ms: 20,
+                error: None,
+            }],
+        }
+    }
+
+    #[test]
     fn a_file_that_is_not_a_store_is_refused_with_its_path() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join(FILE_NAME), b"not a database at all").unwrap();
