@@ -990,6 +990,36 @@ mod tests {
     }
 
     #[test]
+    fn a_message_joins_no_result_when_its_round_made_none_and_leaves_with_its_own_only() {
+        let (mut ledger, _store, _dir) = ledger();
+        let report = |index, second, message: &str| Report {
+            index,
+            round: Some(Round::alone("local", outcome(second, true))),
+            push: None,
+            committed: None,
+            message: Some(message.to_owned()),
+        };
+        ledger.report(&report(1, 0, "b's"));
+        // A target that is not configured makes no result, so its message joins none, not
+        // the batch's last.
+        ledger.report(&report(99, 1, "nobody's"));
+        let at = 1_800_000_000_000;
+        assert_eq!(
+            ledger.batch().messages,
+            [("b".to_owned(), at, "b's".to_owned())]
+        );
+
+        // b's result goes; a's at the same time stays, and keeps b's message from staying.
+        ledger.report(&Report {
+            message: None,
+            ..report(0, 0, "")
+        });
+        assert_eq!(ledger.hold_at_most(1), 1);
+        assert_eq!(ledger.batch().results[0].0, "a");
+        assert!(ledger.batch().messages.is_empty(), "gone with b's result");
+    }
+
+    #[test]
     fn unknown_until_the_first_result_then_up_at_once() {
         let (mut ledger, _store, _dir) = ledger();
         assert_eq!(ledger.state(0).unwrap().state, State::Unknown);
