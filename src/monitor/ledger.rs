@@ -2048,6 +2048,48 @@ mod tests {
     }
 
     #[test]
+    fn failed_commits_are_retried_after_1_s_doubling_up_to_8_s_then_recover() {
+        let (mut ledger, store, dir) = ledger();
+        let (direct, mut told) = tokio::sync::mpsc::unbounded_channel();
+        let outlets = outlets_with(StoreHealth::new(0).unwrap(), &direct);
+        let mut trouble = None;
+        assert!(ledger.record(1, &outcome(0, false)));
+        // Closed, then unable to re-open: a directory where the file was.
+        store.close();
+        let file = dir.path().join(crate::monitor::store::FILE_NAME);
+        let aside = dir.path().join("aside");
+        std::fs::rename(&file, &aside).unwrap();
+        std::fs::create_dir(&file).unwrap();
+        let mut waits = Vec::new();
+        for _ in 0..5 {
+            commit(&mut ledger, &store, &outlets, &mut trouble);
+            let failing = trouble.as_ref().expect("the commit failed");
+            waits.push((
+                failing.failures,
+                failing.next_attempt - outlets.clock.instant(),
+            ));
+        }
+        let s = Duration::from_secs;
+        assert_eq!(
+            waits,
+            [(1, s(1)), (2, s(2)), (3, s(4)), (4, s(8)), (5, s(8))]
+        );
+        assert_eq!(ledger.batch().results.len(), 1, "held, not lost");
+
+        std::fs::remove_dir(&file).unwrap();
+        std::fs::rename(&aside, &file).unwrap();
+        commit(&mut ledger, &store, &outlets, &mut trouble);
+        assert!(trouble.is_none(), "committed after re-opening");
+        assert!(ledger.batch().is_empty());
+        assert_eq!(store.state("b").unwrap().unwrap().state, State::Down);
+        assert_eq!(
+            told.try_recv().ok(),
+            None,
+            "never stale, so nobody was told"
+        );
+    }
+
+    #[test]
     fn while_the_store_fails_results_past_the_bound_go_oldest_first_and_are_counted() {
         let (mut ledger, _store, _dir) = ledger();
         let (direct, _told) = tokio::sync::mpsc::unbounded_channel();

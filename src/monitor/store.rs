@@ -1129,6 +1129,21 @@ fn encode<T: Serialize>(value: &T) -> Vec<u8> {
     postcard::to_stdvec(value).unwrap_or_default()
 }
 
+/// For the ledger's tests of failing commits.
+#[cfg(test)]
+impl Store {
+    /// Closes the database as an I/O error leaves it: every operation fails until
+    /// [`Store::reopen`].
+    pub(crate) fn close(&self) {
+        drop(
+            self.db
+                .write()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take(),
+        );
+    }
+}
+
 fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8], what: &'static str) -> Result<T, StoreError> {
     postcard::from_bytes(bytes).map_err(|_| StoreError::Corrupt(what))
 }
