@@ -1803,17 +1803,21 @@ mod tests {
         let mut batch = Batch::default();
         batch.states.insert("a".to_owned(), TargetState::default());
         for &at_ms in times {
-            let result = ResultRecord {
-                at_ms,
-                ok: true,
-                status_code: Some(200),
-                response_time_ms: 20,
-                error: None,
-                votes: Vec::new(),
-            };
-            batch.results.push(("a".to_owned(), result));
+            batch.results.push(("a".to_owned(), passing(at_ms)));
         }
         batch
+    }
+
+    /// A passing result at `at_ms`, as the store holds it.
+    fn passing(at_ms: u64) -> ResultRecord {
+        ResultRecord {
+            at_ms,
+            ok: true,
+            status_code: Some(200),
+            response_time_ms: 20,
+            error: None,
+            votes: Vec::new(),
+        }
     }
 
     #[test]
@@ -2109,15 +2113,7 @@ mod tests {
             announced: None,
             sent: 0,
         };
-        let result = |at_ms| ResultRecord {
-            at_ms,
-            ok: true,
-            status_code: Some(200),
-            response_time_ms: 20,
-            error: None,
-            votes: Vec::new(),
-        };
-        let held = (0..MAX_HELD_RESULTS as u64).map(|at_ms| ("a".to_owned(), result(at_ms)));
+        let held = (0..MAX_HELD_RESULTS as u64).map(|at_ms| ("a".to_owned(), passing(at_ms)));
         ledger.batch.results.extend(held);
 
         // At the bound: all stay.
@@ -2128,11 +2124,11 @@ mod tests {
         ledger
             .batch
             .results
-            .push(("a".to_owned(), result(u64::MAX)));
+            .push(("a".to_owned(), passing(u64::MAX)));
         ledger
             .batch
             .results
-            .push(("a".to_owned(), result(u64::MAX)));
+            .push(("a".to_owned(), passing(u64::MAX)));
         trouble.tell(&mut ledger, &outlets);
         let results = &ledger.batch().results;
         assert_eq!(results.len(), MAX_HELD_RESULTS);

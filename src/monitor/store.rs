@@ -1307,11 +1307,6 @@ mod tests {
     /// What [`ResultRecordV1::migrate`] makes of a passing format-1 result at `at_ms` in `nrt`.
     fn result_v2(at_ms: u64) -> ResultRecord {
         ResultRecord {
-            at_ms,
-            ok: true,
-            status_code: Some(200),
-            response_time_ms: 20,
-            error: None,
             votes: vec![Vote {
                 location: "nrt".to_owned(),
                 ok: Some(true),
@@ -1319,6 +1314,7 @@ mod tests {
                 response_time_ms: 20,
                 error: None,
             }],
+            ..result(at_ms, true, 20)
         }
     }
 
