@@ -211,7 +211,7 @@ pub struct Heartbeat {
 pub enum StatusPageResponse {
     /// The status page.
     #[oai(status = 200)]
-    Ok(Json<StatusPage>),
+    Ok(Json<Box<StatusPage>>),
     /// Not the configured slug: `{"status":"fail","msg":"Status Page Not Found"}`.
     #[oai(status = 404)]
     NotFound(Json<KumaError>),
@@ -263,7 +263,7 @@ impl KumaApi {
         }
         let monitoring = self.monitoring.clone();
         match store::blocking(move || status_page(&monitoring)).await {
-            Ok(page) => StatusPageResponse::Ok(Json(page)),
+            Ok(page) => StatusPageResponse::Ok(Json(Box::new(page))),
             Err(err) => StatusPageResponse::Failed(failure(&err)),
         }
     }
@@ -395,7 +395,7 @@ fn open_incidents(store: &Store, targets: &[Target]) -> Result<Vec<KumaIncident>
             open.push(incident);
         }
     }
-    open.sort_by(|a, b| b.id.cmp(&a.id));
+    open.sort_by_key(|incident| std::cmp::Reverse(incident.id));
     Ok(open
         .into_iter()
         .map(|incident| KumaIncident {
