@@ -42,6 +42,10 @@ pub enum ApiTags {
     Docs,
     /// Monitor mode: the state, results and incidents of the targets it probes.
     Monitor,
+    /// Monitor mode: Uptime Kuma's status-page API, for dashboards written against Kuma
+    /// (Homepage's `uptimekuma` widget).
+    #[oai(rename = "Uptime Kuma-compatible")]
+    UptimeKuma,
 }
 
 /// Every API of the public listener, in the order the spec lists them; `X` is what a mode adds

@@ -55,6 +55,9 @@ const MAX_NAME_LEN: usize = 63;
 pub const DEFAULT_HEARTBEAT_INTERVAL: Duration = Duration::from_secs(60);
 /// The location a monitor probes from when nobody says (see `--location`).
 pub const DEFAULT_LOCATION: &str = "local";
+/// The Uptime Kuma-compatible status page's slug when `status_page_slug` is not set (Kuma's
+/// own first page is `default`).
+pub const DEFAULT_STATUS_PAGE_SLUG: &str = "default";
 
 /// The whole monitor configuration, checked.
 #[derive(Debug, Clone)]
@@ -84,6 +87,9 @@ pub struct MonitorConfig {
     pub heartbeat: Option<Heartbeat>,
     /// Planned work, when failures alert nobody.
     pub maintenance: Maintenance,
+    /// The slug of the Uptime Kuma-compatible status page (`/api/status-page/{slug}`): Kuma's
+    /// rule, lower-case letters and digits in runs joined by single hyphens.
+    pub status_page_slug: String,
 }
 
 impl MonitorConfig {
@@ -677,6 +683,19 @@ pub fn parse(
     }
 
     let mut reported = HashSet::new();
+    let status_page_slug = monitor
+        .status_page_slug
+        .unwrap_or_else(|| DEFAULT_STATUS_PAGE_SLUG.to_owned());
+    if !is_slug(&status_page_slug) {
+        problems.push(problem(
+            "[monitor] status_page_slug",
+            format!(
+                "{status_page_slug:?} is not a slug: lower-case letters and digits, runs joined \
+                 by single hyphens, such as default or my-status"
+            ),
+        ));
+    }
+
     problems.retain(|p| !unset.contains(&p.place) || reported.insert(p.place.clone()));
     // A bad value quoted in a problem shows its `${NAME}` parts by name, not by value.
     for problem in &mut problems {
@@ -695,6 +714,7 @@ pub fn parse(
             quorum,
             heartbeat,
             maintenance: Maintenance { windows },
+            status_page_slug,
         }),
         _ => Err(problems),
     }
@@ -746,6 +766,7 @@ const MONITOR_KEYS: &[&str] = &[
     "heartbeat_url",
     "heartbeat_interval",
     "certificate_warning",
+    "status_page_slug",
 ];
 const LOCATION_KEYS: &[&str] = &["name", "url", "token"];
 const TARGET_KEYS: &[&str] = &[
@@ -821,6 +842,7 @@ struct RawMonitor {
     heartbeat_url: Option<String>,
     heartbeat_interval: Option<String>,
     certificate_warning: Option<String>,
+    status_page_slug: Option<String>,
 }
 
 /// `[[location]]` as written.
@@ -1732,6 +1754,15 @@ fn is_push_token(path: &[String]) -> bool {
     matches!(path, [section, _, key] if section == "target" && key == "token")
 }
 
+/// Uptime Kuma's slug rule (`^[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*$`, checked after it lower-cases
+/// the slug): lower-case here, since Kuma lower-cases every slug it is asked for.
+fn is_slug(slug: &str) -> bool {
+    !slug.is_empty()
+        && slug.split('-').all(|run| {
+            !run.is_empty() && run.bytes().all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9'))
+        })
+}
+
 /// The keys whose values are public by design (the page's title and address, a group's
 /// heading): a `${NAME}` there is shown like the rest of the value.
 fn is_public(path: &[String]) -> bool {
@@ -1968,7 +1999,7 @@ mod tests {
             "alert #2: chat_id: applies to telegram alerts only",
             "alert #2: url: missing; expected the URL to POST to",
             "alert #2: targets: \"nobody\" is not the name of a [[target]]",
-            "[monitor] colour: unknown key; expected one of: title, public_url, retention, max_store_size, quorum, heartbeat_url, heartbeat_interval, certificate_warning",
+            "[monitor] colour: unknown key; expected one of: title, public_url, retention, max_store_size, quorum, heartbeat_url, heartbeat_interval, certificate_warning, status_page_slug",
             "[monitor] max_store_size: \"lots\" is not a size of at least 4MiB such as 500MB or 2GiB",
             "[monitor] retention: \"soon\" is not a duration of at least 1day such as 30s, 5m, 1h or 90d",
             "target \"Bad Name\": name: \"Bad Name\" is not 1 to 63 characters of a-z, 0-9 and -",
@@ -1996,6 +2027,36 @@ mod tests {
             found[0].starts_with("line 3, column 7: not valid TOML"),
             "{found:?}"
         );
+    }
+
+    #[test]
+    fn the_status_page_slug_follows_kumas_rule() {
+        let target = "[[target]]\nname = \"a\"\nurl = \"http://127.0.0.1:1/\"\n";
+        let parsed = parse(target, |_| None).unwrap();
+        assert_eq!(parsed.status_page_slug, "default");
+        for good in ["my-status", "a", "2026", "a-b-c"] {
+            let toml = format!("[monitor]\nstatus_page_slug = \"{good}\"\n{target}");
+            assert_eq!(parse(&toml, |_| None).unwrap().status_page_slug, good);
+        }
+        for bad in [
+            "",
+            "My-Status",
+            "a--b",
+            "-a",
+            "a-",
+            "a_b",
+            "a b",
+            "\u{e9}t\u{e9}",
+        ] {
+            let toml = format!("[monitor]\nstatus_page_slug = \"{bad}\"\n{target}");
+            assert_eq!(
+                problems(&toml),
+                [format!(
+                    "[monitor] status_page_slug: {bad:?} is not a slug: lower-case letters and \
+                     digits, runs joined by single hyphens, such as default or my-status"
+                )]
+            );
+        }
     }
 
     #[test]

@@ -30,6 +30,7 @@ pub mod alerts;
 pub mod api;
 pub mod checkin;
 pub mod clock;
+pub mod compat;
 pub mod conditions;
 pub mod config;
 pub mod health;
@@ -67,8 +68,13 @@ use self::round::Voters;
 use self::store::{Store, StoreError};
 
 /// What monitor mode adds to the service's API: `/api/v1/*`, and the status page, badges and
-/// feed, where `GET /` now leads.
-pub type MonitorApis = (api::MonitorApi, status::StatusApi, checkin::CheckInApi);
+/// feed, where `GET /` now leads, and Uptime Kuma's status-page API.
+pub type MonitorApis = (
+    api::MonitorApi,
+    status::StatusApi,
+    checkin::CheckInApi,
+    compat::kuma::KumaApi,
+);
 
 impl crate::api::Extension for MonitorApis {
     const HOME: &'static str = "/status";
@@ -196,6 +202,10 @@ impl Monitor {
         );
         let prober = Arc::new(prober.with_user_agent(&user_agent)?);
         let store = Arc::new(Store::open_at(data_dir, &config.location)?);
+        // Each target's Uptime Kuma id, given now in the file's order to the names not seen
+        // before, so the API only reads them.
+        let names: Vec<&str> = config.targets.iter().map(|t| t.name.as_str()).collect();
+        store.monitor_ids(&names)?;
         let config = Arc::new(config);
         let ledger = Ledger::load(config.clone(), &store)?;
         let records = store.push_records()?;
@@ -249,12 +259,13 @@ impl Monitor {
                 monitoring: monitoring.clone(),
             },
             status::StatusApi {
-                monitoring,
+                monitoring: monitoring.clone(),
                 cache: Arc::default(),
             },
             checkin::CheckInApi {
                 pushes: self.pushes.clone(),
             },
+            compat::kuma::KumaApi { monitoring },
         )
     }
 

@@ -61,6 +61,10 @@ const PUSH: TableDefinition<&str, &[u8]> = TableDefinition::new("push");
 /// [`RESULTS`] and pruned with it. A table of its own, like [`CERTIFICATES`], so results written
 /// before it keep their encoding.
 const MESSAGES: TableDefinition<(&str, u64), &str> = TableDefinition::new("messages");
+/// target name → its Uptime Kuma monitor id, given on first sight and never changed or reused,
+/// so a dashboard keyed by id keeps pointing at the same target when others are added, removed
+/// or reordered. A table of its own, like [`CERTIFICATES`].
+const MONITOR_IDS: TableDefinition<&str, u64> = TableDefinition::new("monitor_ids");
 
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]
@@ -519,6 +523,7 @@ impl Store {
             txn.open_table(CERTIFICATES)?;
             txn.open_table(PUSH)?;
             txn.open_table(MESSAGES)?;
+            txn.open_table(MONITOR_IDS)?;
         }
         txn.commit()?;
         Ok(Self {
@@ -692,6 +697,49 @@ impl Store {
         let txn = db.begin_read()?;
         let meta = txn.open_table(META)?;
         Ok(meta.get("next_incident")?.map_or(1, |v| v.value()))
+    }
+
+    /// The Uptime Kuma monitor id of each of `targets`, in that order: the one it was given, or,
+    /// for a name not seen before, the next free one (from 1), given and committed now in
+    /// `targets`' order. Ids are never reused, so one a removed target had stays unused.
+    ///
+    /// # Errors
+    /// When the read or the commit fails.
+    pub fn monitor_ids(&self, targets: &[&str]) -> Result<Vec<u64>, StoreError> {
+        let db = self.db()?;
+        {
+            let txn = db.begin_read()?;
+            let table = txn.open_table(MONITOR_IDS)?;
+            let found: Option<Vec<u64>> = targets
+                .iter()
+                .map(|name| Ok(table.get(*name)?.map(|id| id.value())))
+                .collect::<Result<_, StoreError>>()?;
+            if let Some(ids) = found {
+                return Ok(ids);
+            }
+        }
+        let txn = db.begin_write()?;
+        let mut ids = Vec::with_capacity(targets.len());
+        {
+            let mut table = txn.open_table(MONITOR_IDS)?;
+            let mut meta = txn.open_table(META)?;
+            let mut next = meta.get("next_monitor_id")?.map_or(1, |v| v.value());
+            for name in targets {
+                let known = table.get(*name)?.map(|id| id.value());
+                let id = if let Some(id) = known {
+                    id
+                } else {
+                    let id = next;
+                    table.insert(*name, id)?;
+                    next += 1;
+                    id
+                };
+                ids.push(id);
+            }
+            meta.insert("next_monitor_id", next)?;
+        }
+        txn.commit()?;
+        Ok(ids)
     }
 
     /// Every target's saved state.
@@ -1173,6 +1221,21 @@ mod tests {
                 .collect(),
             ..Batch::default()
         }
+    }
+
+    #[test]
+    fn monitor_ids_are_given_on_first_sight_and_kept_across_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(dir.path()).unwrap();
+            assert_eq!(store.monitor_ids(&["api", "web"]).unwrap(), [1, 2]);
+            // A target inserted before the others, and one removed: the others keep theirs.
+            assert_eq!(store.monitor_ids(&["db", "api"]).unwrap(), [3, 1]);
+        }
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.monitor_ids(&["web", "db", "api"]).unwrap(), [2, 3, 1]);
+        // An id is never reused: a new name gets one no other name ever had.
+        assert_eq!(store.monitor_ids(&["cache"]).unwrap(), [4]);
     }
 
     #[test]

@@ -229,6 +229,46 @@ async fn the_status_page_renders_with_its_stylesheet_on_desktop_and_phone() {
     assert_eq!(overflow, json!(0), "horizontal scrolling on a phone");
     let screenshot = browser.screenshot().await.unwrap();
     std::fs::write(path.with_file_name("status-page-phone.png"), screenshot).unwrap();
+
+    // A target's name leads to its page: the 90 days larger, its results, still no overflow.
+    browser.set_window_size(1280, 1050).await.unwrap();
+    browser
+        .find(Locator::Css("section[aria-label=t1] a.name"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(browser.current_url().await.unwrap().path(), "/status/t1");
+    assert_eq!(text_of(&browser, "h1").await, "t1");
+    let bars = browser
+        .find_all(Locator::Css(".detail svg.bars rect"))
+        .await
+        .unwrap();
+    assert_eq!(bars.len(), 90);
+    let height = browser
+        .execute(
+            "return document.querySelector('.detail svg.bars').getBoundingClientRect().height",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(height, json!(80), "5rem, larger than /status's bars");
+    let screenshot = browser.screenshot().await.unwrap();
+    std::fs::write(path.with_file_name("target-page.png"), screenshot).unwrap();
+    browser.set_window_size(390, 844).await.unwrap();
+    let overflow = browser
+        .execute(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        overflow,
+        json!(0),
+        "horizontal scrolling on a phone (target page)"
+    );
     browser.close().await.unwrap();
     monitor.stop().await;
 }

@@ -38,6 +38,8 @@ pub enum Variant {
     ResponseTimeBadge(String),
     /// `/incidents.atom` as read at this base URL.
     Feed(String),
+    /// `/status/{name}` as read at this base URL (its badges' Markdown names it).
+    Target(String, String),
 }
 
 /// The kept copies, by variant.

@@ -2,6 +2,7 @@
 //! feed, declared with poem-openapi like every other route.
 //!
 //! - [`page`]: `GET /status`, server-rendered HTML (maud).
+//! - [`target`]: `GET /status/{name}`, one target's page.
 //! - [`badge`]: shields.io-style SVG badges.
 //! - [`feed`]: `GET /incidents.atom`.
 //! - [`cache`]: each of them made at most once a second and served from that copy.
@@ -10,6 +11,7 @@ pub mod badge;
 pub mod cache;
 pub mod feed;
 pub mod page;
+pub mod target;
 
 use std::marker::PhantomData;
 use std::sync::{Arc, LazyLock};
@@ -117,6 +119,33 @@ pub enum PageResponse {
         /// `public, max-age=5`: the page is at most a second old when served, and may be kept
         /// five more.
         #[oai(header = "Cache-Control")]
+        String,
+    ),
+    /// The store could not be read.
+    #[oai(status = 500)]
+    Failed(Json<ErrorMessage>),
+}
+
+/// Outcome of `GET /status/{name}`.
+#[derive(ApiResponse)]
+pub enum TargetPageResponse {
+    /// The target's page.
+    #[oai(status = 200)]
+    Page(
+        Html<String>,
+        /// Only the page's own stylesheet and badges may load: nothing third-party.
+        #[oai(header = "Content-Security-Policy")]
+        String,
+        /// `public, max-age=5`, as the status page.
+        #[oai(header = "Cache-Control")]
+        String,
+    ),
+    /// No target has that name: a page in the status page's look that says so.
+    #[oai(status = 404)]
+    NotFound(
+        Html<String>,
+        /// As the page's.
+        #[oai(header = "Content-Security-Policy")]
         String,
     ),
     /// The store could not be read.
@@ -251,6 +280,49 @@ impl StatusApi {
                 Cached::Copy(copy.respond(headers, PAGE_CACHE, &csp).await)
             }
             Err(err) => Cached::Other(PageResponse::Failed(failure(&err))),
+        }
+    }
+
+    /// One target's page
+    ///
+    /// Its state per location, a bar per day for 90 days, response times over 24 hours and 30
+    /// days, its last 100 results with their reasons, every incident of it, and its badges with
+    /// Markdown to copy. Plain HTML and `/status.css`, like `/status`; 404 (an HTML page) for a
+    /// name that is no target.
+    #[oai(path = "/status/:name", method = "get", operation_id = "getTargetPage")]
+    async fn target_page(
+        &self,
+        /// The target's name.
+        name: Path<String>,
+        headers: &HeaderMap,
+    ) -> Cached<TargetPageResponse> {
+        let Path(name) = name;
+        let config = self.monitoring.config.clone();
+        let Some(index) = config.targets.iter().position(|t| t.name == name) else {
+            let html = target::not_found(&config.title, &name);
+            let csp = CONTENT_SECURITY_POLICY.to_owned();
+            return Cached::Other(TargetPageResponse::NotFound(Html(html), csp));
+        };
+        let base = self.base(headers);
+        let monitoring = self.monitoring.clone();
+        let variant = Variant::Target(name, base.clone());
+        let made = self.cache.get(variant, headers, async move || {
+            store::blocking(move || {
+                let target = &monitoring.config.targets[index];
+                let page = target::TargetPage::read(&monitoring, target, base, SystemTime::now())?;
+                Ok(Representation::new(
+                    page.render(),
+                    Html::<String>::CONTENT_TYPE,
+                ))
+            })
+            .await
+        });
+        match made.await {
+            Ok(copy) => {
+                let csp = [(header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY)];
+                Cached::Copy(copy.respond(headers, PAGE_CACHE, &csp).await)
+            }
+            Err(err) => Cached::Other(TargetPageResponse::Failed(failure(&err))),
         }
     }
 

@@ -10,10 +10,12 @@ use maud::{DOCTYPE, Markup, html};
 
 use super::percent;
 use crate::monitor::api::{Monitoring, Overall, TargetState};
+use crate::monitor::config::Target;
 use crate::monitor::health::Stale;
 use crate::monitor::maintenance::Period;
 use crate::monitor::store::{
-    Aggregate, DAY_MS, History, Incident, LocationState, State, StoreError, millis,
+    Aggregate, DAY_MS, History, Incident, LocationState, State, StoreError,
+    TargetState as SavedState, millis,
 };
 
 /// Incidents shown: those of the last 30 days.
@@ -65,6 +67,38 @@ pub struct TargetView {
 }
 
 impl TargetView {
+    /// `target`'s view at `now` from its saved `state` and `monitoring`'s store.
+    ///
+    /// # Errors
+    /// When the store cannot be read.
+    pub fn read(
+        monitoring: &Monitoring,
+        target: &Target,
+        state: Option<&SavedState>,
+        now: SystemTime,
+    ) -> Result<Self, StoreError> {
+        let store = &monitoring.store;
+        let maintenance = &monitoring.config.maintenance;
+        let now_ms = millis(now);
+        Ok(TargetView {
+            name: target.name.clone(),
+            group: target.group.clone(),
+            state: state.map_or(State::Unknown, |s| s.state),
+            last_check_ms: state.and_then(|s| s.last.as_ref()).map(|r| r.at_ms),
+            history: store.history(&target.name, now)?,
+            locations: state.map(|s| s.locations.clone()).unwrap_or_default(),
+            maintenance: maintenance.ongoing(&target.name, now_ms),
+            next_maintenance: maintenance.next(&target.name, now_ms),
+            certificate_expires_ms: state
+                .and_then(|s| s.certificate_expiry_s)
+                .map(|s| s.saturating_mul(1000))
+                .filter(|expires| {
+                    let warning = target.certificate_warning.as_millis();
+                    warning > 0 && u128::from(expires.saturating_sub(now_ms)) <= warning
+                }),
+        })
+    }
+
     /// The state as the API gives it: maintenance while a window is under way.
     fn api_state(&self) -> TargetState {
         if self.maintenance.is_some() {
@@ -87,24 +121,12 @@ impl Page {
         let maintenance = &monitoring.config.maintenance;
         let now_ms = millis(now);
         for target in &monitoring.config.targets {
-            let state = states.get(&target.name);
-            targets.push(TargetView {
-                name: target.name.clone(),
-                group: target.group.clone(),
-                state: state.map_or(State::Unknown, |s| s.state),
-                last_check_ms: state.and_then(|s| s.last.as_ref()).map(|r| r.at_ms),
-                history: store.history(&target.name, now)?,
-                locations: state.map(|s| s.locations.clone()).unwrap_or_default(),
-                maintenance: maintenance.ongoing(&target.name, now_ms),
-                next_maintenance: maintenance.next(&target.name, now_ms),
-                certificate_expires_ms: state
-                    .and_then(|s| s.certificate_expiry_s)
-                    .map(|s| s.saturating_mul(1000))
-                    .filter(|expires| {
-                        let warning = target.certificate_warning.as_millis();
-                        warning > 0 && u128::from(expires.saturating_sub(now_ms)) <= warning
-                    }),
-            });
+            targets.push(TargetView::read(
+                monitoring,
+                target,
+                states.get(&target.name),
+                now,
+            )?);
         }
         let since = now_ms.saturating_sub(INCIDENT_DAYS * DAY_MS);
         let incidents = store
@@ -222,7 +244,7 @@ impl Page {
     }
 }
 
-fn target_card(target: &TargetView, now_ms: u64) -> Markup {
+pub(super) fn target_card(target: &TargetView, now_ms: u64) -> Markup {
     let (state_class, state) = match target.api_state() {
         TargetState::Up => ("up", "Up"),
         TargetState::Down => ("down", "Down"),
@@ -233,7 +255,7 @@ fn target_card(target: &TargetView, now_ms: u64) -> Markup {
     html! {
         section class="target" aria-label=(target.name) {
             div class="head" {
-                span class="name" { (target.name) }
+                a class="name" href={ "/status/" (target.name) } { (target.name) }
                 span class={ "state " (state_class) } { (state) }
                 span class="uptime" {
                     @for (label, window) in ["24 h", "7 d", "30 d", "90 d"].iter().zip(windows) {
@@ -258,7 +280,7 @@ fn target_card(target: &TargetView, now_ms: u64) -> Markup {
             }
             div class="foot" {
                 span { "Last check: " (target.last_check_ms.map_or("none yet".to_owned(), |at| ago(at, now_ms))) }
-                (sparkline(&target.history.hours))
+                (sparkline(&target.history.hours, Span::Day))
             }
             (locations(&target.locations))
         }
@@ -267,7 +289,7 @@ fn target_card(target: &TargetView, now_ms: u64) -> Markup {
 
 /// Each location's last result and response time, and its warning, when the target is probed
 /// from more than one place.
-fn locations(locations: &[LocationState]) -> Markup {
+pub(super) fn locations(locations: &[LocationState]) -> Markup {
     if locations.len() < 2 {
         return html! {};
     }
@@ -298,7 +320,7 @@ fn locations(locations: &[LocationState]) -> Markup {
 
 /// One bar per day for 90 days, coloured by that day's uptime; each bar's `<title>` gives the
 /// date and the figure (shown on hover, read by screen readers), and the whole has a summary.
-fn day_bars(history: &History, total: &Aggregate) -> Markup {
+pub(super) fn day_bars(history: &History, total: &Aggregate) -> Markup {
     const WIDTH: u64 = 8;
     const STEP: u64 = 10;
     let below = history
@@ -346,15 +368,36 @@ fn day_text(aggregate: &Aggregate) -> String {
     }
 }
 
-/// The mean response time per hour over the last 24 hours as a line; hours without probes
-/// leave a gap. The summary (mean and worst hour) is its text alternative.
-fn sparkline(hours: &[(u64, Aggregate)]) -> Markup {
+/// What a response-time line spans.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Span {
+    /// 24 hourly means.
+    Day,
+    /// Daily means (the last 30 days).
+    Month,
+}
+
+impl Span {
+    /// The label, the span in words, and what one bucket is.
+    fn words(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            Self::Day => ("24 h", "24 hours", "hour"),
+            Self::Month => ("30 d", "30 days", "day"),
+        }
+    }
+}
+
+/// The mean response time per bucket (hour or day) as a line; buckets without probes leave a
+/// gap. The summary (mean and worst bucket) is its text alternative.
+pub(super) fn sparkline(hours: &[(u64, Aggregate)], span: Span) -> Markup {
+    let (label, over, bucket) = span.words();
+    let width = hours.len().saturating_sub(1) * 10;
     let means: Vec<Option<u64>> = hours
         .iter()
         .map(|(_, a)| a.mean_response_time_ms())
         .collect();
     let Some(max) = means.iter().flatten().copied().max() else {
-        return html! { span { "Response time: no data in 24 h" } };
+        return html! { span { "Response time: no data in " (label) } };
     };
     let total = hours.iter().fold(Aggregate::default(), |mut t, (_, a)| {
         t.checks += a.checks;
@@ -363,7 +406,7 @@ fn sparkline(hours: &[(u64, Aggregate)]) -> Markup {
     });
     let mean = total.mean_response_time_ms().unwrap_or(0);
     let summary =
-        format!("Response time over 24 hours: mean {mean} ms, slowest hour {max} ms on average");
+        format!("Response time over {over}: mean {mean} ms, slowest {bucket} {max} ms on average");
     // Runs of consecutive hours with data, each drawn as its own line.
     let mut runs: Vec<Vec<(usize, u64)>> = Vec::new();
     for (index, mean) in means.iter().enumerate() {
@@ -377,15 +420,15 @@ fn sparkline(hours: &[(u64, Aggregate)]) -> Markup {
     }
     let scale = max.max(1) as f64;
     html! {
-        span { "24 h response time, mean " (mean) " ms" }
-        svg class="spark" role="img" aria-label=(summary) viewBox="0 0 230 40" preserveAspectRatio="none"
+        span { (label) " response time, mean " (mean) " ms" }
+        svg class="spark" role="img" aria-label=(summary) viewBox={ "0 0 " (width) " 40" } preserveAspectRatio="none"
             xmlns="http://www.w3.org/2000/svg" {
             @for run in &runs {
                 @let points = run.iter().map(|(i, ms)| format!("{},{:.1}", i * 10, 38.0 - 36.0 * *ms as f64 / scale)).collect::<Vec<_>>().join(" ");
                 @if let [(index, ms)] = run.as_slice() {
                     // A lone hour: a short dash, so it shows.
                     @let y = format!("{:.1}", 38.0 - 36.0 * *ms as f64 / scale);
-                    polyline points={ ((index * 10).saturating_sub(3)) "," (y) " " ((index * 10 + 3).min(230)) "," (y) } {}
+                    polyline points={ ((index * 10).saturating_sub(3)) "," (y) " " ((index * 10 + 3).min(width)) "," (y) } {}
                 } @else {
                     polyline points=(points) {}
                 }
@@ -394,7 +437,7 @@ fn sparkline(hours: &[(u64, Aggregate)]) -> Markup {
     }
 }
 
-fn incident_table(incidents: &[Incident], now_ms: u64) -> Markup {
+pub(super) fn incident_table(incidents: &[Incident], now_ms: u64) -> Markup {
     html! {
         @if incidents.is_empty() {
             p class="none" { "No incidents in the last " (INCIDENT_DAYS) " days." }
@@ -423,7 +466,7 @@ fn incident_table(incidents: &[Incident], now_ms: u64) -> Markup {
 }
 
 /// `2026-11-29 06:19 UTC`.
-fn time(ms: u64) -> String {
+pub(super) fn time(ms: u64) -> String {
     let text = crate::clock::rfc3339_millis(crate::monitor::store::from_millis(ms));
     format!("{} {} UTC", &text[..10], &text[11..16])
 }
@@ -434,7 +477,7 @@ fn date(ms: u64) -> String {
 }
 
 /// `12 s ago`, `5 min ago`, or the time for anything older than a day.
-fn ago(at_ms: u64, now_ms: u64) -> String {
+pub(super) fn ago(at_ms: u64, now_ms: u64) -> String {
     let seconds = now_ms.saturating_sub(at_ms) / 1000;
     match seconds {
         0..60 => format!("{seconds} s ago"),
@@ -445,7 +488,7 @@ fn ago(at_ms: u64, now_ms: u64) -> String {
 }
 
 /// `1h 2m 3s`.
-fn duration(seconds: u64) -> String {
+pub(super) fn duration(seconds: u64) -> String {
     humantime::format_duration(std::time::Duration::from_secs(seconds)).to_string()
 }
 

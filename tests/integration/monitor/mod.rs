@@ -10,6 +10,7 @@
 //! - `kinds`: tcp://, tls:// and dns:// probes, and what --check refuses for each.
 //! - `maintenance`: windows silence failures; the API and page say so.
 //! - `status`: the status page, badges and the Atom feed.
+//! - `kuma`: Uptime Kuma's status-page API.
 //! - `secrets`: no credential on a public surface, in an alert or in a log.
 //! - `store`: a full disk under the real binary, and `max_store_size`.
 //! - `locations`: a monitor and two agents (real binaries): quorum, warnings, auth, heartbeat.
@@ -20,6 +21,7 @@ mod api;
 mod certificate;
 mod cli;
 mod kinds;
+mod kuma;
 mod locations;
 mod maintenance;
 mod migrate;

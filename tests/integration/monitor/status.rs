@@ -348,3 +348,107 @@ async fn readers_within_a_second_share_one_copy_of_the_page_and_a_reload_gets_30
     assert!(revalidated, "no reload was answered 304");
     monitor.stop().await;
 }
+
+#[tokio::test]
+async fn a_target_page_shows_its_locations_history_results_incidents_and_badges() {
+    let (monitor, _up, _down) = monitor().await;
+    monitor.wait_for_results("db", 2).await;
+    let (status, headers, html) = get(&monitor, "/status/db").await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["content-type"], "text/html; charset=utf-8");
+    assert_eq!(
+        headers["content-security-policy"],
+        "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    );
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(
+        html.contains("<title>db \u{b7} Status of &lt;things&gt; &amp; co</title>"),
+        "{html}"
+    );
+    assert!(html.contains("<h1>db</h1>"), "{html}");
+    assert!(html.contains("<span class=\"state down\">Down</span>"));
+    // The 90 days, once, in the larger chart.
+    assert!(html.contains("<div class=\"detail\">"), "{html}");
+    assert_eq!(html.matches("<rect ").count(), 90);
+    // The location's last vote, with its reason.
+    assert!(
+        html.contains(
+            "<td data-label=\"Location\">local</td><td data-label=\"State\"><span class=\"state down\">Down</span></td><td data-label=\"Status\">503</td>"
+        ),
+        "{html}"
+    );
+    // Response times over 24 hours and 30 days.
+    assert!(html.contains("24 h response time, mean "), "{html}");
+    assert!(html.contains("30 d response time, mean "), "{html}");
+    assert!(
+        html.contains("aria-label=\"Response time over 30 days: mean "),
+        "{html}"
+    );
+    // The results, each with its reason; at most 100.
+    let rows = html
+        .matches("<td data-label=\"Reason\" class=\"cause\">status 503 is not 200..399</td>")
+        .count();
+    assert!((2..=101).contains(&rows), "{rows}: {html}");
+    assert!(html.contains("<h2>Last 100 results</h2>"));
+    // Its incident.
+    assert!(html.contains("<tr id=\"incident-1\">"), "{html}");
+    // Badges, shown from this host and with Markdown naming where the monitor is reached.
+    let base = format!("http://{}", monitor.addr);
+    assert!(
+        html.contains("<img alt=\"db status\" src=\"/badges/db/status.svg\">"),
+        "{html}"
+    );
+    for markdown in [
+        format!("<code>![db status]({base}/badges/db/status.svg)</code>"),
+        format!("<code>![db uptime]({base}/badges/db/uptime.svg?window=30d)</code>"),
+        format!("<code>![db response time]({base}/badges/db/response-time.svg)</code>"),
+    ] {
+        assert!(html.contains(&markdown), "{markdown}: {html}");
+    }
+    assert!(!html.contains("<script"));
+    for attribute in ["href=\"", "src=\""] {
+        for value in html.split(attribute).skip(1) {
+            assert!(
+                value.starts_with('/') || value.starts_with('#'),
+                "{attribute}{value:.60}"
+            );
+        }
+    }
+    // The other target has no incident.
+    let (_, _, api) = get(&monitor, "/status/api").await;
+    assert!(api.contains("<h1>api</h1>"));
+    assert!(api.contains("<p class=\"none\">No incidents.</p>"), "{api}");
+    // /status links each target to its page.
+    let (_, _, page) = get(&monitor, "/status").await;
+    assert!(
+        page.contains("<a class=\"name\" href=\"/status/db\">db</a>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("<a class=\"name\" href=\"/status/api\">api</a>"),
+        "{page}"
+    );
+    monitor.stop().await;
+}
+
+#[tokio::test]
+async fn an_unknown_target_page_is_a_404_in_the_pages_look() {
+    let (monitor, _up, _down) = monitor().await;
+    let (status, headers, html) = get(&monitor, "/status/nope").await;
+    assert_eq!(status, 404);
+    assert_eq!(headers["content-type"], "text/html; charset=utf-8");
+    assert!(
+        headers["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .starts_with("default-src 'none'")
+    );
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(html.contains("<link rel=\"stylesheet\" href=\"/status.css\">"));
+    assert!(html.contains("<h1>No such target</h1>"), "{html}");
+    assert!(
+        html.contains("No target is named \u{201c}nope\u{201d}. The status page lists every one."),
+        "{html}"
+    );
+    monitor.stop().await;
+}
