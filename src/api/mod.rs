@@ -42,6 +42,9 @@ pub enum ApiTags {
     Docs,
     /// Monitor mode: the state, results and incidents of the targets it probes.
     Monitor,
+    /// Monitor mode: Gatus's read API with Gatus's shapes, for clients written for Gatus.
+    #[oai(rename = "Gatus-compatible")]
+    GatusCompatible,
 }
 
 /// Every API of the public listener, in the order the spec lists them; `X` is what a mode adds

@@ -30,6 +30,7 @@ pub mod alerts;
 pub mod api;
 pub mod checkin;
 pub mod clock;
+pub mod compat;
 pub mod conditions;
 pub mod config;
 pub mod health;
@@ -68,7 +69,12 @@ use self::store::{Store, StoreError};
 
 /// What monitor mode adds to the service's API: `/api/v1/*`, and the status page, badges and
 /// feed, where `GET /` now leads.
-pub type MonitorApis = (api::MonitorApi, status::StatusApi, checkin::CheckInApi);
+pub type MonitorApis = (
+    api::MonitorApi,
+    status::StatusApi,
+    checkin::CheckInApi,
+    compat::gatus::GatusApi,
+);
 
 impl crate::api::Extension for MonitorApis {
     const HOME: &'static str = "/status";
@@ -249,12 +255,13 @@ impl Monitor {
                 monitoring: monitoring.clone(),
             },
             status::StatusApi {
-                monitoring,
+                monitoring: monitoring.clone(),
                 cache: Arc::default(),
             },
             checkin::CheckInApi {
                 pushes: self.pushes.clone(),
             },
+            compat::gatus::GatusApi { monitoring },
         )
     }
 

@@ -19,6 +19,7 @@ mod alerts;
 mod api;
 mod certificate;
 mod cli;
+mod gatus;
 mod kinds;
 mod locations;
 mod maintenance;
