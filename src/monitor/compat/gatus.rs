@@ -35,19 +35,19 @@ const NOT_FOUND: &str = "endpoint not found";
 #[oai(rename_all = "camelCase")]
 pub struct EndpointStatus {
     /// The target's name; omitted when empty, as Gatus does. Example: `api`.
-    #[oai(skip_serializing_if_is_empty)]
-    pub name: String,
+    #[oai(skip_serializing_if_is_none)]
+    pub name: Option<String>,
     /// The target's group; omitted when it has none. Example: `production`.
-    #[oai(skip_serializing_if_is_empty)]
-    pub group: String,
+    #[oai(skip_serializing_if_is_none)]
+    pub group: Option<String>,
     /// Gatus's key: `<group>_<name>`, lower-cased, with `/ _ . , # + &` and spaces made `-`.
     /// Example: `production_api`.
     pub key: String,
     /// The results of the page, oldest first.
     pub results: Vec<GatusResult>,
     /// Health changes, oldest first (only for one endpoint's statuses; omitted when none).
-    #[oai(skip_serializing_if_is_empty)]
-    pub events: Vec<GatusEvent>,
+    #[oai(skip_serializing_if_is_none)]
+    pub events: Option<Vec<GatusEvent>>,
 }
 
 /// One round's verdict as a Gatus result.
@@ -63,8 +63,8 @@ pub struct GatusResult {
     /// Time to the response head, in nanoseconds (Go's `time.Duration`). Example: `42000000`.
     pub duration: u64,
     /// Why it failed; omitted when it succeeded. Example: `["[STATUS] (503) == 200"]`.
-    #[oai(skip_serializing_if_is_empty)]
-    pub errors: Vec<String>,
+    #[oai(skip_serializing_if_is_none)]
+    pub errors: Option<Vec<String>>,
     /// Whether it passed.
     pub success: bool,
     /// When the round started (RFC 3339). Example: `2026-12-06T19:00:00Z`.
@@ -166,13 +166,13 @@ impl GatusApi {
     )]
     async fn statuses(
         &self,
-        /// The page, from 1.
-        page: Query<Option<i64>>,
+        /// The page, from 1 (anything else is 1, as in Gatus).
+        page: Query<Option<String>>,
         /// Results per endpoint; capped at 100.
         #[oai(name = "pageSize")]
-        page_size: Query<Option<i64>>,
+        page_size: Query<Option<String>>,
     ) -> StatusesResponse {
-        let (skip, limit) = paging(page.0, page_size.0);
+        let (skip, limit) = paging(page.0.as_deref(), page_size.0.as_deref());
         let monitoring = self.monitoring.clone();
         let read = move || {
             monitoring
@@ -201,16 +201,16 @@ impl GatusApi {
         &self,
         /// The endpoint's key. Example: `production_api`.
         key: Path<String>,
-        /// The page, from 1.
-        page: Query<Option<i64>>,
+        /// The page, from 1 (anything else is 1, as in Gatus).
+        page: Query<Option<String>>,
         /// Results per page; capped at 100.
         #[oai(name = "pageSize")]
-        page_size: Query<Option<i64>>,
+        page_size: Query<Option<String>>,
     ) -> StatusResponse {
         let Some(target) = self.target(&key.0) else {
             return StatusResponse::NotFound(PlainText(NOT_FOUND.to_owned()));
         };
-        let (skip, limit) = paging(page.0, page_size.0);
+        let (skip, limit) = paging(page.0.as_deref(), page_size.0.as_deref());
         let store = self.monitoring.store.clone();
         match store::blocking(move || endpoint_status(&store, &target, skip, limit, true)).await {
             Ok(status) => StatusResponse::Ok(Json(status)),
@@ -326,9 +326,10 @@ pub fn window(history: &History, duration: &str) -> Option<Aggregate> {
 /// Gatus's `page` and `pageSize` as (results to skip, results to take): a missing, unparsable
 /// or non-positive page is 1, such a size is 50, and a size over 100 is 100.
 #[must_use]
-pub fn paging(page: Option<i64>, page_size: Option<i64>) -> (usize, usize) {
-    let page = page.filter(|p| *p >= 1).unwrap_or(1);
-    let size = page_size
+pub fn paging(page: Option<&str>, page_size: Option<&str>) -> (usize, usize) {
+    let number = |text: Option<&str>| text.and_then(|t| t.parse::<i64>().ok());
+    let page = number(page).filter(|p| *p >= 1).unwrap_or(1);
+    let size = number(page_size)
         .filter(|s| *s >= 1)
         .map_or(DEFAULT_PAGE_SIZE, |s| {
             usize::try_from(s)
@@ -359,11 +360,11 @@ fn endpoint_status(
         let incidents = store.incidents(usize::MAX)?;
         incident_events(incidents.iter().filter(|i| i.target == target.name))
     } else {
-        Vec::new()
+        None
     };
     Ok(EndpointStatus {
-        name: target.name.clone(),
-        group: target.group.clone().unwrap_or_default(),
+        name: Some(target.name.clone()).filter(|n| !n.is_empty()),
+        group: target.group.clone().filter(|g| !g.is_empty()),
         key: gatus_key(target.group.as_deref().unwrap_or_default(), &target.name),
         results: results
             .iter()
@@ -380,14 +381,14 @@ pub fn gatus_result(result: &ResultRecord, hostname: Option<String>) -> GatusRes
         status: result.status_code,
         hostname,
         duration: result.response_time_ms.saturating_mul(1_000_000),
-        errors: result.error.iter().cloned().collect(),
+        errors: result.error.clone().map(|e| vec![e]),
         success: result.ok,
         timestamp: rfc3339(result.at_ms),
     }
 }
 
 /// The latest [`MAX_EVENTS`] events of `incidents` (any order), oldest first.
-fn incident_events<'a>(incidents: impl Iterator<Item = &'a Incident>) -> Vec<GatusEvent> {
+fn incident_events<'a>(incidents: impl Iterator<Item = &'a Incident>) -> Option<Vec<GatusEvent>> {
     let mut events: Vec<(u64, EventType)> = incidents
         .flat_map(|i| {
             std::iter::once((i.started_ms, EventType::Unhealthy))
@@ -396,20 +397,26 @@ fn incident_events<'a>(incidents: impl Iterator<Item = &'a Incident>) -> Vec<Gat
         .collect();
     events.sort_by_key(|(at, _)| *at);
     let first = events.len().saturating_sub(MAX_EVENTS);
-    events[first..]
+    let events: Vec<_> = events[first..]
         .iter()
         .map(|(at, kind)| GatusEvent {
             kind: *kind,
             timestamp: rfc3339(*at),
         })
-        .collect()
+        .collect();
+    (!events.is_empty()).then_some(events)
 }
 
-/// RFC 3339 in UTC with `Z`, as Go marshals a UTC time (fractional seconds only when set).
+/// RFC 3339 in UTC with `Z`, as Go marshals a UTC time: fractional seconds without trailing
+/// zeros, none when whole (`.820` is `.82`).
 fn rfc3339(ms: u64) -> String {
-    DateTime::from_timestamp_millis(i64::try_from(ms).unwrap_or(i64::MAX))
+    let text = DateTime::from_timestamp_millis(i64::try_from(ms).unwrap_or(i64::MAX))
         .unwrap_or_default()
-        .to_rfc3339_opts(SecondsFormat::AutoSi, true)
+        .to_rfc3339_opts(SecondsFormat::AutoSi, true);
+    match text.strip_suffix('Z').filter(|t| t.contains('.')) {
+        Some(fraction) => format!("{}Z", fraction.trim_end_matches('0').trim_end_matches('.')),
+        None => text,
+    }
 }
 
 fn failure(err: &StoreError) -> PlainText<String> {
@@ -437,16 +444,18 @@ mod tests {
     #[test]
     fn paging_defaults_and_caps_as_gatus() {
         assert_eq!(paging(None, None), (0, 50));
-        assert_eq!(paging(Some(2), Some(10)), (10, 10));
-        assert_eq!(paging(Some(0), Some(0)), (0, 50));
-        assert_eq!(paging(Some(-3), Some(-1)), (0, 50));
-        assert_eq!(paging(Some(1), Some(1000)), (0, 100));
-        assert_eq!(paging(Some(i64::MAX), Some(100)).1, 100);
+        assert_eq!(paging(Some("2"), Some("10")), (10, 10));
+        assert_eq!(paging(Some("0"), Some("0")), (0, 50));
+        assert_eq!(paging(Some("-3"), Some("-1")), (0, 50));
+        assert_eq!(paging(Some("x"), Some("9223372036854775808")), (0, 50));
+        assert_eq!(paging(Some("1"), Some("1000")), (0, 100));
+        assert_eq!(paging(Some("9223372036854775807"), Some("100")).1, 100);
     }
 
     #[test]
     fn timestamps_are_go_rfc3339() {
         assert_eq!(rfc3339(1_800_000_000_000), "2027-01-15T08:00:00Z");
-        assert_eq!(rfc3339(1_800_000_000_250), "2027-01-15T08:00:00.250Z");
+        assert_eq!(rfc3339(1_800_000_000_250), "2027-01-15T08:00:00.25Z");
+        assert_eq!(rfc3339(1_800_000_000_001), "2027-01-15T08:00:00.001Z");
     }
 }
