@@ -17,6 +17,7 @@ use crate::api::ApiTags;
 use crate::monitor::api::Monitoring;
 use crate::monitor::checkin::gatus_key;
 use crate::monitor::config::Target;
+use crate::monitor::status::badge;
 use crate::monitor::store::{self, Aggregate, History, Incident, ResultRecord, Store, StoreError};
 
 /// Gatus's page size when none is given.
@@ -138,6 +139,77 @@ pub enum RawResponse {
     /// The store could not be read.
     #[oai(status = 500)]
     Failed(PlainText<String>),
+}
+
+/// Outcome of the badge routes.
+#[derive(ApiResponse)]
+#[oai(bad_request_handler = "bad_badge_duration")]
+pub enum BadgeResponse {
+    /// The badge, an SVG image.
+    #[oai(status = 200, content_type = "image/svg+xml")]
+    Ok(
+        PlainText<String>,
+        #[oai(header = "Cache-Control")] String,
+        #[oai(header = "Expires")] String,
+    ),
+    /// The duration is not `30d`, `7d`, `24h` or `1h`: `Durations supported: 30d, 7d, 24h, 1h`.
+    #[oai(status = 400)]
+    BadRequest(PlainText<String>),
+    /// No endpoint has this key: `endpoint not found`.
+    #[oai(status = 404)]
+    NotFound(PlainText<String>),
+    /// The store could not be read.
+    #[oai(status = 500)]
+    Failed(PlainText<String>),
+}
+
+fn bad_badge_duration(_: poem::Error) -> BadgeResponse {
+    BadgeResponse::BadRequest(PlainText(DURATIONS.to_owned()))
+}
+
+/// Outcome of `health/badge.shields`.
+#[derive(ApiResponse)]
+pub enum ShieldsResponse {
+    /// shields.io's endpoint JSON: `{"schemaVersion": 1, "label": "gatus", "message", "color"}`.
+    #[oai(status = 200)]
+    Ok(
+        Json<Shields>,
+        #[oai(header = "Cache-Control")] String,
+        #[oai(header = "Expires")] String,
+    ),
+    /// No endpoint has this key: `endpoint not found`.
+    #[oai(status = 404)]
+    NotFound(PlainText<String>),
+    /// The store could not be read.
+    #[oai(status = 500)]
+    Failed(PlainText<String>),
+}
+
+/// A shields.io endpoint badge, as Gatus gives it.
+#[derive(Object, Debug, Clone, PartialEq, Eq)]
+#[oai(rename_all = "camelCase")]
+pub struct Shields {
+    /// Always 1.
+    pub schema_version: u8,
+    /// Always `gatus`.
+    pub label: String,
+    /// `up`, `down`, or `?` before any result.
+    pub message: String,
+    /// `brightgreen`, `red` or `yellow`.
+    pub color: String,
+}
+
+/// Gatus's health of a target: its latest result's verdict, `?` without one.
+fn health(store: &Store, target: &str) -> Result<&'static str, StoreError> {
+    Ok(match store.results_page(target, 0, 1)?.first() {
+        Some(result) if result.ok => "up",
+        Some(_) => "down",
+        None => "?",
+    })
+}
+
+fn no_cache() -> String {
+    "no-cache, no-store, must-revalidate".to_owned()
 }
 
 fn bad_duration(_: poem::Error) -> RawResponse {
@@ -263,6 +335,134 @@ impl GatusApi {
         })
         .await
     }
+
+    /// Health badge (Gatus-compatible)
+    ///
+    /// `health: up`, `down`, or `?` before any result: the latest result's verdict.
+    #[oai(
+        path = "/api/v1/endpoints/:key/health/badge.svg",
+        method = "get",
+        operation_id = "gatusHealthBadge"
+    )]
+    async fn health_badge(
+        &self,
+        /// The endpoint's key. Example: `production_api`.
+        key: Path<String>,
+    ) -> BadgeResponse {
+        let Some(target) = self.target(&key.0) else {
+            return BadgeResponse::NotFound(PlainText(NOT_FOUND.to_owned()));
+        };
+        let store = self.monitoring.store.clone();
+        match store::blocking(move || health(&store, &target.name)).await {
+            Ok(health) => {
+                let color = match health {
+                    "up" => badge::GREEN,
+                    "down" => badge::RED,
+                    _ => badge::GREY,
+                };
+                let svg = badge::render("health", health, color);
+                BadgeResponse::Ok(PlainText(svg), no_cache(), "0".to_owned())
+            }
+            Err(err) => BadgeResponse::Failed(failure(&err)),
+        }
+    }
+
+    /// Health as a shields.io endpoint (Gatus-compatible)
+    ///
+    /// `{"schemaVersion": 1, "label": "gatus", "message": "up"|"down"|"?", "color"}`, for
+    /// `https://img.shields.io/endpoint?url=...`.
+    #[oai(
+        path = "/api/v1/endpoints/:key/health/badge.shields",
+        method = "get",
+        operation_id = "gatusHealthShields"
+    )]
+    async fn health_shields(
+        &self,
+        /// The endpoint's key. Example: `production_api`.
+        key: Path<String>,
+    ) -> ShieldsResponse {
+        let Some(target) = self.target(&key.0) else {
+            return ShieldsResponse::NotFound(PlainText(NOT_FOUND.to_owned()));
+        };
+        let store = self.monitoring.store.clone();
+        match store::blocking(move || health(&store, &target.name)).await {
+            Ok(health) => {
+                let color = match health {
+                    "up" => "brightgreen",
+                    "down" => "red",
+                    _ => "yellow",
+                };
+                let shields = Shields {
+                    schema_version: 1,
+                    label: "gatus".to_owned(),
+                    message: health.to_owned(),
+                    color: color.to_owned(),
+                };
+                ShieldsResponse::Ok(Json(shields), no_cache(), "0".to_owned())
+            }
+            Err(err) => ShieldsResponse::Failed(failure(&err)),
+        }
+    }
+
+    /// Uptime badge (Gatus-compatible)
+    ///
+    /// `uptime <duration>: 99.5%` (two decimals at most, as Gatus writes it).
+    #[oai(
+        path = "/api/v1/endpoints/:key/uptimes/:duration/badge.svg",
+        method = "get",
+        operation_id = "gatusUptimeBadge"
+    )]
+    async fn uptime_badge(
+        &self,
+        /// The endpoint's key. Example: `production_api`.
+        key: Path<String>,
+        /// `30d`, `7d`, `24h` or `1h`.
+        #[oai(validator(pattern = "^(30d|7d|24h|1h)$"))]
+        duration: Path<String>,
+    ) -> BadgeResponse {
+        let label = format!("uptime {}", duration.0);
+        self.badge(&key.0, &duration.0, move |window| {
+            let uptime = window.uptime().unwrap_or(0.0);
+            let percent = format!("{:.2}", uptime * 100.0);
+            let percent = percent.trim_end_matches('0').trim_end_matches('.');
+            badge::render(
+                &label,
+                &format!("{percent}%"),
+                badge::uptime_color(Some(uptime)),
+            )
+        })
+        .await
+    }
+
+    /// Response-time badge (Gatus-compatible)
+    ///
+    /// `response time <duration>: 42ms`, the mean over the duration.
+    #[oai(
+        path = "/api/v1/endpoints/:key/response-times/:duration/badge.svg",
+        method = "get",
+        operation_id = "gatusResponseTimeBadge"
+    )]
+    async fn response_time_badge(
+        &self,
+        /// The endpoint's key. Example: `production_api`.
+        key: Path<String>,
+        /// `30d`, `7d`, `24h` or `1h`.
+        #[oai(validator(pattern = "^(30d|7d|24h|1h)$"))]
+        duration: Path<String>,
+    ) -> BadgeResponse {
+        let label = format!("response time {}", duration.0);
+        self.badge(&key.0, &duration.0, move |window| {
+            let ms = window.mean_response_time_ms().unwrap_or(0);
+            let color = match ms {
+                0..300 => badge::GREEN,
+                300..1000 => badge::YELLOW_GREEN,
+                1000..3000 => badge::ORANGE,
+                _ => badge::RED,
+            };
+            badge::render(&label, &format!("{ms}ms"), color)
+        })
+        .await
+    }
 }
 
 impl GatusApi {
@@ -290,14 +490,29 @@ impl GatusApi {
         let read = move || store.history(&target.name, SystemTime::now());
         match store::blocking(read).await {
             Ok(history) => match window(&history, duration) {
-                Some(aggregate) => RawResponse::Ok(
-                    PlainText(render(aggregate)),
-                    "no-cache, no-store, must-revalidate".to_owned(),
-                    "0".to_owned(),
-                ),
+                Some(aggregate) => {
+                    RawResponse::Ok(PlainText(render(aggregate)), no_cache(), "0".to_owned())
+                }
                 None => RawResponse::BadRequest(PlainText(DURATIONS.to_owned())),
             },
             Err(err) => RawResponse::Failed(failure(&err)),
+        }
+    }
+}
+
+impl GatusApi {
+    /// The SVG `render` draws from the aggregate of `duration` for the target keyed `key`.
+    async fn badge(
+        &self,
+        key: &str,
+        duration: &str,
+        render: impl FnOnce(Aggregate) -> String,
+    ) -> BadgeResponse {
+        match self.raw(key, duration, render).await {
+            RawResponse::Ok(svg, cache, expires) => BadgeResponse::Ok(svg, cache, expires),
+            RawResponse::BadRequest(body) => BadgeResponse::BadRequest(body),
+            RawResponse::NotFound(body) => BadgeResponse::NotFound(body),
+            RawResponse::Failed(body) => BadgeResponse::Failed(body),
         }
     }
 }

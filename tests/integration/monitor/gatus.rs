@@ -45,6 +45,13 @@ async fn a_target_without_results_is_gatus_s_own_test_body() {
     );
     let (status, _, body) = text(&monitor, "/api/v1/endpoints/group_name/uptimes/7d").await;
     assert_eq!((status, body.as_str()), (200, "0.000000"));
+    let shields = monitor
+        .get("/api/v1/endpoints/group_name/health/badge.shields")
+        .await;
+    assert_eq!(
+        shields,
+        json!({"schemaVersion": 1, "label": "gatus", "message": "?", "color": "yellow"})
+    );
     monitor.stop().await;
 }
 
@@ -130,7 +137,36 @@ async fn results_uptimes_and_response_times_are_exact() {
             (200, "70"),
             "{duration}: (40+100+70)/3"
         );
+        let path = format!("/api/v1/endpoints/core-services_api/uptimes/{duration}/badge.svg");
+        let (status, content_type, svg) = text(&monitor, &path).await;
+        assert_eq!((status, content_type.as_str()), (200, "image/svg+xml"));
+        assert!(svg.contains(&format!("uptime {duration}: 66.67%")), "{svg}");
+        let path =
+            format!("/api/v1/endpoints/core-services_api/response-times/{duration}/badge.svg");
+        let (status, _, svg) = text(&monitor, &path).await;
+        assert_eq!(status, 200);
+        assert!(
+            svg.contains(&format!("response time {duration}: 70ms")),
+            "{svg}"
+        );
     }
+    let (status, _, svg) = text(
+        &monitor,
+        "/api/v1/endpoints/core-services_api/health/badge.svg",
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(
+        svg.contains("health: up"),
+        "the latest result passed: {svg}"
+    );
+    let shields = monitor
+        .get("/api/v1/endpoints/core-services_api/health/badge.shields")
+        .await;
+    assert_eq!(
+        shields,
+        json!({"schemaVersion": 1, "label": "gatus", "message": "up", "color": "brightgreen"})
+    );
     monitor.stop().await;
 }
 
@@ -140,6 +176,7 @@ async fn bad_durations_are_400_and_unknown_keys_404_as_in_gatus() {
     for path in [
         "/api/v1/endpoints/group_name/uptimes/2d",
         "/api/v1/endpoints/group_name/response-times/90d",
+        "/api/v1/endpoints/group_name/uptimes/1d/badge.svg",
     ] {
         let (status, _, body) = text(&monitor, path).await;
         assert_eq!(
@@ -152,6 +189,9 @@ async fn bad_durations_are_400_and_unknown_keys_404_as_in_gatus() {
         "/api/v1/endpoints/nope/statuses",
         "/api/v1/endpoints/nope/uptimes/7d",
         "/api/v1/endpoints/nope/response-times/24h",
+        "/api/v1/endpoints/nope/health/badge.svg",
+        "/api/v1/endpoints/nope/health/badge.shields",
+        "/api/v1/endpoints/nope/uptimes/7d/badge.svg",
     ] {
         let (status, _, body) = text(&monitor, path).await;
         assert_eq!(
