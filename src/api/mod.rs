@@ -42,6 +42,9 @@ pub enum ApiTags {
     Docs,
     /// Monitor mode: the state, results and incidents of the targets it probes.
     Monitor,
+    /// Monitor mode: Gatus's read API with Gatus's shapes, for clients written for Gatus.
+    #[oai(rename = "Gatus-compatible")]
+    GatusCompatible,
     /// Monitor mode: Uptime Kuma's status-page API, for dashboards written against Kuma
     /// (Homepage's `uptimekuma` widget).
     #[oai(rename = "Uptime Kuma-compatible")]

@@ -68,11 +68,12 @@ use self::round::Voters;
 use self::store::{Store, StoreError};
 
 /// What monitor mode adds to the service's API: `/api/v1/*`, and the status page, badges and
-/// feed, where `GET /` now leads, and Uptime Kuma's status-page API.
+/// feed, where `GET /` now leads, and Gatus's and Uptime Kuma's APIs.
 pub type MonitorApis = (
     api::MonitorApi,
     status::StatusApi,
     checkin::CheckInApi,
+    compat::gatus::GatusApi,
     compat::kuma::KumaApi,
 );
 
@@ -264,6 +265,9 @@ impl Monitor {
             },
             checkin::CheckInApi {
                 pushes: self.pushes.clone(),
+            },
+            compat::gatus::GatusApi {
+                monitoring: monitoring.clone(),
             },
             compat::kuma::KumaApi { monitoring },
         )

@@ -829,6 +829,33 @@ impl Store {
         Ok(results)
     }
 
+    /// Up to `limit` results of `target`, newest first, after skipping the `skip` newest: a
+    /// page counted from the newest, as Gatus pages.
+    ///
+    /// # Errors
+    /// When the read fails or a record does not decode.
+    pub fn results_page(
+        &self,
+        target: &str,
+        skip: usize,
+        limit: usize,
+    ) -> Result<Vec<ResultRecord>, StoreError> {
+        let db = self.db()?;
+        let txn = db.begin_read()?;
+        let table = txn.open_table(RESULTS)?;
+        let mut results = Vec::new();
+        for entry in table
+            .range((target, 0)..(target, u64::MAX))?
+            .rev()
+            .skip(skip)
+            .take(limit)
+        {
+            let (_, bytes) = entry?;
+            results.push(decode(bytes.value(), "result")?);
+        }
+        Ok(results)
+    }
+
     /// The check-in bodies kept with `target`'s results at `at_ms`, in that order (`None` for
     /// a result that came with none).
     ///

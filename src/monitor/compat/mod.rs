@@ -1,3 +1,5 @@
-//! Other monitors' APIs, translated from our model: dashboards written for them read this one.
+//! Other monitors' APIs, served over this monitor's store, for the clients written for them
+//! (Gatus's read API, Uptime Kuma's status-page API).
 
+pub mod gatus;
 pub mod kuma;

@@ -20,6 +20,7 @@ mod alerts;
 mod api;
 mod certificate;
 mod cli;
+mod gatus;
 mod kinds;
 mod kuma;
 mod locations;

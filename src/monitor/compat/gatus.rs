@@ -1,0 +1,676 @@
+//! Gatus's read API (`/api/v1/endpoints/...`) with Gatus's shapes, for the dashboards and
+//! clients written for Gatus (Homepage's `gatus` widget, the `gatus-api` client).
+//!
+//! Endpoints are the targets, keyed as Gatus keys them ([`gatus_key`]). Results are the
+//! rounds' verdicts; uptimes and response times come from the hourly and daily aggregates, as
+//! Gatus's come from its hourly statistics. Events are derived from the incidents: each gives
+//! `UNHEALTHY` when it opened and `HEALTHY` when it resolved (Gatus's `START` is not kept).
+
+use std::time::SystemTime;
+
+use chrono::{DateTime, SecondsFormat};
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::{Json, PlainText};
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
+
+use crate::api::ApiTags;
+use crate::monitor::api::Monitoring;
+use crate::monitor::checkin::gatus_key;
+use crate::monitor::config::Target;
+use crate::monitor::status::badge;
+use crate::monitor::store::{self, Aggregate, History, Incident, ResultRecord, Store, StoreError};
+
+/// Gatus's page size when none is given.
+const DEFAULT_PAGE_SIZE: usize = 50;
+/// Gatus's default `maximum-number-of-results`: larger pages are cut to it.
+const MAX_PAGE_SIZE: usize = 100;
+/// Gatus's default `maximum-number-of-events`.
+const MAX_EVENTS: usize = 50;
+/// Gatus's answer to a duration it does not serve.
+const DURATIONS: &str = "Durations supported: 30d, 7d, 24h, 1h";
+/// Gatus's answer to an unknown key.
+const NOT_FOUND: &str = "endpoint not found";
+
+/// One endpoint (a target) as Gatus shows it.
+#[derive(Object, Debug, Clone, PartialEq)]
+#[oai(rename_all = "camelCase")]
+pub struct EndpointStatus {
+    /// The target's name; omitted when empty, as Gatus does. Example: `api`.
+    #[oai(skip_serializing_if_is_none)]
+    pub name: Option<String>,
+    /// The target's group; omitted when it has none. Example: `production`.
+    #[oai(skip_serializing_if_is_none)]
+    pub group: Option<String>,
+    /// Gatus's key: `<group>_<name>`, lower-cased, with `/ _ . , # + &` and spaces made `-`.
+    /// Example: `production_api`.
+    pub key: String,
+    /// The results of the page, oldest first.
+    pub results: Vec<GatusResult>,
+    /// Health changes, oldest first (only for one endpoint's statuses; omitted when none).
+    #[oai(skip_serializing_if_is_none)]
+    pub events: Option<Vec<GatusEvent>>,
+}
+
+/// One round's verdict as a Gatus result.
+#[derive(Object, Debug, Clone, PartialEq)]
+#[oai(rename_all = "camelCase")]
+pub struct GatusResult {
+    /// The response's status; omitted when none arrived. Example: `200`.
+    #[oai(skip_serializing_if_is_none)]
+    pub status: Option<u16>,
+    /// The probed host; omitted unless the target says `show_url = true`. Example: `example.org`.
+    #[oai(skip_serializing_if_is_none)]
+    pub hostname: Option<String>,
+    /// Time to the response head, in nanoseconds (Go's `time.Duration`). Example: `42000000`.
+    pub duration: u64,
+    /// Why it failed; omitted when it succeeded. Example: `["[STATUS] (503) == 200"]`.
+    #[oai(skip_serializing_if_is_none)]
+    pub errors: Option<Vec<String>>,
+    /// Whether it passed.
+    pub success: bool,
+    /// When the round started (RFC 3339). Example: `2026-12-06T19:00:00Z`.
+    pub timestamp: String,
+}
+
+/// A change of health.
+#[derive(Object, Debug, Clone, PartialEq)]
+pub struct GatusEvent {
+    /// What happened.
+    #[oai(rename = "type")]
+    pub kind: EventType,
+    /// When (RFC 3339).
+    pub timestamp: String,
+}
+
+/// Gatus's event types (`START` is never given: it is not kept).
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[oai(rename_all = "UPPERCASE")]
+pub enum EventType {
+    /// The monitor started watching.
+    Start,
+    /// Back up: an incident resolved.
+    Healthy,
+    /// Down: an incident opened.
+    Unhealthy,
+}
+
+/// Outcome of the statuses routes.
+#[derive(ApiResponse)]
+pub enum StatusesResponse {
+    /// Every endpoint's page of results.
+    #[oai(status = 200)]
+    Ok(Json<Vec<EndpointStatus>>),
+    /// The store could not be read.
+    #[oai(status = 500)]
+    Failed(PlainText<String>),
+}
+
+/// Outcome of one endpoint's statuses.
+#[derive(ApiResponse)]
+pub enum StatusResponse {
+    /// The endpoint's page of results and its events.
+    #[oai(status = 200)]
+    Ok(Json<EndpointStatus>),
+    /// No endpoint has this key: `endpoint not found`.
+    #[oai(status = 404)]
+    NotFound(PlainText<String>),
+    /// The store could not be read.
+    #[oai(status = 500)]
+    Failed(PlainText<String>),
+}
+
+/// Outcome of the raw uptime and response-time routes.
+#[derive(ApiResponse)]
+#[oai(bad_request_handler = "bad_duration")]
+pub enum RawResponse {
+    /// The value as text: uptime as Go's `%f` (e.g. `0.998611`), response time in whole ms.
+    #[oai(status = 200)]
+    Ok(
+        PlainText<String>,
+        #[oai(header = "Cache-Control")] String,
+        #[oai(header = "Expires")] String,
+    ),
+    /// The duration is not `30d`, `7d`, `24h` or `1h`: `Durations supported: 30d, 7d, 24h, 1h`.
+    #[oai(status = 400)]
+    BadRequest(PlainText<String>),
+    /// No endpoint has this key: `endpoint not found`.
+    #[oai(status = 404)]
+    NotFound(PlainText<String>),
+    /// The store could not be read.
+    #[oai(status = 500)]
+    Failed(PlainText<String>),
+}
+
+/// Outcome of the badge routes.
+#[derive(ApiResponse)]
+#[oai(bad_request_handler = "bad_badge_duration")]
+pub enum BadgeResponse {
+    /// The badge, an SVG image.
+    #[oai(status = 200, content_type = "image/svg+xml")]
+    Ok(
+        PlainText<String>,
+        #[oai(header = "Cache-Control")] String,
+        #[oai(header = "Expires")] String,
+    ),
+    /// The duration is not `30d`, `7d`, `24h` or `1h`: `Durations supported: 30d, 7d, 24h, 1h`.
+    #[oai(status = 400)]
+    BadRequest(PlainText<String>),
+    /// No endpoint has this key: `endpoint not found`.
+    #[oai(status = 404)]
+    NotFound(PlainText<String>),
+    /// The store could not be read.
+    #[oai(status = 500)]
+    Failed(PlainText<String>),
+}
+
+fn bad_badge_duration(_: poem::Error) -> BadgeResponse {
+    BadgeResponse::BadRequest(PlainText(DURATIONS.to_owned()))
+}
+
+/// Outcome of `health/badge.shields`.
+#[derive(ApiResponse)]
+pub enum ShieldsResponse {
+    /// shields.io's endpoint JSON: `{"schemaVersion": 1, "label": "gatus", "message", "color"}`.
+    #[oai(status = 200)]
+    Ok(
+        Json<Shields>,
+        #[oai(header = "Cache-Control")] String,
+        #[oai(header = "Expires")] String,
+    ),
+    /// No endpoint has this key: `endpoint not found`.
+    #[oai(status = 404)]
+    NotFound(PlainText<String>),
+    /// The store could not be read.
+    #[oai(status = 500)]
+    Failed(PlainText<String>),
+}
+
+/// A shields.io endpoint badge, as Gatus gives it.
+#[derive(Object, Debug, Clone, PartialEq, Eq)]
+#[oai(rename_all = "camelCase")]
+pub struct Shields {
+    /// Always 1.
+    pub schema_version: u8,
+    /// Always `gatus`.
+    pub label: String,
+    /// `up`, `down`, or `?` before any result.
+    pub message: String,
+    /// `brightgreen`, `red` or `yellow`.
+    pub color: String,
+}
+
+/// Gatus's health of a target: its latest result's verdict, `?` without one.
+fn health(store: &Store, target: &str) -> Result<&'static str, StoreError> {
+    Ok(match store.results_page(target, 0, 1)?.first() {
+        Some(result) if result.ok => "up",
+        Some(_) => "down",
+        None => "?",
+    })
+}
+
+fn no_cache() -> String {
+    "no-cache, no-store, must-revalidate".to_owned()
+}
+
+fn bad_duration(_: poem::Error) -> RawResponse {
+    RawResponse::BadRequest(PlainText(DURATIONS.to_owned()))
+}
+
+/// Gatus's read routes over the monitor's store.
+#[derive(Clone)]
+pub struct GatusApi {
+    /// Config and store.
+    pub monitoring: Monitoring,
+}
+
+#[OpenApi(tag = "ApiTags::GatusCompatible")]
+impl GatusApi {
+    /// Every endpoint's results (Gatus-compatible)
+    ///
+    /// As Gatus's `GET /api/v1/endpoints/statuses`: per target, in the configuration's order,
+    /// `pageSize` results (default 50, at most 100) of page `page` (default 1) counted from
+    /// the newest, listed oldest first. A page or size that is not a positive number is the
+    /// default, as in Gatus.
+    #[oai(
+        path = "/api/v1/endpoints/statuses",
+        method = "get",
+        operation_id = "gatusEndpointStatuses"
+    )]
+    async fn statuses(
+        &self,
+        /// The page, from 1 (anything else is 1, as in Gatus).
+        page: Query<Option<String>>,
+        /// Results per endpoint; capped at 100.
+        #[oai(name = "pageSize")]
+        page_size: Query<Option<String>>,
+    ) -> StatusesResponse {
+        let (skip, limit) = paging(page.0.as_deref(), page_size.0.as_deref());
+        let monitoring = self.monitoring.clone();
+        let read = move || {
+            monitoring
+                .config
+                .targets
+                .iter()
+                .map(|target| endpoint_status(&monitoring.store, target, skip, limit, false))
+                .collect::<Result<Vec<_>, _>>()
+        };
+        match store::blocking(read).await {
+            Ok(statuses) => StatusesResponse::Ok(Json(statuses)),
+            Err(err) => StatusesResponse::Failed(failure(&err)),
+        }
+    }
+
+    /// One endpoint's results and events (Gatus-compatible)
+    ///
+    /// As Gatus's `GET /api/v1/endpoints/{key}/statuses`, with the same paging, and the
+    /// latest 50 events: `UNHEALTHY` when an incident opened, `HEALTHY` when it resolved.
+    #[oai(
+        path = "/api/v1/endpoints/:key/statuses",
+        method = "get",
+        operation_id = "gatusEndpointStatus"
+    )]
+    async fn status(
+        &self,
+        /// The endpoint's key. Example: `production_api`.
+        key: Path<String>,
+        /// The page, from 1 (anything else is 1, as in Gatus).
+        page: Query<Option<String>>,
+        /// Results per page; capped at 100.
+        #[oai(name = "pageSize")]
+        page_size: Query<Option<String>>,
+    ) -> StatusResponse {
+        let Some(target) = self.target(&key.0) else {
+            return StatusResponse::NotFound(PlainText(NOT_FOUND.to_owned()));
+        };
+        let (skip, limit) = paging(page.0.as_deref(), page_size.0.as_deref());
+        let store = self.monitoring.store.clone();
+        match store::blocking(move || endpoint_status(&store, &target, skip, limit, true)).await {
+            Ok(status) => StatusResponse::Ok(Json(status)),
+            Err(err) => StatusResponse::Failed(failure(&err)),
+        }
+    }
+
+    /// Uptime over a duration (Gatus-compatible)
+    ///
+    /// The fraction of passing rounds, as Go's `%f` (`0.000000` without any): `1h` is the
+    /// current hour and the two before it (Gatus counts whole hours the same way), `24h` the
+    /// last 24 hourly buckets, `7d` and `30d` the daily buckets, today included.
+    #[oai(
+        path = "/api/v1/endpoints/:key/uptimes/:duration",
+        method = "get",
+        operation_id = "gatusUptime"
+    )]
+    async fn uptime(
+        &self,
+        /// The endpoint's key. Example: `production_api`.
+        key: Path<String>,
+        /// `30d`, `7d`, `24h` or `1h`.
+        #[oai(validator(pattern = "^(30d|7d|24h|1h)$"))]
+        duration: Path<String>,
+    ) -> RawResponse {
+        self.raw(&key.0, &duration.0, |window| {
+            format!("{:.6}", window.uptime().unwrap_or(0.0))
+        })
+        .await
+    }
+
+    /// Mean response time over a duration (Gatus-compatible)
+    ///
+    /// In whole milliseconds (`0` without any round), over the same windows as the uptime.
+    #[oai(
+        path = "/api/v1/endpoints/:key/response-times/:duration",
+        method = "get",
+        operation_id = "gatusResponseTime"
+    )]
+    async fn response_time(
+        &self,
+        /// The endpoint's key. Example: `production_api`.
+        key: Path<String>,
+        /// `30d`, `7d`, `24h` or `1h`.
+        #[oai(validator(pattern = "^(30d|7d|24h|1h)$"))]
+        duration: Path<String>,
+    ) -> RawResponse {
+        self.raw(&key.0, &duration.0, |window| {
+            window.mean_response_time_ms().unwrap_or(0).to_string()
+        })
+        .await
+    }
+
+    /// Health badge (Gatus-compatible)
+    ///
+    /// `health: up`, `down`, or `?` before any result: the latest result's verdict.
+    #[oai(
+        path = "/api/v1/endpoints/:key/health/badge.svg",
+        method = "get",
+        operation_id = "gatusHealthBadge"
+    )]
+    async fn health_badge(
+        &self,
+        /// The endpoint's key. Example: `production_api`.
+        key: Path<String>,
+    ) -> BadgeResponse {
+        let Some(target) = self.target(&key.0) else {
+            return BadgeResponse::NotFound(PlainText(NOT_FOUND.to_owned()));
+        };
+        let store = self.monitoring.store.clone();
+        match store::blocking(move || health(&store, &target.name)).await {
+            Ok(health) => {
+                let color = match health {
+                    "up" => badge::GREEN,
+                    "down" => badge::RED,
+                    _ => badge::GREY,
+                };
+                let svg = badge::render("health", health, color);
+                BadgeResponse::Ok(PlainText(svg), no_cache(), "0".to_owned())
+            }
+            Err(err) => BadgeResponse::Failed(failure(&err)),
+        }
+    }
+
+    /// Health as a shields.io endpoint (Gatus-compatible)
+    ///
+    /// `{"schemaVersion": 1, "label": "gatus", "message": "up"|"down"|"?", "color"}`, for
+    /// `https://img.shields.io/endpoint?url=...`.
+    #[oai(
+        path = "/api/v1/endpoints/:key/health/badge.shields",
+        method = "get",
+        operation_id = "gatusHealthShields"
+    )]
+    async fn health_shields(
+        &self,
+        /// The endpoint's key. Example: `production_api`.
+        key: Path<String>,
+    ) -> ShieldsResponse {
+        let Some(target) = self.target(&key.0) else {
+            return ShieldsResponse::NotFound(PlainText(NOT_FOUND.to_owned()));
+        };
+        let store = self.monitoring.store.clone();
+        match store::blocking(move || health(&store, &target.name)).await {
+            Ok(health) => {
+                let color = match health {
+                    "up" => "brightgreen",
+                    "down" => "red",
+                    _ => "yellow",
+                };
+                let shields = Shields {
+                    schema_version: 1,
+                    label: "gatus".to_owned(),
+                    message: health.to_owned(),
+                    color: color.to_owned(),
+                };
+                ShieldsResponse::Ok(Json(shields), no_cache(), "0".to_owned())
+            }
+            Err(err) => ShieldsResponse::Failed(failure(&err)),
+        }
+    }
+
+    /// Uptime badge (Gatus-compatible)
+    ///
+    /// `uptime <duration>: 99.5%` (two decimals at most, as Gatus writes it).
+    #[oai(
+        path = "/api/v1/endpoints/:key/uptimes/:duration/badge.svg",
+        method = "get",
+        operation_id = "gatusUptimeBadge"
+    )]
+    async fn uptime_badge(
+        &self,
+        /// The endpoint's key. Example: `production_api`.
+        key: Path<String>,
+        /// `30d`, `7d`, `24h` or `1h`.
+        #[oai(validator(pattern = "^(30d|7d|24h|1h)$"))]
+        duration: Path<String>,
+    ) -> BadgeResponse {
+        let label = format!("uptime {}", duration.0);
+        self.badge(&key.0, &duration.0, move |window| {
+            let uptime = window.uptime().unwrap_or(0.0);
+            let percent = format!("{:.2}", uptime * 100.0);
+            let percent = percent.trim_end_matches('0').trim_end_matches('.');
+            badge::render(
+                &label,
+                &format!("{percent}%"),
+                badge::uptime_color(Some(uptime)),
+            )
+        })
+        .await
+    }
+
+    /// Response-time badge (Gatus-compatible)
+    ///
+    /// `response time <duration>: 42ms`, the mean over the duration.
+    #[oai(
+        path = "/api/v1/endpoints/:key/response-times/:duration/badge.svg",
+        method = "get",
+        operation_id = "gatusResponseTimeBadge"
+    )]
+    async fn response_time_badge(
+        &self,
+        /// The endpoint's key. Example: `production_api`.
+        key: Path<String>,
+        /// `30d`, `7d`, `24h` or `1h`.
+        #[oai(validator(pattern = "^(30d|7d|24h|1h)$"))]
+        duration: Path<String>,
+    ) -> BadgeResponse {
+        let label = format!("response time {}", duration.0);
+        self.badge(&key.0, &duration.0, move |window| {
+            let ms = window.mean_response_time_ms().unwrap_or(0);
+            let color = match ms {
+                0..300 => badge::GREEN,
+                300..1000 => badge::YELLOW_GREEN,
+                1000..3000 => badge::ORANGE,
+                _ => badge::RED,
+            };
+            badge::render(&label, &format!("{ms}ms"), color)
+        })
+        .await
+    }
+}
+
+impl GatusApi {
+    /// The target whose Gatus key is `key`.
+    fn target(&self, key: &str) -> Option<Target> {
+        self.monitoring
+            .config
+            .targets
+            .iter()
+            .find(|t| gatus_key(t.group.as_deref().unwrap_or_default(), &t.name) == key)
+            .cloned()
+    }
+
+    /// `render` of the aggregate of `duration` for the target keyed `key`, as text.
+    async fn raw(
+        &self,
+        key: &str,
+        duration: &str,
+        render: impl FnOnce(Aggregate) -> String,
+    ) -> RawResponse {
+        let Some(target) = self.target(key) else {
+            return RawResponse::NotFound(PlainText(NOT_FOUND.to_owned()));
+        };
+        let store = self.monitoring.store.clone();
+        let read = move || store.history(&target.name, SystemTime::now());
+        match store::blocking(read).await {
+            Ok(history) => match window(&history, duration) {
+                Some(aggregate) => {
+                    RawResponse::Ok(PlainText(render(aggregate)), no_cache(), "0".to_owned())
+                }
+                None => RawResponse::BadRequest(PlainText(DURATIONS.to_owned())),
+            },
+            Err(err) => RawResponse::Failed(failure(&err)),
+        }
+    }
+}
+
+impl GatusApi {
+    /// The SVG `render` draws from the aggregate of `duration` for the target keyed `key`.
+    async fn badge(
+        &self,
+        key: &str,
+        duration: &str,
+        render: impl FnOnce(Aggregate) -> String,
+    ) -> BadgeResponse {
+        match self.raw(key, duration, render).await {
+            RawResponse::Ok(svg, cache, expires) => BadgeResponse::Ok(svg, cache, expires),
+            RawResponse::BadRequest(body) => BadgeResponse::BadRequest(body),
+            RawResponse::NotFound(body) => BadgeResponse::NotFound(body),
+            RawResponse::Failed(body) => BadgeResponse::Failed(body),
+        }
+    }
+}
+
+/// The aggregate over Gatus's `duration`, `None` for one it does not serve.
+#[must_use]
+pub fn window(history: &History, duration: &str) -> Option<Aggregate> {
+    let sum = |buckets: &[(u64, Aggregate)], n: usize| {
+        let mut total = Aggregate::default();
+        for (_, a) in &buckets[buckets.len().saturating_sub(n)..] {
+            total.checks += a.checks;
+            total.failures += a.failures;
+            total.response_time_ms += a.response_time_ms;
+        }
+        total
+    };
+    match duration {
+        "1h" => Some(sum(&history.hours, 3)),
+        "24h" => Some(sum(&history.hours, 24)),
+        "7d" => Some(sum(&history.days, 7)),
+        "30d" => Some(sum(&history.days, 30)),
+        _ => None,
+    }
+}
+
+/// Gatus's `page` and `pageSize` as (results to skip, results to take): a missing, unparsable
+/// or non-positive page is 1, such a size is 50, and a size over 100 is 100.
+#[must_use]
+pub fn paging(page: Option<&str>, page_size: Option<&str>) -> (usize, usize) {
+    let number = |text: Option<&str>| text.and_then(|t| t.parse::<i64>().ok());
+    let page = number(page).filter(|p| *p >= 1).unwrap_or(1);
+    let size = number(page_size)
+        .filter(|s| *s >= 1)
+        .map_or(DEFAULT_PAGE_SIZE, |s| {
+            usize::try_from(s)
+                .unwrap_or(MAX_PAGE_SIZE)
+                .min(MAX_PAGE_SIZE)
+        });
+    let skip = usize::try_from(page - 1)
+        .unwrap_or(usize::MAX)
+        .saturating_mul(size);
+    (skip, size)
+}
+
+/// `target`'s page of results (and its events when `events`).
+fn endpoint_status(
+    store: &Store,
+    target: &Target,
+    skip: usize,
+    limit: usize,
+    events: bool,
+) -> Result<EndpointStatus, StoreError> {
+    let hostname = target
+        .public_url()
+        .and_then(|url| reqwest::Url::parse(&url).ok())
+        .and_then(|url| url.host_str().map(str::to_owned));
+    let mut results = store.results_page(&target.name, skip, limit)?;
+    results.reverse();
+    let events = if events {
+        let incidents = store.incidents(usize::MAX)?;
+        incident_events(incidents.iter().filter(|i| i.target == target.name))
+    } else {
+        None
+    };
+    Ok(EndpointStatus {
+        name: Some(target.name.clone()).filter(|n| !n.is_empty()),
+        group: target.group.clone().filter(|g| !g.is_empty()),
+        key: gatus_key(target.group.as_deref().unwrap_or_default(), &target.name),
+        results: results
+            .iter()
+            .map(|r| gatus_result(r, hostname.clone()))
+            .collect(),
+        events,
+    })
+}
+
+/// A round's verdict as Gatus's result.
+#[must_use]
+pub fn gatus_result(result: &ResultRecord, hostname: Option<String>) -> GatusResult {
+    GatusResult {
+        status: result.status_code,
+        hostname,
+        duration: result.response_time_ms.saturating_mul(1_000_000),
+        errors: result.error.clone().map(|e| vec![e]),
+        success: result.ok,
+        timestamp: rfc3339(result.at_ms),
+    }
+}
+
+/// The latest [`MAX_EVENTS`] events of `incidents` (any order), oldest first.
+fn incident_events<'a>(incidents: impl Iterator<Item = &'a Incident>) -> Option<Vec<GatusEvent>> {
+    let mut events: Vec<(u64, EventType)> = incidents
+        .flat_map(|i| {
+            std::iter::once((i.started_ms, EventType::Unhealthy))
+                .chain(i.resolved_ms.map(|at| (at, EventType::Healthy)))
+        })
+        .collect();
+    events.sort_by_key(|(at, _)| *at);
+    let first = events.len().saturating_sub(MAX_EVENTS);
+    let events: Vec<_> = events[first..]
+        .iter()
+        .map(|(at, kind)| GatusEvent {
+            kind: *kind,
+            timestamp: rfc3339(*at),
+        })
+        .collect();
+    (!events.is_empty()).then_some(events)
+}
+
+/// RFC 3339 in UTC with `Z`, as Go marshals a UTC time: fractional seconds without trailing
+/// zeros, none when whole (`.820` is `.82`).
+fn rfc3339(ms: u64) -> String {
+    let text = DateTime::from_timestamp_millis(i64::try_from(ms).unwrap_or(i64::MAX))
+        .unwrap_or_default()
+        .to_rfc3339_opts(SecondsFormat::AutoSi, true);
+    match text.strip_suffix('Z').filter(|t| t.contains('.')) {
+        Some(fraction) => format!("{}Z", fraction.trim_end_matches('0').trim_end_matches('.')),
+        None => text,
+    }
+}
+
+fn failure(err: &StoreError) -> PlainText<String> {
+    tracing::error!(error = %err, "Gatus-compatible API: store read failed");
+    PlainText("the monitor's store could not be read; see the log".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_sanitised_as_gatus_does() {
+        for (group, name, key) in [
+            ("group", "name", "group_name"),
+            ("", "api", "_api"),
+            ("Core Services", "API v2", "core-services_api-v2"),
+            ("a/b_c.d,e", "f#g+h&i", "a-b-c-d-e_f-g-h-i"),
+            ("  Padded ", " Name ", "padded_name"),
+        ] {
+            assert_eq!(gatus_key(group, name), key, "{group:?} {name:?}");
+        }
+    }
+
+    #[test]
+    fn paging_defaults_and_caps_as_gatus() {
+        assert_eq!(paging(None, None), (0, 50));
+        assert_eq!(paging(Some("2"), Some("10")), (10, 10));
+        assert_eq!(paging(Some("0"), Some("0")), (0, 50));
+        assert_eq!(paging(Some("-3"), Some("-1")), (0, 50));
+        assert_eq!(paging(Some("x"), Some("9223372036854775808")), (0, 50));
+        assert_eq!(paging(Some("1"), Some("1000")), (0, 100));
+        assert_eq!(paging(Some("9223372036854775807"), Some("100")).1, 100);
+    }
+
+    #[test]
+    fn timestamps_are_go_rfc3339() {
+        assert_eq!(rfc3339(1_800_000_000_000), "2027-01-15T08:00:00Z");
+        assert_eq!(rfc3339(1_800_000_000_250), "2027-01-15T08:00:00.25Z");
+        assert_eq!(rfc3339(1_800_000_000_001), "2027-01-15T08:00:00.001Z");
+    }
+}
