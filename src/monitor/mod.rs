@@ -318,7 +318,7 @@ impl Monitor {
         drop(results);
         tasks.spawn(alerts::deliver_direct(
             config.clone(),
-            prober.alert_client(),
+            prober.notifier(),
             direct,
             metrics.clone(),
             stop.clone(),
@@ -326,7 +326,7 @@ impl Monitor {
         tasks.spawn(alerts::deliver(
             store,
             config,
-            prober.alert_client(),
+            prober.notifier(),
             wake,
             metrics,
             stop,
