@@ -2,6 +2,8 @@
 //!
 //! - `probe`: each condition kind, HEAD, timeouts, oversized bodies, TLS, reasons.
 //! - `alerts`: thresholds, flapping, reminders, retries, through the running monitor.
+//! - `email`: e-mail alerts through the real binary to a local SMTP server (STARTTLS, implicit
+//!   TLS, AUTH, a retried 4xx).
 //! - `restart`: SIGKILL and restart of the real binary mid-incident.
 //! - `cli`: `monitor --check` and start-up errors.
 //! - `api`: `/api/v1/*` and the spec.
@@ -19,6 +21,7 @@ mod alerts;
 mod api;
 mod certificate;
 mod cli;
+mod email;
 mod kinds;
 mod locations;
 mod maintenance;
