@@ -313,7 +313,7 @@ mod tests {
     use super::super::{Direct, Message, direct_messages, facts};
     use super::*;
     use crate::monitor::config::{self, AlertKind, MonitorConfig};
-    use crate::monitor::store::{Incident, Notification};
+    use crate::monitor::store::Notification;
 
     const CONFIG: &str = r#"
         [monitor]
@@ -337,31 +337,21 @@ mod tests {
         .unwrap()
     }
 
+    /// The alerts tests' notification, for the e-mail alert, with `cause`; warnings and
+    /// certificates belong to no incident.
     fn notification(event: Event, cause: &str) -> Notification {
-        Notification {
-            id: 9,
-            alert: 0,
-            kind: "email".to_owned(),
-            incident: Incident {
-                id: if matches!(event, Event::Warning | Event::Certificate { .. }) {
-                    0
-                } else {
-                    4
-                },
-                target: "api".to_owned(),
-                started_ms: 1_800_000_000_000,
-                resolved_ms: matches!(event, Event::Resolved).then_some(1_800_000_305_000),
-                cause: cause.to_owned(),
-                reminders: Vec::new(),
-            },
-            event,
-            url: "https://api.example.org/health?token=t0k3n".to_owned(),
-            created_ms: 1_800_000_305_000,
-            attempts: 0,
-            next_attempt_ms: 0,
-            delivered_ms: None,
-            last_error: None,
+        let resolved = matches!(event, Event::Resolved);
+        let mut notification = super::super::tests::notification(event, resolved);
+        "email".clone_into(&mut notification.kind);
+        cause.clone_into(&mut notification.incident.cause);
+        notification.url = "https://api.example.org/health?token=t0k3n".to_owned();
+        if matches!(
+            notification.event,
+            Event::Warning | Event::Certificate { .. }
+        ) {
+            notification.incident.id = 0;
         }
+        notification
     }
 
     fn email(event: Event, cause: &str) -> Email {

@@ -854,7 +854,7 @@ mod tests {
         chat_id = "-100"
     "#;
 
-    fn notification(event: Event, resolved: bool) -> Notification {
+    pub(super) fn notification(event: Event, resolved: bool) -> Notification {
         Notification {
             id: 9,
             alert: 0,

@@ -12,7 +12,7 @@ use base64::engine::general_purpose::STANDARD;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 
-use super::{Behaviour, TargetServer, eventually, target};
+use super::{Behaviour, TargetServer, eventually, localhost_certificate, target};
 use crate::helpers::spawn_binary_with;
 
 const USERNAME: &str = "status@example.org";
@@ -95,14 +95,7 @@ fn fixtures() -> PathBuf {
 
 /// TLS with the fixture certificate for localhost, which the test CA signed.
 fn acceptor() -> tokio_rustls::TlsAcceptor {
-    use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    let chain: Vec<CertificateDer<'static>> =
-        CertificateDer::pem_file_iter(fixtures().join("localhost.pem"))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
-    let key = PrivateKeyDer::from_pem_file(fixtures().join("localhost.key")).unwrap();
+    let (chain, key) = localhost_certificate();
     let config =
         rustls::ServerConfig::builder_with_provider(Arc::new(rustls_graviola::default_provider()))
             .with_safe_default_protocol_versions()
@@ -389,6 +382,15 @@ async fn alert_by_email(smtp: &SmtpServer, tls: &str, delivered: usize) -> (Vec<
     (attempts, log)
 }
 
+/// The commands of `attempt`'s connection, EHLO's argument (the client's name) left out.
+fn commands(attempt: &Attempt) -> Vec<&str> {
+    attempt
+        .commands
+        .iter()
+        .map(|c| if c.starts_with("EHLO ") { "EHLO" } else { c })
+        .collect()
+}
+
 /// What every delivered message holds, whatever the TLS.
 fn assert_is_the_down_message(attempt: &Attempt) {
     assert_eq!(attempt.mail_from, "<status@example.org>");
@@ -464,13 +466,8 @@ async fn email_goes_through_starttls_and_auth_to_every_recipient_and_a_4xx_is_re
         [451, 250]
     );
     for attempt in &attempts {
-        let commands: Vec<&str> = attempt
-            .commands
-            .iter()
-            .map(|c| if c.starts_with("EHLO ") { "EHLO" } else { c })
-            .collect();
         assert_eq!(
-            commands,
+            commands(attempt),
             [
                 "EHLO",
                 "STARTTLS",
@@ -497,13 +494,8 @@ async fn email_goes_through_implicit_tls_with_auth_login() {
     let smtp = SmtpServer::start(Mode::Implicit, &[]).await;
     let (attempts, log) = alert_by_email(&smtp, "implicit", 1).await;
     assert_eq!(attempts.len(), 1);
-    let commands: Vec<&str> = attempts[0]
-        .commands
-        .iter()
-        .map(|c| if c.starts_with("EHLO ") { "EHLO" } else { c })
-        .collect();
     assert_eq!(
-        commands,
+        commands(&attempts[0]),
         [
             "EHLO",
             "AUTH LOGIN",

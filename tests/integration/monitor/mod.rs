@@ -359,16 +359,24 @@ pub fn test_ca() -> Vec<rustls::pki_types::CertificateDer<'static>> {
 
 /// A TLS server with the test certificate for localhost and 127.0.0.1, answering 200 "ok".
 pub async fn tls_target() -> std::net::SocketAddr {
+    let (chain, key) = localhost_certificate();
+    serve_tls(chain, key).await
+}
+
+/// The fixture certificate for localhost and 127.0.0.1 (signed by [`test_ca`]) and its key.
+pub fn localhost_certificate() -> (
+    Vec<rustls::pki_types::CertificateDer<'static>>,
+    rustls::pki_types::PrivateKeyDer<'static>,
+) {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls");
-    let chain: Vec<CertificateDer<'static>> =
-        CertificateDer::pem_file_iter(dir.join("localhost.pem"))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
+    let chain = CertificateDer::pem_file_iter(dir.join("localhost.pem"))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
     let key = PrivateKeyDer::from_pem_file(dir.join("localhost.key")).unwrap();
-    serve_tls(chain, key).await
+    (chain, key)
 }
 
 /// A P-256 key of graviola's, which rcgen signs certificates with (rcgen's own backends, ring
