@@ -12,7 +12,7 @@ use base64::engine::general_purpose::STANDARD;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 
-use super::{Behaviour, TargetServer, eventually, localhost_certificate, target};
+use super::{Behaviour, TargetServer, eventually, localhost_certificate, target, tls_acceptor};
 use crate::helpers::spawn_binary_with;
 
 const USERNAME: &str = "status@example.org";
@@ -65,7 +65,8 @@ impl SmtpServer {
             script: script.iter().copied().collect(),
             ..Received::default()
         }));
-        let acceptor = acceptor();
+        let (chain, key) = localhost_certificate();
+        let acceptor = tls_acceptor(chain, key);
         let shared = received.clone();
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
@@ -91,19 +92,6 @@ impl SmtpServer {
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls")
-}
-
-/// TLS with the fixture certificate for localhost, which the test CA signed.
-fn acceptor() -> tokio_rustls::TlsAcceptor {
-    let (chain, key) = localhost_certificate();
-    let config =
-        rustls::ServerConfig::builder_with_provider(Arc::new(rustls_graviola::default_provider()))
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(chain, key)
-            .unwrap();
-    tokio_rustls::TlsAcceptor::from(Arc::new(config))
 }
 
 /// What one connection has said so far.
@@ -377,6 +365,16 @@ async fn alert_by_email(smtp: &SmtpServer, tls: &str, delivered: usize) -> (Vec<
         }
     });
     let attempts = smtp.wait_for_delivered(delivered).await;
+    // The server has the message before the binary has its 250 and logs it.
+    eventually("the delivery is logged", || async {
+        let logged = lines.lock().unwrap();
+        logged
+            .iter()
+            .filter(|line| line.contains("\"notification delivered\""))
+            .count()
+            >= delivered
+    })
+    .await;
     drop(binary.child);
     let log = lines.lock().unwrap().join("\n");
     (attempts, log)

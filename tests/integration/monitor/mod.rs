@@ -485,14 +485,7 @@ pub async fn serve_tls(
     key: rustls::pki_types::PrivateKeyDer<'static>,
 ) -> SocketAddr {
     use hyper_util::rt::TokioIo;
-    let config =
-        rustls::ServerConfig::builder_with_provider(Arc::new(rustls_graviola::default_provider()))
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(chain, key)
-            .unwrap();
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let acceptor = tls_acceptor(chain, key);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
@@ -517,6 +510,21 @@ pub async fn serve_tls(
         }
     });
     addr
+}
+
+/// TLS server side with graviola, presenting `chain`.
+pub fn tls_acceptor(
+    chain: Vec<rustls::pki_types::CertificateDer<'static>>,
+    key: rustls::pki_types::PrivateKeyDer<'static>,
+) -> tokio_rustls::TlsAcceptor {
+    let config =
+        rustls::ServerConfig::builder_with_provider(Arc::new(rustls_graviola::default_provider()))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .unwrap();
+    tokio_rustls::TlsAcceptor::from(Arc::new(config))
 }
 
 /// A monitor running in-process on free ports, with its store in a temporary directory.
