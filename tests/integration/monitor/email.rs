@@ -329,10 +329,33 @@ fn header(data: &str, name: &str) -> Option<String> {
     })
 }
 
+/// The real binary, alerting by e-mail, and its log lines so far.
+struct Running {
+    _child: tokio::process::Child,
+    lines: Arc<Mutex<Vec<String>>>,
+    /// The failing target, and the config and store: kept while the binary runs.
+    _down: TargetServer,
+    _dir: tempfile::TempDir,
+}
+
+impl Running {
+    fn log(&self) -> String {
+        self.lines.lock().unwrap().join("\n")
+    }
+
+    /// Waits until `count` log lines contain `what`.
+    async fn wait_for_log(&self, what: &str, count: usize) {
+        eventually(&format!("{count} log lines with {what}"), || async {
+            let logged = self.lines.lock().unwrap();
+            logged.iter().filter(|line| line.contains(what)).count() >= count
+        })
+        .await;
+    }
+}
+
 /// Runs the real binary with an e-mail alert to `smtp` for a target that is down, its CA
-/// trusted through `SSL_CERT_FILE` and the password from `${SMTP_PASSWORD}`; returns the
-/// delivered attempts' list and the binary's log lines so far, once `count` were delivered.
-async fn alert_by_email(smtp: &SmtpServer, tls: &str, delivered: usize) -> (Vec<Attempt>, String) {
+/// trusted through `SSL_CERT_FILE` and `password` from `${SMTP_PASSWORD}`.
+async fn start_alerting(smtp: &SmtpServer, tls: &str, password: &str) -> Running {
     let down = TargetServer::start(Behaviour::failing()).await;
     let toml = format!(
         "{}[[alert]]\nkind = \"email\"\nhost = \"localhost\"\nport = {}\ntls = \"{tls}\"\n\
@@ -350,7 +373,7 @@ async fn alert_by_email(smtp: &SmtpServer, tls: &str, delivered: usize) -> (Vec<
         &[
             ("MONITOR_DATA_DIR", data.to_str().unwrap()),
             ("SSL_CERT_FILE", ca.to_str().unwrap()),
-            ("SMTP_PASSWORD", PASSWORD),
+            ("SMTP_PASSWORD", password),
         ],
         &["monitor", "--config", config.to_str().unwrap()],
     )
@@ -364,20 +387,24 @@ async fn alert_by_email(smtp: &SmtpServer, tls: &str, delivered: usize) -> (Vec<
             collected.lock().unwrap().push(line);
         }
     });
+    Running {
+        _child: binary.child,
+        lines,
+        _down: down,
+        _dir: dir,
+    }
+}
+
+/// [`start_alerting`] with the right password, until `delivered` messages were delivered and
+/// logged so; returns every attempt and the log.
+async fn alert_by_email(smtp: &SmtpServer, tls: &str, delivered: usize) -> (Vec<Attempt>, String) {
+    let running = start_alerting(smtp, tls, PASSWORD).await;
     let attempts = smtp.wait_for_delivered(delivered).await;
     // The server has the message before the binary has its 250 and logs it.
-    eventually("the delivery is logged", || async {
-        let logged = lines.lock().unwrap();
-        logged
-            .iter()
-            .filter(|line| line.contains("\"notification delivered\""))
-            .count()
-            >= delivered
-    })
-    .await;
-    drop(binary.child);
-    let log = lines.lock().unwrap().join("\n");
-    (attempts, log)
+    running
+        .wait_for_log("\"notification delivered\"", delivered)
+        .await;
+    (attempts, running.log())
 }
 
 /// The commands of `attempt`'s connection, EHLO's argument (the client's name) left out.
@@ -507,4 +534,24 @@ async fn email_goes_through_implicit_tls_with_auth_login() {
     );
     assert_is_the_down_message(&attempts[0]);
     assert!(!log.contains(PASSWORD), "the password is never logged");
+}
+
+#[tokio::test]
+async fn a_refused_login_is_retried_and_its_error_names_the_server_but_not_the_password() {
+    const WRONG: &str = "wRoNgPaSsWoRd-not-this-one";
+    let smtp = SmtpServer::start(Mode::Starttls, &[]).await;
+    let running = start_alerting(&smtp, "starttls", WRONG).await;
+    running
+        .wait_for_log("\"notification not delivered\"", 1)
+        .await;
+    let log = running.log();
+    assert!(
+        log.contains(&format!(
+            "\"error\":\"localhost:{}: permanent error (535): 5.7.8 Authentication credentials invalid\"",
+            smtp.port
+        )),
+        "{log}"
+    );
+    assert!(!log.contains(WRONG), "the password is never logged");
+    assert!(smtp.attempts().is_empty(), "no DATA without a login");
 }
