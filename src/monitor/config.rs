@@ -9,8 +9,10 @@ use std::fmt;
 use std::path::Path;
 use std::time::Duration;
 
+use lettre::message::Mailbox;
 use reqwest::Url;
 use reqwest::header::{HeaderName, HeaderValue};
+use rustls::pki_types::ServerName;
 use serde::Deserialize;
 
 use super::conditions::Condition;
@@ -429,6 +431,52 @@ pub enum AlertKind {
         /// The bot account's access token.
         access_token: Secret<String>,
     },
+    /// Mailboxes, through an SMTP server.
+    Email {
+        /// The server and how to log in to it.
+        server: SmtpServer,
+        /// The sender, `From:` and `MAIL FROM`.
+        from: Mailbox,
+        /// The recipients: one message, addressed to all of them.
+        to: Vec<Mailbox>,
+    },
+}
+
+/// An SMTP server that takes the monitor's mail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmtpServer {
+    /// Its host name (what its certificate names) or IP address.
+    pub host: String,
+    /// Its port ([`SmtpTls::default_port`] unless set).
+    pub port: u16,
+    /// How the connection is secured.
+    pub tls: SmtpTls,
+    /// The login and its password; `None` for a relay that takes mail without one.
+    pub credentials: Option<(String, Secret<String>)>,
+}
+
+/// How an SMTP connection is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpTls {
+    /// Plain text first, then `STARTTLS` before anything else is said; refused if the server
+    /// does not offer it.
+    Starttls,
+    /// TLS from the first byte (SMTPS).
+    Implicit,
+    /// No TLS: only for a relay on the same host, where nothing crosses a network.
+    None,
+}
+
+impl SmtpTls {
+    /// The port mail clients use for it: 587 (submission), 465 (submissions), 25 (SMTP).
+    #[must_use]
+    pub fn default_port(self) -> u16 {
+        match self {
+            Self::Starttls => 587,
+            Self::Implicit => 465,
+            Self::None => 25,
+        }
+    }
 }
 
 impl AlertKind {
@@ -446,6 +494,7 @@ impl AlertKind {
             Self::Gotify { .. } => "gotify",
             Self::Pushover { .. } => "pushover",
             Self::Matrix { .. } => "matrix",
+            Self::Email { .. } => "email",
         }
     }
 }
@@ -801,6 +850,13 @@ const ALERT_KEYS: &[&str] = &[
     "homeserver",
     "room_id",
     "access_token",
+    "host",
+    "port",
+    "tls",
+    "username",
+    "password",
+    "from",
+    "to",
     "targets",
     "reminder",
     "location_warnings",
@@ -897,6 +953,13 @@ struct RawAlert {
     homeserver: Option<String>,
     room_id: Option<String>,
     access_token: Option<String>,
+    host: Option<String>,
+    port: Option<i64>,
+    tls: Option<String>,
+    username: Option<String>,
+    password: Option<String>,
+    from: Option<String>,
+    to: Option<Vec<String>>,
     targets: Option<Vec<String>>,
     reminder: Option<String>,
     #[serde(default)]
@@ -931,10 +994,11 @@ enum RawKind {
     Gotify,
     Pushover,
     Matrix,
+    Email,
 }
 
 impl RawKind {
-    const ALL: [Self; 10] = [
+    const ALL: [Self; 11] = [
         Self::Webhook,
         Self::Slack,
         Self::Discord,
@@ -945,6 +1009,7 @@ impl RawKind {
         Self::Gotify,
         Self::Pushover,
         Self::Matrix,
+        Self::Email,
     ];
 
     fn name(self) -> &'static str {
@@ -959,6 +1024,7 @@ impl RawKind {
             Self::Gotify => "gotify",
             Self::Pushover => "pushover",
             Self::Matrix => "matrix",
+            Self::Email => "email",
         }
     }
 
@@ -971,6 +1037,7 @@ impl RawKind {
             Self::Pagerduty => &["url", "routing_key"],
             Self::Pushover => &["url", "token", "user"],
             Self::Matrix => &["homeserver", "room_id", "access_token"],
+            Self::Email => &["host", "port", "tls", "username", "password", "from", "to"],
         }
     }
 }
@@ -1398,6 +1465,13 @@ fn check_alert(
         ("homeserver", raw.homeserver.is_some()),
         ("room_id", raw.room_id.is_some()),
         ("access_token", raw.access_token.is_some()),
+        ("host", raw.host.is_some()),
+        ("port", raw.port.is_some()),
+        ("tls", raw.tls.is_some()),
+        ("username", raw.username.is_some()),
+        ("password", raw.password.is_some()),
+        ("from", raw.from.is_some()),
+        ("to", raw.to.is_some()),
     ];
     for (key, _) in given
         .iter()
@@ -1448,6 +1522,9 @@ fn alert_kind(
     at: &dyn Fn(&str) -> String,
     problems: &mut Vec<Problem>,
 ) -> Option<AlertKind> {
+    if matches!(raw.kind, RawKind::Email) {
+        return email_kind(raw, at, problems);
+    }
     let kind = raw.kind.name();
     let mut need = |key: &str, value: &Option<String>, what: &str| {
         if value.is_none() {
@@ -1608,7 +1685,161 @@ fn alert_kind(
             room_id: room_id?,
             access_token: Secret::new(access_token?),
         },
+        // Taken above, before the keys of the URL-based kinds are looked at.
+        RawKind::Email => return email_kind(raw, at, problems),
     })
+}
+
+/// `kind = "email"`: the server, how the connection is secured, the login and the addresses.
+fn email_kind(
+    raw: &RawAlert,
+    at: &dyn Fn(&str) -> String,
+    problems: &mut Vec<Problem>,
+) -> Option<AlertKind> {
+    let before = problems.len();
+    let host = match raw.host.as_deref() {
+        // What rustls will check the certificate against: a DNS name or an IP address.
+        Some(host) if ServerName::try_from(host).is_ok() => Some(host.to_owned()),
+        Some(host) => {
+            problems.push(problem(
+                &at("host"),
+                format!("{host:?} is not a host name or IP address such as smtp.gmail.com"),
+            ));
+            None
+        }
+        None => {
+            problems.push(problem(
+                &at("host"),
+                "missing; email needs the SMTP server's host name, such as smtp.gmail.com",
+            ));
+            None
+        }
+    };
+    let tls = match raw.tls.as_deref() {
+        None | Some("starttls") => Some(SmtpTls::Starttls),
+        Some("implicit") => Some(SmtpTls::Implicit),
+        Some("none") => Some(SmtpTls::None),
+        Some(other) => {
+            problems.push(problem(
+                &at("tls"),
+                format!("{other:?} is not starttls, implicit or none"),
+            ));
+            None
+        }
+    };
+    if let (Some(SmtpTls::None), Some(host)) = (tls, &host)
+        && !is_loopback(host)
+    {
+        problems.push(problem(
+            &at("tls"),
+            format!(
+                "\"none\" to {host:?}: without TLS the messages (and any password) cross the \
+                 network in clear, so none is accepted only for a relay on this host (localhost, \
+                 127.0.0.1 or ::1); use starttls or implicit"
+            ),
+        ));
+    }
+    let port = match raw.port {
+        None => tls.map(SmtpTls::default_port),
+        Some(port) => match u16::try_from(port) {
+            Ok(port) if port > 0 => Some(port),
+            _ => {
+                problems.push(problem(
+                    &at("port"),
+                    format!("{port} is not a port number from 1 to 65535"),
+                ));
+                None
+            }
+        },
+    };
+    let credentials = match (&raw.username, &raw.password) {
+        (Some(username), Some(password)) => Some((username.clone(), Secret::new(password.clone()))),
+        (Some(_), None) => {
+            problems.push(problem(
+                &at("password"),
+                "missing; a username needs its password, such as password = \"${SMTP_PASSWORD}\"",
+            ));
+            None
+        }
+        (None, Some(_)) => {
+            problems.push(problem(
+                &at("username"),
+                "missing; a password needs the username it logs in with",
+            ));
+            None
+        }
+        (None, None) => None,
+    };
+    let from = match &raw.from {
+        Some(text) => check_mailbox(&at("from"), text, problems),
+        None => {
+            problems.push(problem(
+                &at("from"),
+                "missing; email needs the sender's address, such as \"Status <status@example.org>\"",
+            ));
+            None
+        }
+    };
+    let to: Vec<Mailbox> = match &raw.to {
+        Some(list) if list.is_empty() => {
+            problems.push(problem(
+                &at("to"),
+                "is empty; expected at least one address, such as [\"ops@example.org\"]",
+            ));
+            Vec::new()
+        }
+        Some(list) => list
+            .iter()
+            .filter_map(|text| check_mailbox(&at("to"), text, problems))
+            .collect(),
+        None => {
+            problems.push(problem(
+                &at("to"),
+                "missing; email needs the recipients, such as [\"ops@example.org\"]",
+            ));
+            Vec::new()
+        }
+    };
+    if problems.len() > before {
+        return None;
+    }
+    Some(AlertKind::Email {
+        server: SmtpServer {
+            host: host?,
+            port: port?,
+            tls: tls?,
+            credentials,
+        },
+        from: from?,
+        to,
+    })
+}
+
+/// `localhost` or a loopback address: a host whose traffic never leaves this machine.
+fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// An address, bare or with a display name.
+fn check_mailbox(place: &str, text: &str, problems: &mut Vec<Problem>) -> Option<Mailbox> {
+    match text.parse::<Mailbox>() {
+        Ok(mailbox) => Some(mailbox),
+        Err(_) => {
+            problems.push(problem(
+                place,
+                format!(
+                    "{text:?} is not an e-mail address; expected one such as ops@example.org or \
+                     \"Ops <ops@example.org>\""
+                ),
+            ));
+            None
+        }
+    }
 }
 
 fn check_url(place: &str, text: &str, problems: &mut Vec<Problem>) -> Option<Url> {
@@ -1987,7 +2218,7 @@ mod tests {
             interval = "10s"
             timeout = "20s"
             [[alert]]
-            kind = "email"
+            kind = "pager"
             [[alert]]
             kind = "webhook"
             targets = ["nobody"]
@@ -1995,7 +2226,7 @@ mod tests {
             "#,
         );
         let expected = [
-            "alert #1: unknown variant `email`, expected one of `webhook`, `slack`, `discord`, `telegram`, `ntfy`, `pagerduty`, `teams`, `gotify`, `pushover`, `matrix`",
+            "alert #1: unknown variant `pager`, expected one of `webhook`, `slack`, `discord`, `telegram`, `ntfy`, `pagerduty`, `teams`, `gotify`, `pushover`, `matrix`, `email`",
             "alert #2: chat_id: applies to telegram alerts only",
             "alert #2: url: missing; expected the URL to POST to",
             "alert #2: targets: \"nobody\" is not the name of a [[target]]",
@@ -2356,6 +2587,112 @@ mod tests {
         for secret in ["R0UT1NGKEY", "APPTOKEN", "USERKEY"] {
             assert!(!debug.contains(secret), "{secret} in {debug}");
         }
+    }
+
+    #[test]
+    fn email_names_each_bad_key_and_what_it_accepts() {
+        let found = problems(
+            r#"
+            [[target]]
+            name = "a"
+            url = "https://a.example/"
+            [[alert]]
+            kind = "email"
+            [[alert]]
+            kind = "email"
+            host = "smtp.example.org"
+            tls = "ssl"
+            port = 70000
+            username = "me"
+            from = "status"
+            to = []
+            [[alert]]
+            kind = "email"
+            host = "smtp.example.org"
+            tls = "none"
+            password = "p"
+            from = "status@example.org"
+            to = ["ops@example.org", "ops at example.org"]
+            url = "https://example.org/"
+            [[alert]]
+            kind = "email"
+            host = "smtp example"
+            from = "status@example.org"
+            to = ["ops@example.org"]
+            "#,
+        );
+        assert_eq!(
+            found,
+            [
+                "alert #1: host: missing; email needs the SMTP server's host name, such as smtp.gmail.com",
+                "alert #1: from: missing; email needs the sender's address, such as \"Status <status@example.org>\"",
+                "alert #1: to: missing; email needs the recipients, such as [\"ops@example.org\"]",
+                "alert #2: tls: \"ssl\" is not starttls, implicit or none",
+                "alert #2: port: 70000 is not a port number from 1 to 65535",
+                "alert #2: password: missing; a username needs its password, such as password = \"${SMTP_PASSWORD}\"",
+                "alert #2: from: \"status\" is not an e-mail address; expected one such as ops@example.org or \"Ops <ops@example.org>\"",
+                "alert #2: to: is empty; expected at least one address, such as [\"ops@example.org\"]",
+                "alert #3: url: applies to webhook, slack, discord, telegram, ntfy, pagerduty, teams, gotify, pushover alerts only",
+                "alert #3: tls: \"none\" to \"smtp.example.org\": without TLS the messages (and any password) cross the network in clear, so none is accepted only for a relay on this host (localhost, 127.0.0.1 or ::1); use starttls or implicit",
+                "alert #3: username: missing; a password needs the username it logs in with",
+                "alert #3: to: \"ops at example.org\" is not an e-mail address; expected one such as ops@example.org or \"Ops <ops@example.org>\"",
+                "alert #4: host: \"smtp example\" is not a host name or IP address such as smtp.gmail.com",
+            ]
+        );
+    }
+
+    #[test]
+    fn email_ports_default_to_the_ones_for_their_tls_and_a_local_relay_needs_none() {
+        let config = parse(
+            r#"
+            [[target]]
+            name = "a"
+            url = "https://a.example/"
+            [[alert]]
+            kind = "email"
+            host = "smtp.gmail.com"
+            from = "status@example.org"
+            to = ["ops@example.org"]
+            [[alert]]
+            kind = "email"
+            host = "smtp.fastmail.com"
+            tls = "implicit"
+            from = "status@example.org"
+            to = ["ops@example.org"]
+            [[alert]]
+            kind = "email"
+            host = "localhost"
+            tls = "none"
+            from = "status@example.org"
+            to = ["ops@example.org"]
+            [[alert]]
+            kind = "email"
+            host = "::1"
+            tls = "none"
+            port = 2525
+            from = "status@example.org"
+            to = ["ops@example.org"]
+            "#,
+            env,
+        )
+        .unwrap();
+        let servers: Vec<(&str, u16, SmtpTls)> = config
+            .alerts
+            .iter()
+            .map(|alert| match &alert.kind {
+                AlertKind::Email { server, .. } => (server.host.as_str(), server.port, server.tls),
+                other => panic!("not email: {other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            servers,
+            [
+                ("smtp.gmail.com", 587, SmtpTls::Starttls),
+                ("smtp.fastmail.com", 465, SmtpTls::Implicit),
+                ("localhost", 25, SmtpTls::None),
+                ("::1", 2525, SmtpTls::None),
+            ]
+        );
     }
 
     #[test]

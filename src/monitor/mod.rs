@@ -333,7 +333,7 @@ impl Monitor {
         drop(results);
         tasks.spawn(alerts::deliver_direct(
             config.clone(),
-            prober.alert_client(),
+            prober.notifier(),
             direct,
             metrics.clone(),
             stop.clone(),
@@ -341,7 +341,7 @@ impl Monitor {
         tasks.spawn(alerts::deliver(
             store,
             config,
-            prober.alert_client(),
+            prober.notifier(),
             wake,
             metrics,
             stop,

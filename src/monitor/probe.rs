@@ -227,6 +227,8 @@ pub struct Prober {
     user_agent: HeaderValue,
     /// For `tls://` targets: the same roots and protocol versions as HTTPS.
     tls: Arc<rustls::ClientConfig>,
+    /// The usable certificates of `SSL_CERT_FILE`, for e-mail's TLS (which lettre sets up).
+    extra_roots: Arc<[rustls::pki_types::CertificateDer<'static>]>,
 }
 
 /// Why the probe client could not be built.
@@ -345,7 +347,10 @@ impl Prober {
         };
         // A system bundle (SSL_CERT_FILE often names one) can hold certificates webpki cannot
         // use as trust anchors; skip those rather than refuse to start.
-        let (_, skipped) = roots.add_parsable_certificates(extra_roots);
+        let (usable, skipped): (Vec<_>, Vec<_>) = extra_roots
+            .into_iter()
+            .partition(|root| roots.add(root.clone()).is_ok());
+        let skipped = skipped.len();
         if skipped > 0 {
             tracing::warn!(
                 skipped,
@@ -379,6 +384,7 @@ impl Prober {
             user_agent: HeaderValue::try_from(user_agent("local", None))
                 .map_err(|err| ProberError::Client(err.to_string()))?,
             tls: Arc::new(tls),
+            extra_roots: usable.into(),
         })
     }
 }
@@ -389,6 +395,13 @@ impl Prober {
     #[must_use]
     pub fn alert_client(&self) -> Client {
         self.not_following.clone()
+    }
+
+    /// What notifications are sent with: [`Prober::alert_client`], and for e-mail the same
+    /// extra roots.
+    #[must_use]
+    pub fn notifier(&self) -> super::alerts::Notifier {
+        super::alerts::Notifier::new(self.alert_client(), self.extra_roots.clone())
     }
 }
 

@@ -3,7 +3,7 @@
 use reqwest::Url;
 use serde_json::json;
 
-use super::{Delivery, Facts, Message, MonitorEvent, MonitorFacts, rfc3339};
+use super::{Delivery, Facts, MonitorEvent, MonitorFacts, Request, rfc3339};
 use crate::monitor::store::Event;
 
 /// Discord's green and red, as the embed's colour bar.
@@ -13,7 +13,7 @@ const RED: u32 = 0xED_42_45;
 const ORANGE: u32 = 0xFE_E7_5C;
 
 /// `content` with the summary, and an embed with the facts as fields.
-pub(super) fn message(url: &Url, facts: &Facts<'_>) -> Message {
+pub(super) fn message(url: &Url, facts: &Facts<'_>) -> Request {
     let incident = &facts.notification.incident;
     let color = match facts.event {
         Event::Resolved => GREEN,
@@ -41,7 +41,7 @@ pub(super) fn message(url: &Url, facts: &Facts<'_>) -> Message {
     if let Some(page) = &facts.status_page_url {
         fields.push(json!({"name": "Status page", "value": page}));
     }
-    Message {
+    Request {
         url: url.clone(),
         body: json!({
             "content": facts.summary(),
@@ -60,7 +60,7 @@ pub(super) fn message(url: &Url, facts: &Facts<'_>) -> Message {
 
 /// The same layout about the monitor itself: the summary, and an embed with since when and the
 /// cause, orange while degraded.
-pub(super) fn monitor_message(url: &Url, facts: &MonitorFacts) -> Message {
+pub(super) fn monitor_message(url: &Url, facts: &MonitorFacts) -> Request {
     let color = match facts.event {
         MonitorEvent::Recovered => GREEN,
         MonitorEvent::Degraded => ORANGE,
@@ -73,7 +73,7 @@ pub(super) fn monitor_message(url: &Url, facts: &MonitorFacts) -> Message {
     if let Some(page) = &facts.status_page_url {
         fields.push(json!({"name": "Status page", "value": page}));
     }
-    Message {
+    Request {
         url: url.clone(),
         body: json!({
             "content": facts.summary(),

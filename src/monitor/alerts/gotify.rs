@@ -3,10 +3,10 @@
 use reqwest::Url;
 use serde_json::json;
 
-use super::{Delivery, Facts, Message, MonitorFacts, Tone, monitor_text, text, title};
+use super::{Delivery, Facts, MonitorFacts, Request, Tone, monitor_text, text, title};
 
 /// The target's message; a click on the notification opens the status page.
-pub(super) fn message(url: &Url, token: &str, priority: Option<u8>, facts: &Facts<'_>) -> Message {
+pub(super) fn message(url: &Url, token: &str, priority: Option<u8>, facts: &Facts<'_>) -> Request {
     let tone = Tone::of(facts.event);
     send(
         url,
@@ -25,7 +25,7 @@ pub(super) fn monitor_message(
     token: &str,
     priority: Option<u8>,
     facts: &MonitorFacts,
-) -> Message {
+) -> Request {
     let tone = Tone::of_monitor(facts.event);
     let title = super::monitor_title(facts);
     send(
@@ -47,7 +47,7 @@ fn send(
     title: &str,
     text: String,
     click: Option<&str>,
-) -> Message {
+) -> Request {
     let mut url = server.clone();
     if let Ok(mut segments) = url.path_segments_mut() {
         segments.pop_if_empty().push("message");
@@ -62,7 +62,7 @@ fn send(
     if let Some(page) = click {
         body["extras"] = json!({"client::notification": {"click": {"url": page}}});
     }
-    Message {
+    Request {
         url,
         body,
         // A header rather than `?token=`, so the token is not in URLs that proxies log.

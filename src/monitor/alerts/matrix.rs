@@ -5,7 +5,7 @@
 use reqwest::{Method, Url};
 use serde_json::json;
 
-use super::{Delivery, Message};
+use super::{Delivery, Request};
 
 /// `PUT {homeserver}/_matrix/client/v3/rooms/{room_id}/send/m.room.message/{key}`, with the
 /// transaction id added when it is sent (see [`Delivery::key_in_path`]).
@@ -14,7 +14,7 @@ pub(super) fn message(
     room_id: &str,
     access_token: &str,
     text: String,
-) -> Message {
+) -> Request {
     let mut url = homeserver.clone();
     if let Ok(mut segments) = url.path_segments_mut() {
         segments.pop_if_empty().extend([
@@ -27,7 +27,7 @@ pub(super) fn message(
             "m.room.message",
         ]);
     }
-    Message {
+    Request {
         url,
         // m.notice: an automated message, which bots must not answer.
         body: json!({"msgtype": "m.notice", "body": text}),

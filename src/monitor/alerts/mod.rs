@@ -1,8 +1,9 @@
 //! Notifications: what each alert kind sends, and the delivery loop that sends it.
 //!
-//! Each kind is one small file that turns the facts of a notification into an HTTP request
-//! ([`Message`]); delivery is the same for all: POST, a 2xx marks it delivered, anything else is
-//! retried with backoff, in order per alert, across restarts (the store keeps what is pending).
+//! Each kind is one small file that turns the facts of a notification into a [`Message`]: an
+//! HTTP request, or for `email` a message to send through an SMTP server. Delivery is the same
+//! for all: a 2xx (for e-mail, a 250 after DATA) marks it delivered, anything else is retried
+//! with backoff, in order per alert, across restarts (the store keeps what is pending).
 //!
 //! While the store cannot commit, the outbox cannot be written either: [`deliver_direct`] then
 //! sends [`Direct`] messages straight from memory: one to every alert when the monitor's data
@@ -10,6 +11,7 @@
 //! the store could not record, marked so.
 
 mod discord;
+mod email;
 mod gotify;
 mod matrix;
 mod ntfy;
@@ -25,6 +27,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use reqwest::Url;
+use rustls::pki_types::CertificateDer;
 use tokio::sync::Notify;
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::task::JoinSet;
@@ -214,9 +217,31 @@ impl Facts<'_> {
     }
 }
 
+/// What delivers one notification.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Message {
+    /// A request to a service's API or webhook.
+    Http(Request),
+    /// A message to mailboxes, through an SMTP server.
+    Email(Box<email::Email>),
+}
+
+/// The HTTP kinds' tests read a message's request as if it were one.
+#[cfg(test)]
+impl std::ops::Deref for Message {
+    type Target = Request;
+
+    fn deref(&self) -> &Request {
+        match self {
+            Self::Http(request) => request,
+            Self::Email(_) => panic!("an e-mail, not an HTTP request"),
+        }
+    }
+}
+
 /// An HTTP request that delivers one notification.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Message {
+pub struct Request {
     /// Where to send it.
     pub url: Url,
     /// The JSON body.
@@ -225,7 +250,7 @@ pub struct Message {
     pub delivery: Delivery,
 }
 
-/// How a [`Message`] is sent, where a service wants more than a JSON POST.
+/// How a [`Request`] is sent, where a service wants more than a JSON POST.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Delivery {
     /// POST, or PUT for Matrix.
@@ -324,10 +349,13 @@ fn truncate(text: &str, max: usize) -> String {
     }
 }
 
-/// The request `alert` sends for `facts`.
+/// What `alert` sends for `facts`.
 #[must_use]
 pub fn message(alert: &AlertKind, facts: &Facts<'_>) -> Message {
-    match alert {
+    let request = match alert {
+        AlertKind::Email { server, from, to } => {
+            return Message::Email(Box::new(email::message(server, from, to, facts)));
+        }
         AlertKind::Webhook { url } => webhook::message(url.expose(), facts),
         AlertKind::Slack { url } => slack::message(url.expose(), facts),
         AlertKind::Discord { url } => discord::message(url.expose(), facts),
@@ -363,13 +391,17 @@ pub fn message(alert: &AlertKind, facts: &Facts<'_>) -> Message {
             access_token.expose(),
             text(facts),
         ),
-    }
+    };
+    Message::Http(request)
 }
 
-/// The request `alert` sends about the monitor itself.
+/// What `alert` sends about the monitor itself.
 #[must_use]
 pub fn monitor_message(alert: &AlertKind, facts: &MonitorFacts) -> Message {
-    match alert {
+    let request = match alert {
+        AlertKind::Email { server, from, to } => {
+            return Message::Email(Box::new(email::monitor_message(server, from, to, facts)));
+        }
         AlertKind::Webhook { url } => webhook::monitor_message(url.expose(), facts),
         AlertKind::Slack { url } => slack::monitor_message(url.expose(), facts),
         AlertKind::Discord { url } => discord::monitor_message(url.expose(), facts),
@@ -405,7 +437,8 @@ pub fn monitor_message(alert: &AlertKind, facts: &MonitorFacts) -> Message {
             access_token.expose(),
             monitor_text(facts),
         ),
-    }
+    };
+    Message::Http(request)
 }
 
 /// Whole days from `now_ms` until `expires_ms` (0 once past).
@@ -460,7 +493,7 @@ fn status_page_url(config: &MonitorConfig) -> Option<String> {
 /// so a recovery never overtakes its degradation.
 pub async fn deliver_direct(
     config: Arc<MonitorConfig>,
-    client: reqwest::Client,
+    client: Notifier,
     mut queue: UnboundedReceiver<Direct>,
     metrics: Arc<MonitorMetrics>,
     stop: CancellationToken,
@@ -478,7 +511,7 @@ pub async fn deliver_direct(
             let (client, metrics) = (client.clone(), metrics.clone());
             sending.spawn(async move {
                 for attempt in 1..=DIRECT_ATTEMPTS {
-                    match post(&client, message.clone(), &key).await {
+                    match client.send(message.clone(), &key).await {
                         Ok(()) => {
                             tracing::info!(kind, key, "direct message delivered");
                             metrics.notification(kind, "delivered");
@@ -579,7 +612,7 @@ fn direct_messages(
 pub async fn deliver(
     store: Arc<Store>,
     config: Arc<MonitorConfig>,
-    client: reqwest::Client,
+    client: Notifier,
     wake: Arc<Notify>,
     metrics: Arc<MonitorMetrics>,
     stop: CancellationToken,
@@ -617,7 +650,7 @@ pub async fn deliver(
 async fn deliver_due(
     store: &Arc<Store>,
     config: &MonitorConfig,
-    client: &reqwest::Client,
+    client: &Notifier,
     metrics: &MonitorMetrics,
     clock: &dyn Clock,
 ) -> Result<Option<SystemTime>, store::StoreError> {
@@ -712,7 +745,7 @@ pub fn backoff(attempts: u32) -> Duration {
 }
 
 async fn send(
-    client: &reqwest::Client,
+    client: &Notifier,
     config: &MonitorConfig,
     alert: &Alert,
     notification: &Notification,
@@ -720,16 +753,39 @@ async fn send(
     let message = message(&alert.kind, &facts(config, notification));
     // Receivers that see the same id twice (a crash between their 2xx and our record of it) can
     // drop the second.
-    post(
-        client,
-        message,
-        &format!("health-service-{}", notification.id),
-    )
-    .await
+    client
+        .send(message, &format!("health-service-{}", notification.id))
+        .await
+}
+
+/// What notifications leave through: the HTTP client, and for e-mail the CA certificates
+/// trusted besides webpki's (`SSL_CERT_FILE`'s), so SMTP's TLS trusts what HTTPS does.
+#[derive(Debug, Clone)]
+pub struct Notifier {
+    /// For every kind but e-mail (the probes' TLS, no redirects).
+    http: reqwest::Client,
+    /// For e-mail's TLS: lettre builds its own rustls config, from webpki's roots and these.
+    extra_roots: Arc<[CertificateDer<'static>]>,
+}
+
+impl Notifier {
+    /// Sends with `http`, and e-mail trusting `extra_roots` besides webpki's roots.
+    #[must_use]
+    pub fn new(http: reqwest::Client, extra_roots: Arc<[CertificateDer<'static>]>) -> Self {
+        Self { http, extra_roots }
+    }
+
+    /// Sends `message` once, with `key` as its idempotency key (an e-mail's `Message-ID`).
+    async fn send(&self, message: Message, key: &str) -> Result<(), String> {
+        match message {
+            Message::Http(request) => post(&self.http, request, key).await,
+            Message::Email(email) => email::send(&email, &self.extra_roots, key).await,
+        }
+    }
 }
 
 /// Sends `message` with `key` as its `Idempotency-Key`; a 2xx is success.
-async fn post(client: &reqwest::Client, message: Message, key: &str) -> Result<(), String> {
+async fn post(client: &reqwest::Client, message: Request, key: &str) -> Result<(), String> {
     let mut url = message.url;
     if message.delivery.key_in_path
         && let Ok(mut segments) = url.path_segments_mut()
@@ -798,7 +854,7 @@ mod tests {
         chat_id = "-100"
     "#;
 
-    fn notification(event: Event, resolved: bool) -> Notification {
+    pub(super) fn notification(event: Event, resolved: bool) -> Notification {
         Notification {
             id: 9,
             alert: 0,
@@ -1152,7 +1208,7 @@ mod tests {
         notification.incident.id = 0;
         let facts = facts(&config, &notification);
         let bodies: Vec<serde_json::Value> = (config.alerts.iter())
-            .map(|a| message(&a.kind, &facts).body)
+            .map(|a| message(&a.kind, &facts).body.clone())
             .collect();
         assert_eq!(
             bodies[0],
@@ -1271,7 +1327,7 @@ mod tests {
         struct Delivery {
             store: Arc<Store>,
             config: MonitorConfig,
-            client: reqwest::Client,
+            client: Notifier,
             registry: prometheus::Registry,
             metrics: MonitorMetrics,
             clock: ManualClock,
@@ -1293,7 +1349,7 @@ mod tests {
                 Self {
                     store: Arc::new(Store::open(dir.path()).unwrap()),
                     config: config::parse(&toml, |_| None).unwrap(),
-                    client: Prober::new(Vec::new()).unwrap().alert_client(),
+                    client: Prober::new(Vec::new()).unwrap().notifier(),
                     metrics: MonitorMetrics::register(&registry).unwrap(),
                     registry,
                     clock: ManualClock::at(from_millis(T)),
@@ -1509,7 +1565,7 @@ mod tests {
                 let running = tokio::spawn(deliver(
                     store,
                     Arc::new(config),
-                    Prober::new(Vec::new()).unwrap().alert_client(),
+                    Prober::new(Vec::new()).unwrap().notifier(),
                     Arc::new(Notify::new()),
                     Arc::new(MonitorMetrics::unexposed().unwrap()),
                     stop.clone(),

@@ -4,7 +4,7 @@
 use reqwest::Url;
 use serde_json::json;
 
-use super::{Delivery, Facts, Message, MonitorFacts, Tone, monitor_text, text, title};
+use super::{Delivery, Facts, MonitorFacts, Request, Tone, monitor_text, text, title};
 use crate::monitor::redact::Secret;
 
 /// Publishes the target's message; the click action opens the status page.
@@ -13,7 +13,7 @@ pub(super) fn message(
     token: Option<&Secret<String>>,
     priority: Option<u8>,
     facts: &Facts<'_>,
-) -> Message {
+) -> Request {
     let tone = Tone::of(facts.event);
     publish(
         url,
@@ -32,7 +32,7 @@ pub(super) fn monitor_message(
     token: Option<&Secret<String>>,
     priority: Option<u8>,
     facts: &MonitorFacts,
-) -> Message {
+) -> Request {
     let tone = Tone::of_monitor(facts.event);
     let title = super::monitor_title(facts);
     publish(
@@ -54,7 +54,7 @@ fn publish(
     title: &str,
     text: String,
     click: Option<&str>,
-) -> Message {
+) -> Request {
     // The topic is the URL's last path segment (checked at load); the server is the rest,
     // query included (ntfy takes `?auth=` there).
     let mut server = topic_url.clone();
@@ -85,7 +85,7 @@ fn publish(
         Some(token) => Delivery::with_header("Authorization", format!("Bearer {}", token.expose())),
         None => Delivery::default(),
     };
-    Message {
+    Request {
         url: server,
         body,
         delivery,

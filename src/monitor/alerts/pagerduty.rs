@@ -5,7 +5,7 @@
 use reqwest::Url;
 use serde_json::json;
 
-use super::{Delivery, Facts, Message, MonitorFacts, rfc3339, truncate};
+use super::{Delivery, Facts, MonitorFacts, Request, rfc3339, truncate};
 use crate::monitor::store::Event;
 
 /// PagerDuty refuses a summary over 1024 characters and a dedup key over 255.
@@ -13,7 +13,7 @@ const MAX_SUMMARY: usize = 1024;
 const MAX_KEY: usize = 255;
 
 /// The target's event.
-pub(super) fn message(url: &Url, routing_key: &str, facts: &Facts<'_>) -> Message {
+pub(super) fn message(url: &Url, routing_key: &str, facts: &Facts<'_>) -> Request {
     let incident = &facts.notification.incident;
     let target = &incident.target;
     // Warnings and certificates are no incident (id 0): each gets a key of its own, and
@@ -61,7 +61,7 @@ pub(super) fn message(url: &Url, routing_key: &str, facts: &Facts<'_>) -> Messag
 }
 
 /// The monitor's own trouble: triggered when its store cannot commit, resolved when it can.
-pub(super) fn monitor_message(url: &Url, routing_key: &str, facts: &MonitorFacts) -> Message {
+pub(super) fn monitor_message(url: &Url, routing_key: &str, facts: &MonitorFacts) -> Request {
     let action = match facts.event {
         super::MonitorEvent::Degraded => "trigger",
         super::MonitorEvent::Recovered => "resolve",
@@ -94,7 +94,7 @@ struct Enqueue<'a> {
     page: Option<&'a str>,
 }
 
-fn enqueue(url: &Url, event: &Enqueue<'_>) -> Message {
+fn enqueue(url: &Url, event: &Enqueue<'_>) -> Request {
     let dedup_key = truncate(&format!("health-service/{}", event.key), MAX_KEY);
     let mut body = json!({
         "routing_key": event.routing_key,
@@ -116,7 +116,7 @@ fn enqueue(url: &Url, event: &Enqueue<'_>) -> Message {
             body["links"] = json!([{"href": page, "text": "Status page"}]);
         }
     }
-    Message {
+    Request {
         url: url.clone(),
         body,
         delivery: Delivery::default(),

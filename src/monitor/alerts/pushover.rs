@@ -3,14 +3,14 @@
 use reqwest::Url;
 use serde_json::json;
 
-use super::{Delivery, Facts, Message, MonitorFacts, monitor_text, text, title, truncate};
+use super::{Delivery, Facts, MonitorFacts, Request, monitor_text, text, title, truncate};
 
 /// Pushover refuses a title over 250 characters and a message over 1024.
 const MAX_TITLE: usize = 250;
 const MAX_MESSAGE: usize = 1024;
 
 /// The target's message, with the status page as its supplementary URL.
-pub(super) fn message(url: &Url, token: &str, user: &str, facts: &Facts<'_>) -> Message {
+pub(super) fn message(url: &Url, token: &str, user: &str, facts: &Facts<'_>) -> Request {
     send(
         url,
         token,
@@ -22,7 +22,7 @@ pub(super) fn message(url: &Url, token: &str, user: &str, facts: &Facts<'_>) -> 
 }
 
 /// The same about the monitor itself.
-pub(super) fn monitor_message(url: &Url, token: &str, user: &str, facts: &MonitorFacts) -> Message {
+pub(super) fn monitor_message(url: &Url, token: &str, user: &str, facts: &MonitorFacts) -> Request {
     let title = super::monitor_title(facts);
     send(
         url,
@@ -41,7 +41,7 @@ fn send(
     title: &str,
     text: &str,
     page: Option<&str>,
-) -> Message {
+) -> Request {
     let mut body = json!({
         "token": token,
         "user": user,
@@ -52,7 +52,7 @@ fn send(
         body["url"] = json!(page);
         body["url_title"] = json!("Status page");
     }
-    Message {
+    Request {
         url: url.clone(),
         body,
         delivery: Delivery::default(),

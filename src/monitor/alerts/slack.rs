@@ -3,11 +3,11 @@
 use reqwest::Url;
 use serde_json::json;
 
-use super::{Delivery, Facts, Message, MonitorEvent, MonitorFacts, rfc3339};
+use super::{Delivery, Facts, MonitorEvent, MonitorFacts, Request, rfc3339};
 use crate::monitor::store::Event;
 
 /// `text` for notifications and clients without blocks; `blocks` with the same facts laid out.
-pub(super) fn message(url: &Url, facts: &Facts<'_>) -> Message {
+pub(super) fn message(url: &Url, facts: &Facts<'_>) -> Request {
     let incident = &facts.notification.incident;
     let icon = match facts.event {
         Event::Resolved => ":large_green_circle:",
@@ -46,7 +46,7 @@ pub(super) fn message(url: &Url, facts: &Facts<'_>) -> Message {
 }
 
 /// The same layout about the monitor itself: the summary, then since when and the cause.
-pub(super) fn monitor_message(url: &Url, facts: &MonitorFacts) -> Message {
+pub(super) fn monitor_message(url: &Url, facts: &MonitorFacts) -> Request {
     let icon = match facts.event {
         MonitorEvent::Recovered => ":large_green_circle:",
         MonitorEvent::Degraded => ":warning:",
@@ -76,11 +76,11 @@ fn layout(
     summary: &str,
     mut fields: Vec<serde_json::Value>,
     status_page: Option<&str>,
-) -> Message {
+) -> Request {
     if let Some(page) = status_page {
         fields.push(field("Status page", &format!("<{page}>")));
     }
-    Message {
+    Request {
         url: url.clone(),
         body: json!({
             "text": format!("{icon} {summary}"),

@@ -5,11 +5,11 @@
 use reqwest::Url;
 use serde_json::{Value, json};
 
-use super::{Delivery, Facts, Message, MonitorFacts, Tone, rfc3339, title};
+use super::{Delivery, Facts, MonitorFacts, Request, Tone, rfc3339, title};
 use crate::monitor::store::Event;
 
 /// The target's card: the title in the event's colour, the summary, the facts.
-pub(super) fn message(url: &Url, facts: &Facts<'_>) -> Message {
+pub(super) fn message(url: &Url, facts: &Facts<'_>) -> Request {
     let incident = &facts.notification.incident;
     let mut rows = vec![("Target", format!("[{}]({})", incident.target, facts.url))];
     if let Event::Certificate {
@@ -39,7 +39,7 @@ pub(super) fn message(url: &Url, facts: &Facts<'_>) -> Message {
 }
 
 /// The same about the monitor itself.
-pub(super) fn monitor_message(url: &Url, facts: &MonitorFacts) -> Message {
+pub(super) fn monitor_message(url: &Url, facts: &MonitorFacts) -> Request {
     let rows = [
         ("Stale since", rfc3339(facts.since_ms)),
         (
@@ -65,7 +65,7 @@ fn card(
     summary: &str,
     rows: &[(&str, String)],
     page: Option<&str>,
-) -> Message {
+) -> Request {
     let color = match tone {
         Tone::Bad => "Attention",
         Tone::Good => "Good",
@@ -89,7 +89,7 @@ fn card(
         content["actions"] =
             json!([{"type": "Action.OpenUrl", "title": "Status page", "url": page}]);
     }
-    Message {
+    Request {
         url: url.clone(),
         body: json!({
             "type": "message",

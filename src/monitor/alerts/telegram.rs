@@ -3,11 +3,11 @@
 use reqwest::Url;
 use serde_json::json;
 
-use super::{Delivery, Facts, Message, MonitorFacts, monitor_text, text};
+use super::{Delivery, Facts, MonitorFacts, Request, monitor_text, text};
 
 /// `POST {api}/bot{token}/sendMessage` with the summary and the links as plain text (no
 /// `parse_mode`, so nothing in a cause needs escaping).
-pub(super) fn message(api: &Url, bot_token: &str, chat_id: &str, facts: &Facts<'_>) -> Message {
+pub(super) fn message(api: &Url, bot_token: &str, chat_id: &str, facts: &Facts<'_>) -> Request {
     send_message(api, bot_token, chat_id, text(facts))
 }
 
@@ -17,18 +17,18 @@ pub(super) fn monitor_message(
     bot_token: &str,
     chat_id: &str,
     facts: &MonitorFacts,
-) -> Message {
+) -> Request {
     send_message(api, bot_token, chat_id, monitor_text(facts))
 }
 
-fn send_message(api: &Url, bot_token: &str, chat_id: &str, text: String) -> Message {
+fn send_message(api: &Url, bot_token: &str, chat_id: &str, text: String) -> Request {
     let mut url = api.clone();
     let path = format!(
         "{}/bot{bot_token}/sendMessage",
         api.path().trim_end_matches('/')
     );
     url.set_path(&path);
-    Message {
+    Request {
         url,
         body: json!({
             "chat_id": chat_id,

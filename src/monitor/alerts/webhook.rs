@@ -3,7 +3,7 @@
 use reqwest::Url;
 use serde_json::json;
 
-use super::{Delivery, Facts, Message, MonitorFacts, days_left, rfc3339};
+use super::{Delivery, Facts, MonitorFacts, Request, days_left, rfc3339};
 use crate::monitor::store::Event;
 
 /// `{"event", "target", "url", "incident_id", "started_at", "resolved_at", "duration_seconds",
@@ -11,7 +11,7 @@ use crate::monitor::store::Event;
 /// false when it was sent while the store could not commit. A certificate warning is
 /// `{"event": "certificate", "target", "url", "certificate_expires_at", "subject", "days_left",
 /// "status_page_url", "recorded"}`.
-pub(super) fn message(url: &Url, facts: &Facts<'_>) -> Message {
+pub(super) fn message(url: &Url, facts: &Facts<'_>) -> Request {
     let notification = facts.notification;
     let incident = &notification.incident;
     if let Event::Certificate {
@@ -19,7 +19,7 @@ pub(super) fn message(url: &Url, facts: &Facts<'_>) -> Message {
         subject,
     } = facts.event
     {
-        return Message {
+        return Request {
             url: url.clone(),
             body: json!({
                 "event": facts.event.name(),
@@ -34,7 +34,7 @@ pub(super) fn message(url: &Url, facts: &Facts<'_>) -> Message {
             delivery: Delivery::default(),
         };
     }
-    Message {
+    Request {
         url: url.clone(),
         body: json!({
             "event": facts.event.name(),
@@ -55,9 +55,9 @@ pub(super) fn message(url: &Url, facts: &Facts<'_>) -> Message {
 /// The same keys about the monitor itself: `event` `monitor_degraded` or `monitor_recovered`,
 /// `target`, `url` and `incident_id` null, `started_at` when its data went stale,
 /// `resolved_at` when it recovered, `cause` the store's error.
-pub(super) fn monitor_message(url: &Url, facts: &MonitorFacts) -> Message {
+pub(super) fn monitor_message(url: &Url, facts: &MonitorFacts) -> Request {
     let now = crate::monitor::store::millis(std::time::SystemTime::now());
-    Message {
+    Request {
         url: url.clone(),
         body: json!({
             "event": facts.event.name(),

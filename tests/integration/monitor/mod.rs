@@ -2,6 +2,8 @@
 //!
 //! - `probe`: each condition kind, HEAD, timeouts, oversized bodies, TLS, reasons.
 //! - `alerts`: thresholds, flapping, reminders, retries, through the running monitor.
+//! - `email`: e-mail alerts through the real binary to a local SMTP server (STARTTLS, implicit
+//!   TLS, AUTH, a retried 4xx).
 //! - `restart`: SIGKILL and restart of the real binary mid-incident.
 //! - `cli`: `monitor --check` and start-up errors.
 //! - `api`: `/api/v1/*` and the spec.
@@ -20,6 +22,7 @@ mod alerts;
 mod api;
 mod certificate;
 mod cli;
+mod email;
 mod gatus;
 mod kinds;
 mod kuma;
@@ -359,16 +362,24 @@ pub fn test_ca() -> Vec<rustls::pki_types::CertificateDer<'static>> {
 
 /// A TLS server with the test certificate for localhost and 127.0.0.1, answering 200 "ok".
 pub async fn tls_target() -> std::net::SocketAddr {
+    let (chain, key) = localhost_certificate();
+    serve_tls(chain, key).await
+}
+
+/// The fixture certificate for localhost and 127.0.0.1 (signed by [`test_ca`]) and its key.
+pub fn localhost_certificate() -> (
+    Vec<rustls::pki_types::CertificateDer<'static>>,
+    rustls::pki_types::PrivateKeyDer<'static>,
+) {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls");
-    let chain: Vec<CertificateDer<'static>> =
-        CertificateDer::pem_file_iter(dir.join("localhost.pem"))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
+    let chain = CertificateDer::pem_file_iter(dir.join("localhost.pem"))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
     let key = PrivateKeyDer::from_pem_file(dir.join("localhost.key")).unwrap();
-    serve_tls(chain, key).await
+    (chain, key)
 }
 
 /// A P-256 key of graviola's, which rcgen signs certificates with (rcgen's own backends, ring
@@ -477,14 +488,7 @@ pub async fn serve_tls(
     key: rustls::pki_types::PrivateKeyDer<'static>,
 ) -> SocketAddr {
     use hyper_util::rt::TokioIo;
-    let config =
-        rustls::ServerConfig::builder_with_provider(Arc::new(rustls_graviola::default_provider()))
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(chain, key)
-            .unwrap();
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let acceptor = tls_acceptor(chain, key);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
@@ -509,6 +513,21 @@ pub async fn serve_tls(
         }
     });
     addr
+}
+
+/// TLS server side with graviola, presenting `chain`.
+pub fn tls_acceptor(
+    chain: Vec<rustls::pki_types::CertificateDer<'static>>,
+    key: rustls::pki_types::PrivateKeyDer<'static>,
+) -> tokio_rustls::TlsAcceptor {
+    let config =
+        rustls::ServerConfig::builder_with_provider(Arc::new(rustls_graviola::default_provider()))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .unwrap();
+    tokio_rustls::TlsAcceptor::from(Arc::new(config))
 }
 
 /// A monitor running in-process on free ports, with its store in a temporary directory.
