@@ -204,6 +204,14 @@ async fn no_secret_reaches_a_public_response_an_alert_or_a_log() {
             for name in ["down", "shown", "pinged", "refused"] {
                 paths.push(path.replace("{name}", name));
             }
+        } else if path.contains("{key}") {
+            // Gatus's routes name a target by its key: `_<name>` for a target without a group.
+            for name in ["down", "shown", "pinged", "refused"] {
+                paths.push(
+                    path.replace("{key}", &format!("_{name}"))
+                        .replace("{duration}", "24h"),
+                );
+            }
         } else {
             // The Uptime Kuma routes' slug is the configured one (the default here).
             paths.push(path.replace("{slug}", "default"));
@@ -217,6 +225,9 @@ async fn no_secret_reaches_a_public_response_an_alert_or_a_log() {
         "/status/shown",
         "/api/status-page/default",
         "/api/status-page/heartbeat/default",
+        "/api/v1/endpoints/statuses",
+        "/api/v1/endpoints/_shown/statuses",
+        "/api/v1/endpoints/_down/uptimes/24h/badge.svg",
     ] {
         assert!(
             paths.iter().any(|p| p == wanted),
