@@ -747,15 +747,7 @@ impl Store {
     /// # Errors
     /// When the read fails or a record does not decode.
     pub fn states(&self) -> Result<HashMap<String, TargetState>, StoreError> {
-        let db = self.db()?;
-        let txn = db.begin_read()?;
-        let table = txn.open_table(STATES)?;
-        let mut states = HashMap::new();
-        for entry in table.iter()? {
-            let (name, bytes) = entry?;
-            states.insert(name.value().to_owned(), decode(bytes.value(), "state")?);
-        }
-        Ok(states)
+        self.by_name(STATES, "state")
     }
 
     /// Push targets' last committed check-ins, per target.
@@ -763,15 +755,7 @@ impl Store {
     /// # Errors
     /// When the read fails or a record does not decode.
     pub fn push_records(&self) -> Result<HashMap<String, PushRecord>, StoreError> {
-        let db = self.db()?;
-        let txn = db.begin_read()?;
-        let table = txn.open_table(PUSH)?;
-        let mut records = HashMap::new();
-        for entry in table.iter()? {
-            let (name, bytes) = entry?;
-            records.insert(name.value().to_owned(), decode(bytes.value(), "push")?);
-        }
-        Ok(records)
+        self.by_name(PUSH, "push")
     }
 
     /// The certificate warnings in force, per target.
@@ -779,18 +763,25 @@ impl Store {
     /// # Errors
     /// When the read fails or a record does not decode.
     pub fn certificate_warnings(&self) -> Result<HashMap<String, CertificateWarning>, StoreError> {
+        self.by_name(CERTIFICATES, "certificate")
+    }
+
+    /// Every record of a table keyed by target name, decoded; `what` names the record in
+    /// [`StoreError::Corrupt`].
+    fn by_name<T: for<'de> Deserialize<'de>>(
+        &self,
+        definition: TableDefinition<&str, &[u8]>,
+        what: &'static str,
+    ) -> Result<HashMap<String, T>, StoreError> {
         let db = self.db()?;
         let txn = db.begin_read()?;
-        let table = txn.open_table(CERTIFICATES)?;
-        let mut warnings = HashMap::new();
+        let table = txn.open_table(definition)?;
+        let mut records = HashMap::new();
         for entry in table.iter()? {
             let (name, bytes) = entry?;
-            warnings.insert(
-                name.value().to_owned(),
-                decode(bytes.value(), "certificate")?,
-            );
+            records.insert(name.value().to_owned(), decode(bytes.value(), what)?);
         }
-        Ok(warnings)
+        Ok(records)
     }
 
     /// One target's saved state.
