@@ -942,6 +942,7 @@ mod tests {
             error: (!ok).then(|| format!("[STATUS] (503) == 200 at {second}")),
             certificate_expiry: None,
             certificate_subject: None,
+            conditions: Vec::new(),
         }
     }
 
