@@ -17,6 +17,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 use serde::{Deserialize, Serialize};
 
+pub use super::conditions::Verdict;
 pub use super::probe::push::PushRecord;
 
 /// The layout this build reads and writes. An older store is migrated at start-up; a newer one
@@ -34,6 +35,9 @@ const CACHE_BYTES: usize = 8 * 1024 * 1024;
 pub const HOUR_MS: u64 = 3_600_000;
 /// The span of a daily aggregate (a UTC day), ms.
 pub const DAY_MS: u64 = 24 * HOUR_MS;
+/// Hours of hourly aggregates kept before the current one: 30 days, what Gatus's response-time
+/// history reads (its memory store keeps hourly statistics as long).
+pub const HOURS_KEPT: u64 = 30 * 24;
 
 /// `format_version`, `next_incident`, `next_notification`.
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
@@ -61,6 +65,14 @@ const PUSH: TableDefinition<&str, &[u8]> = TableDefinition::new("push");
 /// [`RESULTS`] and pruned with it. A table of its own, like [`CERTIFICATES`], so results written
 /// before it keep their encoding.
 const MESSAGES: TableDefinition<(&str, u64), &str> = TableDefinition::new("messages");
+/// (target, set id) → the target's conditions as written, in order (a postcard `Vec<String>`):
+/// each list once, a new set only when the config changes it, so [`VERDICTS`] can name the
+/// conditions by number. A table of its own, like [`CERTIFICATES`].
+const CONDITION_SETS: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("condition_sets");
+/// (target, ms since the epoch) → [`VerdictRecord`]: each condition's verdict on the result of
+/// that key in [`RESULTS`], written in its transaction and pruned with it. A table of its own,
+/// like [`MESSAGES`], so results written before it keep their encoding (and have none).
+const VERDICTS: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("verdicts");
 /// target name → its Uptime Kuma monitor id, given on first sight and never changed or reused,
 /// so a dashboard keyed by id keeps pointing at the same target when others are added, removed
 /// or reordered. A table of its own, like [`CERTIFICATES`].
@@ -331,6 +343,19 @@ pub struct Batch {
     pub uncounted: Vec<(String, u64)>,
     /// Check-in bodies (target, `at_ms`, body), each kept with the result of that key.
     pub messages: Vec<(String, u64, String)>,
+    /// Each condition's verdict (target, `at_ms`, verdicts), kept with the result of that key.
+    pub verdicts: Vec<(String, u64, Vec<Verdict>)>,
+}
+
+/// How [`VERDICTS`] keeps a result's verdicts: a held condition costs nothing, a failed one its
+/// number and the reason (which holds the values seen, so differs between results). A result
+/// whose conditions all held is 2 bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct VerdictRecord {
+    /// The [`CONDITION_SETS`] id of the target's conditions at the time.
+    set: u64,
+    /// The failed conditions: each one's index in the set, and its reason.
+    failed: Vec<(u32, String)>,
 }
 
 impl Batch {
@@ -344,6 +369,7 @@ impl Batch {
             && self.certificates.is_empty()
             && self.push.is_empty()
             && self.messages.is_empty()
+            && self.verdicts.is_empty()
     }
 }
 
@@ -524,6 +550,8 @@ impl Store {
             txn.open_table(PUSH)?;
             txn.open_table(MESSAGES)?;
             txn.open_table(MONITOR_IDS)?;
+            txn.open_table(CONDITION_SETS)?;
+            txn.open_table(VERDICTS)?;
         }
         txn.commit()?;
         Ok(Self {
@@ -668,6 +696,7 @@ impl Store {
             for (target, at_ms, message) in &batch.messages {
                 messages.insert((target.as_str(), *at_ms), message.as_str())?;
             }
+            write_verdicts(&txn, &batch.verdicts)?;
             let mut push = txn.open_table(PUSH)?;
             for (target, record) in &batch.push {
                 push.insert(target.as_str(), encode(record).as_slice())?;
@@ -862,6 +891,76 @@ impl Store {
             .collect()
     }
 
+    /// Each condition's verdict on `target`'s results at `at_ms`, in that order (`None` for a
+    /// result kept without verdicts: one from before they were kept, or of a target without
+    /// conditions).
+    ///
+    /// # Errors
+    /// When the read fails or a record does not decode.
+    pub fn verdicts(
+        &self,
+        target: &str,
+        at_ms: &[u64],
+    ) -> Result<Vec<Option<Vec<Verdict>>>, StoreError> {
+        let db = self.db()?;
+        let txn = db.begin_read()?;
+        let table = txn.open_table(VERDICTS)?;
+        let sets = txn.open_table(CONDITION_SETS)?;
+        let mut known: HashMap<u64, Vec<String>> = HashMap::new();
+        let mut out = Vec::with_capacity(at_ms.len());
+        for at in at_ms {
+            let Some(bytes) = table.get((target, *at))? else {
+                out.push(None);
+                continue;
+            };
+            let record: VerdictRecord = decode(bytes.value(), "verdict")?;
+            let conditions = match known.entry(record.set) {
+                std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
+                std::collections::hash_map::Entry::Vacant(entry) => {
+                    let set = sets
+                        .get((target, record.set))?
+                        .ok_or(StoreError::Corrupt("verdict"))?;
+                    entry.insert(decode(set.value(), "condition set")?)
+                }
+            };
+            let verdicts = conditions
+                .iter()
+                .zip(0_u32..)
+                .map(|(condition, index)| Verdict {
+                    condition: condition.clone(),
+                    failure: record
+                        .failed
+                        .iter()
+                        .find(|(i, _)| *i == index)
+                        .map(|(_, reason)| reason.clone()),
+                })
+                .collect();
+            out.push(Some(verdicts));
+        }
+        Ok(out)
+    }
+
+    /// The hourly aggregates of `target` for the `count` hours up to and including `now`'s,
+    /// oldest first, zero where none: what Gatus's response-time history reads.
+    ///
+    /// # Errors
+    /// When the read fails.
+    pub fn hours(
+        &self,
+        target: &str,
+        now: SystemTime,
+        count: u64,
+    ) -> Result<Vec<(u64, Aggregate)>, StoreError> {
+        let db = self.db()?;
+        let txn = db.begin_read()?;
+        buckets(
+            &txn.open_table(HOURLY)?,
+            target,
+            millis(now) / HOUR_MS,
+            count,
+        )
+    }
+
     /// Up to `limit` incidents, newest first.
     ///
     /// # Errors
@@ -1004,9 +1103,10 @@ impl Store {
         Ok(span)
     }
 
-    /// Deletes raw results older than `results_before`, aggregates and resolved incidents and
-    /// delivered notifications older than `history_before`, and hourly aggregates of hours that
-    /// began more than two days before `now`'s. Returns the number of raw results deleted.
+    /// Deletes raw results (and their messages and verdicts) older than `results_before`,
+    /// aggregates and resolved incidents and delivered notifications older than
+    /// `history_before`, and hourly aggregates of hours that began more than [`HOURS_KEPT`]
+    /// hours before `now`'s. Returns the number of raw results deleted.
     ///
     /// # Errors
     /// When the write fails.
@@ -1018,7 +1118,7 @@ impl Store {
     ) -> Result<u64, StoreError> {
         let results_before = millis(results_before);
         let history_before = millis(history_before);
-        let hours_before = (millis(now) / HOUR_MS).saturating_sub(48);
+        let hours_before = (millis(now) / HOUR_MS).saturating_sub(HOURS_KEPT);
         let db = self.db()?;
         let txn = db.begin_write()?;
         let mut removed = 0;
@@ -1032,6 +1132,8 @@ impl Store {
             };
             let mut results = txn.open_table(RESULTS)?;
             let mut messages = txn.open_table(MESSAGES)?;
+            let mut verdicts = txn.open_table(VERDICTS)?;
+            let mut sets = txn.open_table(CONDITION_SETS)?;
             let mut hourly = txn.open_table(HOURLY)?;
             let mut daily = txn.open_table(DAILY)?;
             for target in &targets {
@@ -1040,6 +1142,20 @@ impl Store {
                 results.retain_in((target, 0)..(target, results_before), |_, _| false)?;
                 removed += before - results.len()?;
                 messages.retain_in((target, 0)..(target, results_before), |_, _| false)?;
+                verdicts.retain_in((target, 0)..(target, results_before), |_, _| false)?;
+                // The sets the verdicts left still name, and the latest, which new ones reuse.
+                let first = verdicts.range((target, 0)..=(target, u64::MAX))?.next();
+                let oldest_named = match first {
+                    Some(entry) => Some(decode::<VerdictRecord>(entry?.1.value(), "verdict")?.set),
+                    None => sets
+                        .range((target, 0)..=(target, u64::MAX))?
+                        .next_back()
+                        .transpose()?
+                        .map(|(key, _)| key.value().1),
+                };
+                if let Some(oldest) = oldest_named {
+                    sets.retain_in((target, 0)..(target, oldest), |_, _| false)?;
+                }
                 hourly.retain_in((target, 0)..(target, hours_before), |_, _| false)?;
                 daily.retain_in((target, 0)..(target, history_before / DAY_MS), |_, _| false)?;
             }
@@ -1059,6 +1175,52 @@ impl Store {
         txn.commit()?;
         Ok(removed)
     }
+}
+
+/// Writes each result's verdicts in `txn`: the target's conditions as a set (a new one only
+/// when they differ from its latest), and per result the set's id and what failed.
+fn write_verdicts(
+    txn: &redb::WriteTransaction,
+    batch: &[(String, u64, Vec<Verdict>)],
+) -> Result<(), StoreError> {
+    let mut sets = txn.open_table(CONDITION_SETS)?;
+    let mut table = txn.open_table(VERDICTS)?;
+    for (target, at_ms, verdicts) in batch {
+        if verdicts.is_empty() {
+            continue;
+        }
+        let target = target.as_str();
+        let latest = sets
+            .range((target, 0)..=(target, u64::MAX))?
+            .next_back()
+            .transpose()?
+            .map(|(key, value)| (key.value().1, value.value().to_vec()));
+        let same = |bytes: &[u8]| {
+            decode::<Vec<String>>(bytes, "condition set").is_ok_and(|known| {
+                known.len() == verdicts.len()
+                    && known.iter().zip(verdicts).all(|(k, v)| *k == v.condition)
+            })
+        };
+        let set = match latest {
+            Some((id, bytes)) if same(&bytes) => id,
+            latest => {
+                let id = latest.map_or(1, |(id, _)| id + 1);
+                let texts: Vec<&str> = verdicts.iter().map(|v| v.condition.as_str()).collect();
+                sets.insert((target, id), encode(&texts).as_slice())?;
+                id
+            }
+        };
+        let record = VerdictRecord {
+            set,
+            failed: verdicts
+                .iter()
+                .zip(0_u32..)
+                .filter_map(|(v, index)| v.failure.clone().map(|reason| (index, reason)))
+                .collect(),
+        };
+        table.insert((target, *at_ms), encode(&record).as_slice())?;
+    }
+    Ok(())
 }
 
 /// Format 1's result, before locations.
@@ -1493,6 +1655,169 @@ mod tests {
             (T0 + HOUR_MS) / DAY_MS,
             "today is last"
         );
+    }
+
+    /// Verdicts on `conditions` (each `(text, failure)`).
+    fn verdicts(conditions: &[(&str, Option<&str>)]) -> Vec<Verdict> {
+        conditions
+            .iter()
+            .map(|(condition, failure)| Verdict {
+                condition: (*condition).to_owned(),
+                failure: failure.map(str::to_owned),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn verdicts_are_kept_with_their_result_naming_each_condition_list_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let both = [("[STATUS] == 200", None), ("[RESPONSE_TIME] < 500", None)];
+        let failed = [
+            ("[STATUS] == 200", Some("[STATUS] (503) == 200")),
+            ("[RESPONSE_TIME] < 500", None),
+        ];
+        // The config changed between the second and the third result: a new list.
+        let changed = [("[STATUS] == 204", None)];
+        let mut first = batch(&[
+            ("a", result(T0, true, 1)),
+            ("a", result(T0 + 1, false, 1)),
+            ("b", result(T0, true, 1)),
+        ]);
+        first.verdicts = vec![
+            ("a".to_owned(), T0, verdicts(&both)),
+            ("a".to_owned(), T0 + 1, verdicts(&failed)),
+            ("b".to_owned(), T0, verdicts(&changed)),
+        ];
+        store.commit(&first).unwrap();
+        let mut second = batch(&[("a", result(T0 + 2, true, 1))]);
+        second.verdicts = vec![("a".to_owned(), T0 + 2, verdicts(&changed))];
+        store.commit(&second).unwrap();
+
+        assert_eq!(
+            store.verdicts("a", &[T0 + 2, T0, T0 + 1, T0 + 3]).unwrap(),
+            [
+                Some(verdicts(&changed)),
+                Some(verdicts(&both)),
+                Some(verdicts(&failed)),
+                None
+            ]
+        );
+        assert_eq!(
+            store.verdicts("b", &[T0]).unwrap(),
+            [Some(verdicts(&changed))]
+        );
+        let db = store.db().unwrap();
+        let txn = db.begin_read().unwrap();
+        let sets = txn.open_table(CONDITION_SETS).unwrap();
+        let ids = |target| {
+            sets.range((target, 0)..=(target, u64::MAX))
+                .unwrap()
+                .map(|e| e.unwrap().0.value().1)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            ids("a"),
+            [1, 2],
+            "a's first list once, then the changed one"
+        );
+        assert_eq!(ids("b"), [1]);
+        let table = txn.open_table(VERDICTS).unwrap();
+        let bytes = |key| table.get(key).unwrap().unwrap().value().len();
+        assert_eq!(bytes(("a", T0)), 2, "a passing result: its set, no failure");
+        assert_eq!(
+            bytes(("a", T0 + 1)),
+            2 + 1 + 1 + "[STATUS] (503) == 200".len()
+        );
+    }
+
+    #[test]
+    fn verdicts_are_pruned_with_their_results_and_lists_no_longer_named_with_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let now = millis(SystemTime::now());
+        let old = now - 10 * DAY_MS;
+        let mut first = batch(&[("a", result(old, true, 5)), ("a", result(now, true, 5))]);
+        first.states.insert("a".to_owned(), TargetState::default());
+        first.verdicts = vec![
+            ("a".to_owned(), old, verdicts(&[("[STATUS] == 200", None)])),
+            ("a".to_owned(), now, verdicts(&[("[STATUS] == 204", None)])),
+        ];
+        store.commit(&first).unwrap();
+        let removed = store
+            .prune(
+                from_millis(now),
+                from_millis(now - DAY_MS),
+                from_millis(now - 5 * DAY_MS),
+            )
+            .unwrap();
+        assert_eq!(removed, 1);
+        assert_eq!(
+            store.verdicts("a", &[old, now]).unwrap(),
+            [None, Some(verdicts(&[("[STATUS] == 204", None)]))]
+        );
+        let db = store.db().unwrap();
+        let txn = db.begin_read().unwrap();
+        let sets: Vec<u64> = (txn.open_table(CONDITION_SETS).unwrap())
+            .iter()
+            .unwrap()
+            .map(|e| e.unwrap().0.value().1)
+            .collect();
+        assert_eq!(sets, [2], "the first list named only by the pruned result");
+        drop(txn);
+        drop(db);
+
+        // Once every result went, the latest list stays for the next one to reuse.
+        store
+            .prune(from_millis(now), from_millis(now + 1), UNIX_EPOCH)
+            .unwrap();
+        assert_eq!(store.verdicts("a", &[now]).unwrap(), [None]);
+        let mut next = batch(&[("a", result(now + 1, true, 5))]);
+        next.verdicts = vec![(
+            "a".to_owned(),
+            now + 1,
+            verdicts(&[("[STATUS] == 204", None)]),
+        )];
+        store.commit(&next).unwrap();
+        let db = store.db().unwrap();
+        let txn = db.begin_read().unwrap();
+        let table = txn.open_table(VERDICTS).unwrap();
+        let record: VerdictRecord = decode(
+            table.get(("a", now + 1)).unwrap().unwrap().value(),
+            "verdict",
+        )
+        .unwrap();
+        assert_eq!(record.set, 2, "the kept list, reused");
+    }
+
+    #[test]
+    fn hourly_aggregates_are_kept_30_days() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let now = T0 + 30 * DAY_MS + 1;
+        let mut first = batch(&[
+            ("a", result(T0 - 1, true, 10)),
+            ("a", result(T0, true, 20)),
+            ("a", result(now, true, 30)),
+        ]);
+        first.states.insert("a".to_owned(), TargetState::default());
+        store.commit(&first).unwrap();
+        store
+            .prune(from_millis(now), UNIX_EPOCH, UNIX_EPOCH)
+            .unwrap();
+        let hours = store.hours("a", from_millis(now), HOURS_KEPT + 2).unwrap();
+        let kept: Vec<(u64, u64)> = hours
+            .iter()
+            .filter(|(_, a)| a.checks > 0)
+            .map(|(hour, a)| (*hour, a.response_time_ms))
+            .collect();
+        assert_eq!(
+            kept,
+            [(T0 / HOUR_MS, 20), (now / HOUR_MS, 30)],
+            "the hour 720 hours before now's stays, the one before it went"
+        );
+        assert_eq!(hours.len(), 722);
+        assert_eq!(hours[1].0, T0 / HOUR_MS);
     }
 
     #[test]
