@@ -217,11 +217,10 @@ impl Ledger {
             self.batch.uncounted.push((target.name.clone(), at));
         }
         self.batch.results.push((target.name.clone(), result));
-        // The monitor's own verdicts, as the result's status and response time are its own.
-        if !outcome.conditions.is_empty() {
-            let verdicts = (target.name.clone(), at, outcome.conditions.clone());
-            self.batch.verdicts.push(verdicts);
-        }
+        // The monitor's own verdicts, as the result's status and response time are its own;
+        // none too, so the store sees when a target's conditions are gone.
+        let verdicts = (target.name.clone(), at, outcome.conditions.clone());
+        self.batch.verdicts.push(verdicts);
         let warned = self.check_certificate(index, outcome, at) || warned;
         let Some((event, incident)) = transition else {
             return warned;

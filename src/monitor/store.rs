@@ -65,13 +65,16 @@ const PUSH: TableDefinition<&str, &[u8]> = TableDefinition::new("push");
 /// [`RESULTS`] and pruned with it. A table of its own, like [`CERTIFICATES`], so results written
 /// before it keep their encoding.
 const MESSAGES: TableDefinition<(&str, u64), &str> = TableDefinition::new("messages");
-/// (target, set id) → the target's conditions as written, in order (a postcard `Vec<String>`):
-/// each list once, a new set only when the config changes it, so [`VERDICTS`] can name the
-/// conditions by number. A table of its own, like [`CERTIFICATES`].
+/// (target, ms since the epoch) → the target's conditions as written, in order (a postcard
+/// `Vec<String>`), for its results from that time until the next entry: written with the first
+/// result after the list changed (an empty list once a target's conditions are gone). Every
+/// condition of such a result held unless [`VERDICTS`] says otherwise, so a passing result
+/// costs nothing, and results from before the first entry have no verdicts. A table of its own,
+/// like [`CERTIFICATES`].
 const CONDITION_SETS: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("condition_sets");
-/// (target, ms since the epoch) → [`VerdictRecord`]: each condition's verdict on the result of
-/// that key in [`RESULTS`], written in its transaction and pruned with it. A table of its own,
-/// like [`MESSAGES`], so results written before it keep their encoding (and have none).
+/// (target, ms since the epoch) → [`VerdictRecord`]: the failed conditions of the result of
+/// that key in [`RESULTS`], for a result with any, written in its transaction and pruned with
+/// it. A table of its own, like [`MESSAGES`], so results written before it keep their encoding.
 const VERDICTS: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("verdicts");
 /// target name → its Uptime Kuma monitor id, given on first sight and never changed or reused,
 /// so a dashboard keyed by id keeps pointing at the same target when others are added, removed
@@ -347,14 +350,12 @@ pub struct Batch {
     pub verdicts: Vec<(String, u64, Vec<Verdict>)>,
 }
 
-/// How [`VERDICTS`] keeps a result's verdicts: a held condition costs nothing, a failed one its
-/// number and the reason (which holds the values seen, so differs between results). A result
-/// whose conditions all held is 2 bytes.
+/// How [`VERDICTS`] keeps a result's failed conditions: each one's index in the list of
+/// [`CONDITION_SETS`] in force, and its reason (which holds the values seen, so differs between
+/// results).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct VerdictRecord {
-    /// The [`CONDITION_SETS`] id of the target's conditions at the time.
-    set: u64,
-    /// The failed conditions: each one's index in the set, and its reason.
+    /// The failed conditions: each one's index in the list, and its reason.
     failed: Vec<(u32, String)>,
 }
 
@@ -909,28 +910,36 @@ impl Store {
         let mut known: HashMap<u64, Vec<String>> = HashMap::new();
         let mut out = Vec::with_capacity(at_ms.len());
         for at in at_ms {
-            let Some(bytes) = table.get((target, *at))? else {
+            // The list in force at `at`: the latest that took effect by then.
+            let Some((from, bytes)) = sets
+                .range((target, 0)..=(target, *at))?
+                .next_back()
+                .transpose()?
+                .map(|(key, value)| (key.value().1, value.value().to_vec()))
+            else {
                 out.push(None);
                 continue;
             };
-            let record: VerdictRecord = decode(bytes.value(), "verdict")?;
-            let conditions = match known.entry(record.set) {
+            let conditions = match known.entry(from) {
                 std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
                 std::collections::hash_map::Entry::Vacant(entry) => {
-                    let set = sets
-                        .get((target, record.set))?
-                        .ok_or(StoreError::Corrupt("verdict"))?;
-                    entry.insert(decode(set.value(), "condition set")?)
+                    entry.insert(decode(&bytes, "condition set")?)
                 }
+            };
+            if conditions.is_empty() {
+                out.push(None);
+                continue;
+            }
+            let failed = match table.get((target, *at))? {
+                Some(bytes) => decode::<VerdictRecord>(bytes.value(), "verdict")?.failed,
+                None => Vec::new(),
             };
             let verdicts = conditions
                 .iter()
                 .zip(0_u32..)
                 .map(|(condition, index)| Verdict {
                     condition: condition.clone(),
-                    failure: record
-                        .failed
-                        .iter()
+                    failure: (failed.iter())
                         .find(|(i, _)| *i == index)
                         .map(|(_, reason)| reason.clone()),
                 })
@@ -1143,18 +1152,20 @@ impl Store {
                 removed += before - results.len()?;
                 messages.retain_in((target, 0)..(target, results_before), |_, _| false)?;
                 verdicts.retain_in((target, 0)..(target, results_before), |_, _| false)?;
-                // The sets the verdicts left still name, and the latest, which new ones reuse.
-                let first = verdicts.range((target, 0)..=(target, u64::MAX))?.next();
-                let oldest_named = match first {
-                    Some(entry) => Some(decode::<VerdictRecord>(entry?.1.value(), "verdict")?.set),
-                    None => sets
-                        .range((target, 0)..=(target, u64::MAX))?
-                        .next_back()
-                        .transpose()?
-                        .map(|(key, _)| key.value().1),
-                };
-                if let Some(oldest) = oldest_named {
-                    sets.retain_in((target, 0)..(target, oldest), |_, _| false)?;
+                // The lists no result left is judged by: all before the one in force at the
+                // oldest result (or, without results, before the latest, which the next reuses).
+                let oldest = results
+                    .range((target, 0)..=(target, u64::MAX))?
+                    .next()
+                    .transpose()?
+                    .map_or(u64::MAX, |(key, _)| key.value().1);
+                let in_force = sets
+                    .range((target, 0)..=(target, oldest))?
+                    .next_back()
+                    .transpose()?
+                    .map(|(key, _)| key.value().1);
+                if let Some(in_force) = in_force {
+                    sets.retain_in((target, 0)..(target, in_force), |_, _| false)?;
                 }
                 hourly.retain_in((target, 0)..(target, hours_before), |_, _| false)?;
                 daily.retain_in((target, 0)..(target, history_before / DAY_MS), |_, _| false)?;
@@ -1177,8 +1188,8 @@ impl Store {
     }
 }
 
-/// Writes each result's verdicts in `txn`: the target's conditions as a set (a new one only
-/// when they differ from its latest), and per result the set's id and what failed.
+/// Writes each result's verdicts in `txn`: the target's list of conditions when it differs
+/// from the one in force (none yet, or another), and the failed ones, if any.
 fn write_verdicts(
     txn: &redb::WriteTransaction,
     batch: &[(String, u64, Vec<Verdict>)],
@@ -1186,39 +1197,33 @@ fn write_verdicts(
     let mut sets = txn.open_table(CONDITION_SETS)?;
     let mut table = txn.open_table(VERDICTS)?;
     for (target, at_ms, verdicts) in batch {
-        if verdicts.is_empty() {
-            continue;
-        }
         let target = target.as_str();
-        let latest = sets
+        let in_force = sets
             .range((target, 0)..=(target, u64::MAX))?
             .next_back()
             .transpose()?
-            .map(|(key, value)| (key.value().1, value.value().to_vec()));
-        let same = |bytes: &[u8]| {
-            decode::<Vec<String>>(bytes, "condition set").is_ok_and(|known| {
+            .map(|(_, value)| value.value().to_vec());
+        let same = match &in_force {
+            // A target without conditions that never had any: nothing to keep.
+            None => verdicts.is_empty(),
+            Some(bytes) => decode::<Vec<String>>(bytes, "condition set").is_ok_and(|known| {
                 known.len() == verdicts.len()
                     && known.iter().zip(verdicts).all(|(k, v)| *k == v.condition)
-            })
+            }),
         };
-        let set = match latest {
-            Some((id, bytes)) if same(&bytes) => id,
-            latest => {
-                let id = latest.map_or(1, |(id, _)| id + 1);
-                let texts: Vec<&str> = verdicts.iter().map(|v| v.condition.as_str()).collect();
-                sets.insert((target, id), encode(&texts).as_slice())?;
-                id
-            }
-        };
-        let record = VerdictRecord {
-            set,
-            failed: verdicts
-                .iter()
-                .zip(0_u32..)
-                .filter_map(|(v, index)| v.failure.clone().map(|reason| (index, reason)))
-                .collect(),
-        };
-        table.insert((target, *at_ms), encode(&record).as_slice())?;
+        if !same {
+            let texts: Vec<&str> = verdicts.iter().map(|v| v.condition.as_str()).collect();
+            sets.insert((target, *at_ms), encode(&texts).as_slice())?;
+        }
+        let failed: Vec<(u32, String)> = verdicts
+            .iter()
+            .zip(0_u32..)
+            .filter_map(|(v, index)| v.failure.clone().map(|reason| (index, reason)))
+            .collect();
+        if !failed.is_empty() {
+            let record = VerdictRecord { failed };
+            table.insert((target, *at_ms), encode(&record).as_slice())?;
+        }
     }
     Ok(())
 }
@@ -1668,6 +1673,20 @@ mod tests {
             .collect()
     }
 
+    /// The keys of `target`'s condition lists, and of its verdict records.
+    fn verdict_keys(store: &Store, target: &str) -> (Vec<u64>, Vec<u64>) {
+        let db = store.db().unwrap();
+        let txn = db.begin_read().unwrap();
+        let keys = |definition: TableDefinition<(&str, u64), &[u8]>| {
+            (txn.open_table(definition).unwrap())
+                .range((target, 0)..=(target, u64::MAX))
+                .unwrap()
+                .map(|e| e.unwrap().0.value().1)
+                .collect::<Vec<u64>>()
+        };
+        (keys(CONDITION_SETS), keys(VERDICTS))
+    }
+
     #[test]
     fn verdicts_are_kept_with_their_result_naming_each_condition_list_once() {
         let dir = tempfile::tempdir().unwrap();
@@ -1677,71 +1696,78 @@ mod tests {
             ("[STATUS] == 200", Some("[STATUS] (503) == 200")),
             ("[RESPONSE_TIME] < 500", None),
         ];
-        // The config changed between the second and the third result: a new list.
+        // The config changed between the second and the third result, and then lost them.
         let changed = [("[STATUS] == 204", None)];
         let mut first = batch(&[
             ("a", result(T0, true, 1)),
             ("a", result(T0 + 1, false, 1)),
             ("b", result(T0, true, 1)),
+            ("c", result(T0, true, 1)),
         ]);
         first.verdicts = vec![
             ("a".to_owned(), T0, verdicts(&both)),
             ("a".to_owned(), T0 + 1, verdicts(&failed)),
             ("b".to_owned(), T0, verdicts(&changed)),
+            ("c".to_owned(), T0, Vec::new()),
         ];
         store.commit(&first).unwrap();
-        let mut second = batch(&[("a", result(T0 + 2, true, 1))]);
-        second.verdicts = vec![("a".to_owned(), T0 + 2, verdicts(&changed))];
+        let mut second = batch(&[
+            ("a", result(T0 + 2, true, 1)),
+            ("a", result(T0 + 3, true, 1)),
+        ]);
+        second.verdicts = vec![
+            ("a".to_owned(), T0 + 2, verdicts(&changed)),
+            ("a".to_owned(), T0 + 3, Vec::new()),
+        ];
         store.commit(&second).unwrap();
 
         assert_eq!(
-            store.verdicts("a", &[T0 + 2, T0, T0 + 1, T0 + 3]).unwrap(),
+            store
+                .verdicts("a", &[T0 + 2, T0, T0 + 1, T0 - 1, T0 + 3])
+                .unwrap(),
             [
                 Some(verdicts(&changed)),
                 Some(verdicts(&both)),
                 Some(verdicts(&failed)),
-                None
-            ]
+                None,
+                None,
+            ],
+            "none before the first list, nor once the conditions are gone"
         );
         assert_eq!(
             store.verdicts("b", &[T0]).unwrap(),
             [Some(verdicts(&changed))]
         );
+        assert_eq!(store.verdicts("c", &[T0]).unwrap(), [None]);
+        // Each list once, from its first result; a record only for the result that failed.
+        assert_eq!(
+            verdict_keys(&store, "a"),
+            (vec![T0, T0 + 2, T0 + 3], vec![T0 + 1])
+        );
+        assert_eq!(verdict_keys(&store, "b"), (vec![T0], vec![]));
+        assert_eq!(verdict_keys(&store, "c"), (vec![], vec![]), "never had any");
         let db = store.db().unwrap();
         let txn = db.begin_read().unwrap();
-        let sets = txn.open_table(CONDITION_SETS).unwrap();
-        let ids = |target| {
-            sets.range((target, 0)..=(target, u64::MAX))
-                .unwrap()
-                .map(|e| e.unwrap().0.value().1)
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(
-            ids("a"),
-            [1, 2],
-            "a's first list once, then the changed one"
-        );
-        assert_eq!(ids("b"), [1]);
         let table = txn.open_table(VERDICTS).unwrap();
-        let bytes = |key| table.get(key).unwrap().unwrap().value().len();
-        assert_eq!(bytes(("a", T0)), 2, "a passing result: its set, no failure");
         assert_eq!(
-            bytes(("a", T0 + 1)),
-            2 + 1 + 1 + "[STATUS] (503) == 200".len()
+            table.get(("a", T0 + 1)).unwrap().unwrap().value().len(),
+            1 + 1 + 1 + "[STATUS] (503) == 200".len(),
+            "one failure: the count, its index, the reason's length and the reason"
         );
     }
 
     #[test]
-    fn verdicts_are_pruned_with_their_results_and_lists_no_longer_named_with_them() {
+    fn verdicts_are_pruned_with_their_results_and_lists_no_longer_in_force_with_them() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
         let now = millis(SystemTime::now());
         let old = now - 10 * DAY_MS;
-        let mut first = batch(&[("a", result(old, true, 5)), ("a", result(now, true, 5))]);
+        let mut first = batch(&[("a", result(old, false, 5)), ("a", result(now, false, 5))]);
         first.states.insert("a".to_owned(), TargetState::default());
+        let failing = |condition: &'static str| [(condition, Some("[STATUS] (500) == 2xx"))];
         first.verdicts = vec![
-            ("a".to_owned(), old, verdicts(&[("[STATUS] == 200", None)])),
-            ("a".to_owned(), now, verdicts(&[("[STATUS] == 204", None)])),
+            ("a".to_owned(), old, verdicts(&failing("[STATUS] == 200"))),
+            ("a".to_owned(), now, verdicts(&failing("[STATUS] == 204"))),
         ];
         store.commit(&first).unwrap();
         let removed = store
@@ -1754,24 +1780,19 @@ mod tests {
         assert_eq!(removed, 1);
         assert_eq!(
             store.verdicts("a", &[old, now]).unwrap(),
-            [None, Some(verdicts(&[("[STATUS] == 204", None)]))]
+            [None, Some(verdicts(&failing("[STATUS] == 204")))]
         );
-        let db = store.db().unwrap();
-        let txn = db.begin_read().unwrap();
-        let sets: Vec<u64> = (txn.open_table(CONDITION_SETS).unwrap())
-            .iter()
-            .unwrap()
-            .map(|e| e.unwrap().0.value().1)
-            .collect();
-        assert_eq!(sets, [2], "the first list named only by the pruned result");
-        drop(txn);
-        drop(db);
+        assert_eq!(
+            verdict_keys(&store, "a"),
+            (vec![now], vec![now]),
+            "the first list was in force only for the pruned result"
+        );
 
         // Once every result went, the latest list stays for the next one to reuse.
         store
             .prune(from_millis(now), from_millis(now + 1), UNIX_EPOCH)
             .unwrap();
-        assert_eq!(store.verdicts("a", &[now]).unwrap(), [None]);
+        assert_eq!(verdict_keys(&store, "a"), (vec![now], vec![]));
         let mut next = batch(&[("a", result(now + 1, true, 5))]);
         next.verdicts = vec![(
             "a".to_owned(),
@@ -1779,15 +1800,11 @@ mod tests {
             verdicts(&[("[STATUS] == 204", None)]),
         )];
         store.commit(&next).unwrap();
-        let db = store.db().unwrap();
-        let txn = db.begin_read().unwrap();
-        let table = txn.open_table(VERDICTS).unwrap();
-        let record: VerdictRecord = decode(
-            table.get(("a", now + 1)).unwrap().unwrap().value(),
-            "verdict",
-        )
-        .unwrap();
-        assert_eq!(record.set, 2, "the kept list, reused");
+        assert_eq!(verdict_keys(&store, "a"), (vec![now], vec![]));
+        assert_eq!(
+            store.verdicts("a", &[now + 1]).unwrap(),
+            [Some(verdicts(&[("[STATUS] == 204", None)]))]
+        );
     }
 
     #[test]
@@ -1818,6 +1835,94 @@ mod tests {
         );
         assert_eq!(hours.len(), 722);
         assert_eq!(hours[1].0, T0 / HOUR_MS);
+    }
+
+    /// The store's cost of verdicts and of 30 days of hourly aggregates, compacted (the README's
+    /// figures): `cargo test --lib measure_verdicts_and_hours -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "a measurement, printed"]
+    fn measure_verdicts_and_hours() {
+        const TARGETS: u64 = 50;
+        const MINUTES: u64 = 1440;
+        // As benches/monitor.py's targets: one vote, the two conditions, all passing; and
+        // with every 10th result failing its second condition.
+        let conditions = [("[STATUS] == 200", None), ("[BODY].status == UP", None)];
+        let failing = [
+            ("[STATUS] == 200", None),
+            ("[BODY].status == UP", Some("[BODY].status (DOWN) == UP")),
+        ];
+        let fill = |verdicts_every: Option<u64>| {
+            let dir = tempfile::tempdir().unwrap();
+            let store = Store::open(dir.path()).unwrap();
+            for minute in 0..MINUTES {
+                let mut batch = Batch::default();
+                for t in 0..TARGETS {
+                    let target = format!("t{t}");
+                    let at_ms = T0 + minute * 60_000 + t;
+                    let mut record = result(at_ms, true, 3);
+                    record.votes = vec![Vote {
+                        location: "local".to_owned(),
+                        ok: Some(true),
+                        status_code: Some(200),
+                        response_time_ms: 3,
+                        error: None,
+                    }];
+                    batch.results.push((target.clone(), record));
+                    if let Some(every) = verdicts_every {
+                        let v = if minute % every == 0 {
+                            verdicts(&failing)
+                        } else {
+                            verdicts(&conditions)
+                        };
+                        batch.verdicts.push((target.clone(), at_ms, v));
+                    }
+                    batch.states.insert(target, TargetState::default());
+                }
+                store.commit(&batch).unwrap();
+            }
+            store.compact().unwrap();
+            let bytes = store.file_bytes();
+            (dir, store, bytes)
+        };
+        let results = TARGETS * MINUTES;
+        let (_a, _, without) = fill(None);
+        let (_b, _, all_pass) = fill(Some(u64::MAX));
+        let (_c, _, tenth_fail) = fill(Some(10));
+        println!(
+            "{results} results: {without} bytes without verdicts, {all_pass} with passing \
+             verdicts (+{} a result), {tenth_fail} with every 10th failing one (+{} a result)",
+            (all_pass - without) / results,
+            (tenth_fail - without) / results,
+        );
+
+        // Hourly aggregates: 721 hours per target, against the 49 kept before.
+        let hours = |kept: u64| {
+            let dir = tempfile::tempdir().unwrap();
+            let store = Store::open(dir.path()).unwrap();
+            let mut batch = Batch::default();
+            for t in 0..TARGETS {
+                let target = format!("t{t}");
+                for hour in 0..=HOURS_KEPT {
+                    batch
+                        .results
+                        .push((target.clone(), result(T0 + hour * HOUR_MS, true, 3)));
+                }
+                batch.states.insert(target, TargetState::default());
+            }
+            store.commit(&batch).unwrap();
+            // Raw results all go; of the hours, the `kept` latest stay.
+            let now = from_millis(T0 + (2 * HOURS_KEPT + 1 - kept) * HOUR_MS);
+            store.prune(now, now, UNIX_EPOCH).unwrap();
+            store.compact().unwrap();
+            store.file_bytes()
+        };
+        let (long, short) = (hours(HOURS_KEPT + 1), hours(49));
+        println!(
+            "{TARGETS} targets: {long} bytes with 721 hourly rows each, {short} with 49: \
+             {} bytes a target, {} a row",
+            (long - short) / TARGETS,
+            (long - short) / TARGETS / (HOURS_KEPT + 1 - 49),
+        );
     }
 
     #[test]
