@@ -2,7 +2,8 @@
 //! clients written for Gatus (Homepage's `gatus` widget, the `gatus-api` client).
 //!
 //! Endpoints are the targets, keyed as Gatus keys them ([`gatus_key`]). Results are the
-//! rounds' verdicts; uptimes and response times come from the hourly and daily aggregates, as
+//! rounds' verdicts, with the stored verdict of each condition as `conditionResults`; uptimes,
+//! response times and the response-time history come from the hourly and daily aggregates, as
 //! Gatus's come from its hourly statistics. Events are derived from the incidents: each gives
 //! `UNHEALTHY` when it opened and `HEALTHY` when it resolved (Gatus's `START` is not kept).
 
