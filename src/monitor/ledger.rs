@@ -529,12 +529,14 @@ impl Ledger {
         if excess == 0 {
             return 0;
         }
-        let dropped: HashSet<(String, u64)> = (self.batch.results.drain(..excess))
+        let dropped: Vec<(String, u64)> = (self.batch.results.drain(..excess))
             .map(|(target, result)| (target, result.at_ms))
             .collect();
         // Messages and verdicts go with their results: none is kept without one. A set of the
         // few dropped, as up to MAX_HELD_RESULTS verdicts are held.
-        let kept = |target: &String, at: u64| !dropped.contains(&(target.clone(), at));
+        let dropped: HashSet<(&str, u64)> =
+            dropped.iter().map(|(t, at)| (t.as_str(), *at)).collect();
+        let kept = |target: &String, at: u64| !dropped.contains(&(target.as_str(), at));
         self.batch.messages.retain(|(t, at, _)| kept(t, *at));
         self.batch.verdicts.retain(|(t, at, _)| kept(t, *at));
         excess
@@ -1028,6 +1030,38 @@ mod tests {
         assert_eq!(ledger.hold_at_most(1), 1);
         assert_eq!(ledger.batch().results[0].0, "a");
         assert!(ledger.batch().messages.is_empty(), "gone with b's result");
+    }
+
+    #[test]
+    fn each_result_s_verdicts_go_with_it_into_the_batch_and_out_with_it() {
+        let (mut ledger, _store, _dir) = ledger();
+        let verdict = crate::monitor::conditions::Verdict {
+            condition: "[STATUS] == 200".to_owned(),
+            failure: Some("[STATUS] (503) == 200".to_owned()),
+        };
+        let judged = |second| Outcome {
+            conditions: vec![verdict.clone()],
+            ..outcome(second, false)
+        };
+        ledger.record(0, &judged(0));
+        ledger.record(1, &outcome(0, true));
+        ledger.record(0, &judged(1));
+        let at = |second: u64| 1_800_000_000_000 + second * 1000;
+        // Every result's, none included: the store marks when a target's conditions are gone.
+        assert_eq!(
+            ledger.batch().verdicts,
+            [
+                ("a".to_owned(), at(0), vec![verdict.clone()]),
+                ("b".to_owned(), at(0), vec![]),
+                ("a".to_owned(), at(1), vec![verdict.clone()]),
+            ]
+        );
+        assert_eq!(ledger.hold_at_most(1), 2);
+        assert_eq!(
+            ledger.batch().verdicts,
+            [("a".to_owned(), at(1), vec![verdict])],
+            "the dropped results' went with them"
+        );
     }
 
     #[test]
