@@ -323,6 +323,38 @@ impl<'a> Observed<'a> {
     }
 }
 
+/// One condition's verdict on one probe, what Gatus keeps as a result's `conditionResults`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    /// The condition as written in the config.
+    pub condition: String,
+    /// Why it failed (its [`Condition::evaluate`] reason, e.g. `[STATUS] (503) == 200`);
+    /// `None` when it held.
+    pub failure: Option<String>,
+}
+
+impl Verdict {
+    /// What Gatus shows for it by default: a held condition as written, a failed one with the
+    /// values it saw (Gatus resolves failed conditions only, unless told otherwise).
+    #[must_use]
+    pub fn shown(&self) -> &str {
+        self.failure.as_deref().unwrap_or(&self.condition)
+    }
+}
+
+/// Every condition's verdict on a probe, in the config's order: unlike [`judge`], which stops
+/// at the first failure, Gatus evaluates them all and keeps each one's result.
+#[must_use]
+pub fn verdicts(conditions: &[Condition], probe: &Observed<'_>) -> Vec<Verdict> {
+    conditions
+        .iter()
+        .map(|condition| Verdict {
+            condition: condition.text().to_owned(),
+            failure: condition.evaluate(probe).err(),
+        })
+        .collect()
+}
+
 /// Judges a probe against all conditions of a target: with none, status 200..=399 is a success.
 ///
 /// # Errors

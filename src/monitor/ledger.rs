@@ -15,6 +15,7 @@
 //! a renewed one that comes within the warning again is warned about again. Alerts with a
 //! `reminder` repeat it until the certificate changes or expires. The target's state is untouched.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 
@@ -216,6 +217,10 @@ impl Ledger {
             self.batch.uncounted.push((target.name.clone(), at));
         }
         self.batch.results.push((target.name.clone(), result));
+        // The monitor's own verdicts, as the result's status and response time are its own;
+        // none too, so the store sees when a target's conditions are gone.
+        let verdicts = (target.name.clone(), at, outcome.conditions.clone());
+        self.batch.verdicts.push(verdicts);
         let warned = self.check_certificate(index, outcome, at) || warned;
         let Some((event, incident)) = transition else {
             return warned;
@@ -521,12 +526,19 @@ impl Ledger {
     /// stay); returns how many went.
     pub fn hold_at_most(&mut self, max: usize) -> usize {
         let excess = self.batch.results.len().saturating_sub(max);
-        self.batch.results.drain(..excess);
-        // Messages go with their results: none is kept without one.
-        let results = &self.batch.results;
-        self.batch
-            .messages
-            .retain(|(t, at, _)| results.iter().any(|(rt, r)| rt == t && r.at_ms == *at));
+        if excess == 0 {
+            return 0;
+        }
+        let dropped: Vec<(String, u64)> = (self.batch.results.drain(..excess))
+            .map(|(target, result)| (target, result.at_ms))
+            .collect();
+        // Messages and verdicts go with their results: none is kept without one. A set of the
+        // few dropped, as up to MAX_HELD_RESULTS verdicts are held.
+        let dropped: HashSet<(&str, u64)> =
+            dropped.iter().map(|(t, at)| (t.as_str(), *at)).collect();
+        let kept = |target: &String, at: u64| !dropped.contains(&(target.as_str(), at));
+        self.batch.messages.retain(|(t, at, _)| kept(t, *at));
+        self.batch.verdicts.retain(|(t, at, _)| kept(t, *at));
         excess
     }
 
@@ -900,7 +912,7 @@ mod tests {
     use crate::monitor::clock::ManualClock;
     use crate::monitor::config;
     use crate::monitor::round::Round;
-    use crate::monitor::store::{DAY_MS, HOUR_MS, from_millis};
+    use crate::monitor::store::{DAY_MS, HOUR_MS, HOURS_KEPT, from_millis};
 
     /// Two targets (a: thresholds 3 down / 2 up; b: 1 / 1), a webhook for both and a Slack alert
     /// for `a` with a 10-minute reminder.
@@ -942,6 +954,7 @@ mod tests {
             error: (!ok).then(|| format!("[STATUS] (503) == 200 at {second}")),
             certificate_expiry: None,
             certificate_subject: None,
+            conditions: Vec::new(),
         }
     }
 
@@ -1017,6 +1030,38 @@ mod tests {
         assert_eq!(ledger.hold_at_most(1), 1);
         assert_eq!(ledger.batch().results[0].0, "a");
         assert!(ledger.batch().messages.is_empty(), "gone with b's result");
+    }
+
+    #[test]
+    fn each_result_s_verdicts_go_with_it_into_the_batch_and_out_with_it() {
+        let (mut ledger, _store, _dir) = ledger();
+        let verdict = crate::monitor::conditions::Verdict {
+            condition: "[STATUS] == 200".to_owned(),
+            failure: Some("[STATUS] (503) == 200".to_owned()),
+        };
+        let judged = |second| Outcome {
+            conditions: vec![verdict.clone()],
+            ..outcome(second, false)
+        };
+        ledger.record(0, &judged(0));
+        ledger.record(1, &outcome(0, true));
+        ledger.record(0, &judged(1));
+        let at = |second: u64| 1_800_000_000_000 + second * 1000;
+        // Every result's, none included: the store marks when a target's conditions are gone.
+        assert_eq!(
+            ledger.batch().verdicts,
+            [
+                ("a".to_owned(), at(0), vec![verdict.clone()]),
+                ("b".to_owned(), at(0), vec![]),
+                ("a".to_owned(), at(1), vec![verdict.clone()]),
+            ]
+        );
+        assert_eq!(ledger.hold_at_most(1), 2);
+        assert_eq!(
+            ledger.batch().verdicts,
+            [("a".to_owned(), at(1), vec![verdict])],
+            "the dropped results' went with them"
+        );
     }
 
     #[test]
@@ -1880,8 +1925,8 @@ mod tests {
     fn run_keeps_results_for_the_retention_and_history_for_91_days_at_least() {
         let results_edge = T - 7 * DAY_MS;
         let history_edge = T - 91 * DAY_MS;
-        // The first hour and day whose aggregates are kept: 48 hours, and 91 days, back.
-        let hour_edge = T - 48 * HOUR_MS;
+        // The first hour and day whose aggregates are kept: 30 days, and 91 days, back.
+        let hour_edge = T - HOURS_KEPT * HOUR_MS;
         let day_edge = history_edge / DAY_MS * DAY_MS;
         let mut batch = seed(&[
             results_edge - 1,
@@ -1930,7 +1975,8 @@ mod tests {
 
         assert_eq!(
             running.result_times("a"),
-            [results_edge, hour_edge - 1, hour_edge, T - HOUR_MS]
+            [results_edge, T - HOUR_MS],
+            "those at hour_edge are past the retention"
         );
         let ids: Vec<u64> = store.incidents(10).unwrap().iter().map(|i| i.id).collect();
         assert!(
@@ -1946,7 +1992,7 @@ mod tests {
             .collect();
         assert_eq!(kept, [Some(history_edge), None]);
 
-        // Aggregates, read back as the status page reads them: the hours of the last two days
+        // Aggregates, read back as the status page reads them: the hours of the last 30 days
         // and the days of the last 91 stay, older ones go.
         let hours = store.history("a", from_millis(hour_edge)).unwrap().hours;
         let checks: Vec<u64> = hours[22..].iter().map(|(_, a)| a.checks).collect();
@@ -1957,10 +2003,10 @@ mod tests {
         let now = store.history("a", from_millis(T)).unwrap();
         assert_eq!(now.hours[23].1.checks, 0);
         assert_eq!(now.hours[22].1.checks, 1, "the last hour's result");
-        // The last hour's; the two of two days back; the two at the retention's edge, one of
-        // whose raw results went while its day stays.
+        // The last hour's; the two at the retention's edge, 7 days back (one of whose raw
+        // results went while its day stays); those 30 days back are outside the month.
         let [day, week, month, _] = now.windows();
-        assert_eq!((day.checks, week.checks, month.checks), (1, 3, 5));
+        assert_eq!((day.checks, week.checks, month.checks), (1, 1, 3));
     }
 
     #[test]

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant, SystemTime};
 use reqwest::header::{HeaderName, HeaderValue, USER_AGENT};
 use reqwest::{Client, Url, redirect};
 
-use super::conditions::{self, Observed};
+use super::conditions::{self, Observed, Verdict};
 use super::config::{DnsQuery, ProbeMethod, Target, TargetKind};
 
 /// Bodies are read up to this size; a larger one fails the probe and is never buffered whole.
@@ -46,6 +46,9 @@ pub struct Outcome {
     pub certificate_expiry: Option<SystemTime>,
     /// The server certificate's subject (`CN=...`), with its expiry.
     pub certificate_subject: Option<String>,
+    /// Each of the target's conditions' verdict, in the config's order (none without
+    /// conditions); scrubbed of the target's secrets like `error`.
+    pub conditions: Vec<Verdict>,
 }
 
 /// What to request: everything of a target but its conditions, which is all a remote agent is
@@ -128,13 +131,22 @@ impl Observation {
     /// `target`'s conditions applied to what was observed.
     #[must_use]
     pub fn judge(self, target: &Target) -> Outcome {
+        let verdicts = self.verdicts(target);
         let error = match self.connected {
-            Some(connected) => self.reach_error(target, connected),
-            None => self.http_error(target),
+            Some(_) => self.reach_error(target, &verdicts),
+            None => self.http_error(target, &verdicts),
         };
         // The reason is published (API, page, feed, alerts) and logged: nothing of the
         // target's credentials or `${NAME}` values may be in it, whatever the server echoed.
-        let error = error.map(|reason| target.scrub(&reason).into_owned());
+        let scrub = |text: &str| target.scrub(text).into_owned();
+        let error = error.map(|reason| scrub(&reason));
+        let conditions = verdicts
+            .into_iter()
+            .map(|verdict| Verdict {
+                condition: scrub(&verdict.condition),
+                failure: verdict.failure.as_deref().map(scrub),
+            })
+            .collect();
         Outcome {
             at: self.at,
             ok: error.is_none(),
@@ -144,7 +156,28 @@ impl Observation {
             error,
             certificate_expiry: self.certificate_expiry,
             certificate_subject: self.certificate_subject,
+            conditions,
         }
+    }
+
+    /// Every condition of `target` judged on what was observed, as Gatus judges them: also
+    /// when no response came (status 0, no body), so each has a verdict.
+    fn verdicts(&self, target: &Target) -> Vec<Verdict> {
+        if target.conditions.is_empty() {
+            return Vec::new();
+        }
+        let mut observed = Observed::new(
+            self.status_code.unwrap_or(0),
+            self.response_time,
+            &self.body,
+            self.expires_in(),
+        );
+        // HTTP tells a connection by its status: without one, as in Gatus, there was none.
+        observed = observed.connected(self.connected.unwrap_or(self.status_code.is_some()));
+        if let Some(rcode) = &self.dns_rcode {
+            observed = observed.dns_rcode(rcode.clone());
+        }
+        conditions::verdicts(&target.conditions, &observed)
     }
 
     /// Time left on the certificate when the probe started.
@@ -153,15 +186,17 @@ impl Observation {
             .map(|expiry| expiry.duration_since(self.at).unwrap_or(Duration::ZERO))
     }
 
-    /// An HTTP probe's failure: its error, or the first condition that does not hold.
-    fn http_error(&self, target: &Target) -> Option<String> {
+    /// An HTTP probe's failure: its error, or the first condition that does not hold
+    /// (`verdicts`, of [`Observation::verdicts`]).
+    fn http_error(&self, target: &Target, verdicts: &[Verdict]) -> Option<String> {
         match (&self.error, self.status_code) {
             (Some(error), _) => Some(error.clone()),
-            (None, Some(status)) => {
+            (None, Some(status)) if target.conditions.is_empty() => {
                 let observed =
                     Observed::new(status, self.response_time, &self.body, self.expires_in());
                 conditions::judge(&target.conditions, &observed).err()
             }
+            (None, Some(_)) => first_failure(verdicts),
             (None, None) => Some("no response".to_owned()),
         }
     }
@@ -169,7 +204,7 @@ impl Observation {
     /// A `tcp://`, `tls://` or `dns://` probe's failure: with no conditions, a connection (and
     /// for dns, `NOERROR`) succeeds; with conditions, they decide, `[CONNECTED] == false`
     /// included, and a failed connection's reason follows theirs.
-    fn reach_error(&self, target: &Target, connected: bool) -> Option<String> {
+    fn reach_error(&self, target: &Target, verdicts: &[Verdict]) -> Option<String> {
         if target.conditions.is_empty() {
             return self.error.clone().or_else(|| {
                 self.dns_rcode
@@ -178,18 +213,16 @@ impl Observation {
                     .map(|rcode| format!("[DNS_RCODE] ({rcode}) == NOERROR"))
             });
         }
-        let mut observed = Observed::new(0, self.response_time, &self.body, self.expires_in())
-            .connected(connected);
-        if let Some(rcode) = &self.dns_rcode {
-            observed = observed.dns_rcode(rcode.clone());
-        }
-        conditions::judge(&target.conditions, &observed)
-            .err()
-            .map(|reason| match &self.error {
-                Some(why) => format!("{reason} ({why})"),
-                None => reason,
-            })
+        first_failure(verdicts).map(|reason| match &self.error {
+            Some(why) => format!("{reason} ({why})"),
+            None => reason,
+        })
     }
+}
+
+/// The first failing verdict's reason: what [`conditions::judge`] gives for the same probe.
+fn first_failure(verdicts: &[Verdict]) -> Option<String> {
+    verdicts.iter().find_map(|verdict| verdict.failure.clone())
 }
 
 /// The `User-Agent` of every probe: the version, the location it is sent from (so a target's

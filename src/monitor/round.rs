@@ -195,6 +195,7 @@ mod tests {
             error: (!ok).then(|| "[STATUS] (500) == 200".to_owned()),
             certificate_expiry: None,
             certificate_subject: None,
+            conditions: Vec::new(),
         }
     }
 

@@ -123,6 +123,7 @@ mod tests {
                 error: None,
                 certificate_expiry: None,
                 certificate_subject: None,
+                conditions: Vec::new(),
             }
         }
     }

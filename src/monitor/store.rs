@@ -17,6 +17,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 use serde::{Deserialize, Serialize};
 
+pub use super::conditions::Verdict;
 pub use super::probe::push::PushRecord;
 
 /// The layout this build reads and writes. An older store is migrated at start-up; a newer one
@@ -34,6 +35,9 @@ const CACHE_BYTES: usize = 8 * 1024 * 1024;
 pub const HOUR_MS: u64 = 3_600_000;
 /// The span of a daily aggregate (a UTC day), ms.
 pub const DAY_MS: u64 = 24 * HOUR_MS;
+/// Hours of hourly aggregates kept before the current one: 30 days, what Gatus's response-time
+/// history reads (its memory store keeps hourly statistics as long).
+pub const HOURS_KEPT: u64 = 30 * 24;
 
 /// `format_version`, `next_incident`, `next_notification`.
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
@@ -61,6 +65,17 @@ const PUSH: TableDefinition<&str, &[u8]> = TableDefinition::new("push");
 /// [`RESULTS`] and pruned with it. A table of its own, like [`CERTIFICATES`], so results written
 /// before it keep their encoding.
 const MESSAGES: TableDefinition<(&str, u64), &str> = TableDefinition::new("messages");
+/// (target, ms since the epoch) → the target's conditions as written, in order (a postcard
+/// `Vec<String>`), for its results from that time until the next entry: written with the first
+/// result after the list changed (an empty list once a target's conditions are gone). Every
+/// condition of such a result held unless [`VERDICTS`] says otherwise, so a passing result
+/// costs nothing, and results from before the first entry have no verdicts. A table of its own,
+/// like [`CERTIFICATES`].
+const CONDITION_SETS: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("condition_sets");
+/// (target, ms since the epoch) → [`VerdictRecord`]: the failed conditions of the result of
+/// that key in [`RESULTS`], for a result with any, written in its transaction and pruned with
+/// it. A table of its own, like [`MESSAGES`], so results written before it keep their encoding.
+const VERDICTS: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("verdicts");
 /// target name → its Uptime Kuma monitor id, given on first sight and never changed or reused,
 /// so a dashboard keyed by id keeps pointing at the same target when others are added, removed
 /// or reordered. A table of its own, like [`CERTIFICATES`].
@@ -331,6 +346,17 @@ pub struct Batch {
     pub uncounted: Vec<(String, u64)>,
     /// Check-in bodies (target, `at_ms`, body), each kept with the result of that key.
     pub messages: Vec<(String, u64, String)>,
+    /// Each condition's verdict (target, `at_ms`, verdicts), kept with the result of that key.
+    pub verdicts: Vec<(String, u64, Vec<Verdict>)>,
+}
+
+/// How [`VERDICTS`] keeps a result's failed conditions: each one's index in the list of
+/// [`CONDITION_SETS`] in force, and its reason (which holds the values seen, so differs between
+/// results).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct VerdictRecord {
+    /// The failed conditions: each one's index in the list, and its reason.
+    failed: Vec<(u32, String)>,
 }
 
 impl Batch {
@@ -344,6 +370,7 @@ impl Batch {
             && self.certificates.is_empty()
             && self.push.is_empty()
             && self.messages.is_empty()
+            && self.verdicts.is_empty()
     }
 }
 
@@ -524,6 +551,8 @@ impl Store {
             txn.open_table(PUSH)?;
             txn.open_table(MESSAGES)?;
             txn.open_table(MONITOR_IDS)?;
+            txn.open_table(CONDITION_SETS)?;
+            txn.open_table(VERDICTS)?;
         }
         txn.commit()?;
         Ok(Self {
@@ -668,6 +697,7 @@ impl Store {
             for (target, at_ms, message) in &batch.messages {
                 messages.insert((target.as_str(), *at_ms), message.as_str())?;
             }
+            write_verdicts(&txn, &batch.verdicts)?;
             let mut push = txn.open_table(PUSH)?;
             for (target, record) in &batch.push {
                 push.insert(target.as_str(), encode(record).as_slice())?;
@@ -862,6 +892,84 @@ impl Store {
             .collect()
     }
 
+    /// Each condition's verdict on `target`'s results at `at_ms`, in that order (`None` for a
+    /// result kept without verdicts: one from before they were kept, or of a target without
+    /// conditions).
+    ///
+    /// # Errors
+    /// When the read fails or a record does not decode.
+    pub fn verdicts(
+        &self,
+        target: &str,
+        at_ms: &[u64],
+    ) -> Result<Vec<Option<Vec<Verdict>>>, StoreError> {
+        let db = self.db()?;
+        let txn = db.begin_read()?;
+        let table = txn.open_table(VERDICTS)?;
+        let sets = txn.open_table(CONDITION_SETS)?;
+        let mut known: HashMap<u64, Vec<String>> = HashMap::new();
+        let mut out = Vec::with_capacity(at_ms.len());
+        for at in at_ms {
+            // The list in force at `at`: the latest that took effect by then.
+            let Some((from, bytes)) = sets
+                .range((target, 0)..=(target, *at))?
+                .next_back()
+                .transpose()?
+                .map(|(key, value)| (key.value().1, value.value().to_vec()))
+            else {
+                out.push(None);
+                continue;
+            };
+            let conditions = match known.entry(from) {
+                std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
+                std::collections::hash_map::Entry::Vacant(entry) => {
+                    entry.insert(decode(&bytes, "condition set")?)
+                }
+            };
+            if conditions.is_empty() {
+                out.push(None);
+                continue;
+            }
+            let failed = match table.get((target, *at))? {
+                Some(bytes) => decode::<VerdictRecord>(bytes.value(), "verdict")?.failed,
+                None => Vec::new(),
+            };
+            let verdicts = conditions
+                .iter()
+                .zip(0_u32..)
+                .map(|(condition, index)| Verdict {
+                    condition: condition.clone(),
+                    failure: (failed.iter())
+                        .find(|(i, _)| *i == index)
+                        .map(|(_, reason)| reason.clone()),
+                })
+                .collect();
+            out.push(Some(verdicts));
+        }
+        Ok(out)
+    }
+
+    /// The hourly aggregates of `target` for the `count` hours up to and including `now`'s,
+    /// oldest first, zero where none: what Gatus's response-time history reads.
+    ///
+    /// # Errors
+    /// When the read fails.
+    pub fn hours(
+        &self,
+        target: &str,
+        now: SystemTime,
+        count: u64,
+    ) -> Result<Vec<(u64, Aggregate)>, StoreError> {
+        let db = self.db()?;
+        let txn = db.begin_read()?;
+        buckets(
+            &txn.open_table(HOURLY)?,
+            target,
+            millis(now) / HOUR_MS,
+            count,
+        )
+    }
+
     /// Up to `limit` incidents, newest first.
     ///
     /// # Errors
@@ -1004,9 +1112,10 @@ impl Store {
         Ok(span)
     }
 
-    /// Deletes raw results older than `results_before`, aggregates and resolved incidents and
-    /// delivered notifications older than `history_before`, and hourly aggregates of hours that
-    /// began more than two days before `now`'s. Returns the number of raw results deleted.
+    /// Deletes raw results (and their messages and verdicts) older than `results_before`,
+    /// aggregates and resolved incidents and delivered notifications older than
+    /// `history_before`, and hourly aggregates of hours that began more than [`HOURS_KEPT`]
+    /// hours before `now`'s. Returns the number of raw results deleted.
     ///
     /// # Errors
     /// When the write fails.
@@ -1018,7 +1127,7 @@ impl Store {
     ) -> Result<u64, StoreError> {
         let results_before = millis(results_before);
         let history_before = millis(history_before);
-        let hours_before = (millis(now) / HOUR_MS).saturating_sub(48);
+        let hours_before = (millis(now) / HOUR_MS).saturating_sub(HOURS_KEPT);
         let db = self.db()?;
         let txn = db.begin_write()?;
         let mut removed = 0;
@@ -1032,6 +1141,8 @@ impl Store {
             };
             let mut results = txn.open_table(RESULTS)?;
             let mut messages = txn.open_table(MESSAGES)?;
+            let mut verdicts = txn.open_table(VERDICTS)?;
+            let mut sets = txn.open_table(CONDITION_SETS)?;
             let mut hourly = txn.open_table(HOURLY)?;
             let mut daily = txn.open_table(DAILY)?;
             for target in &targets {
@@ -1040,6 +1151,22 @@ impl Store {
                 results.retain_in((target, 0)..(target, results_before), |_, _| false)?;
                 removed += before - results.len()?;
                 messages.retain_in((target, 0)..(target, results_before), |_, _| false)?;
+                verdicts.retain_in((target, 0)..(target, results_before), |_, _| false)?;
+                // The lists no result left is judged by: all before the one in force at the
+                // oldest result (or, without results, before the latest, which the next reuses).
+                let oldest = results
+                    .range((target, 0)..=(target, u64::MAX))?
+                    .next()
+                    .transpose()?
+                    .map_or(u64::MAX, |(key, _)| key.value().1);
+                let in_force = sets
+                    .range((target, 0)..=(target, oldest))?
+                    .next_back()
+                    .transpose()?
+                    .map(|(key, _)| key.value().1);
+                if let Some(in_force) = in_force {
+                    sets.retain_in((target, 0)..(target, in_force), |_, _| false)?;
+                }
                 hourly.retain_in((target, 0)..(target, hours_before), |_, _| false)?;
                 daily.retain_in((target, 0)..(target, history_before / DAY_MS), |_, _| false)?;
             }
@@ -1059,6 +1186,46 @@ impl Store {
         txn.commit()?;
         Ok(removed)
     }
+}
+
+/// Writes each result's verdicts in `txn`: the target's list of conditions when it differs
+/// from the one in force (none yet, or another), and the failed ones, if any.
+fn write_verdicts(
+    txn: &redb::WriteTransaction,
+    batch: &[(String, u64, Vec<Verdict>)],
+) -> Result<(), StoreError> {
+    let mut sets = txn.open_table(CONDITION_SETS)?;
+    let mut table = txn.open_table(VERDICTS)?;
+    for (target, at_ms, verdicts) in batch {
+        let target = target.as_str();
+        let in_force = sets
+            .range((target, 0)..=(target, u64::MAX))?
+            .next_back()
+            .transpose()?
+            .map(|(_, value)| value.value().to_vec());
+        let same = match &in_force {
+            // A target without conditions that never had any: nothing to keep.
+            None => verdicts.is_empty(),
+            Some(bytes) => decode::<Vec<String>>(bytes, "condition set").is_ok_and(|known| {
+                known.len() == verdicts.len()
+                    && known.iter().zip(verdicts).all(|(k, v)| *k == v.condition)
+            }),
+        };
+        if !same {
+            let texts: Vec<&str> = verdicts.iter().map(|v| v.condition.as_str()).collect();
+            sets.insert((target, *at_ms), encode(&texts).as_slice())?;
+        }
+        let failed: Vec<(u32, String)> = verdicts
+            .iter()
+            .zip(0_u32..)
+            .filter_map(|(v, index)| v.failure.clone().map(|reason| (index, reason)))
+            .collect();
+        if !failed.is_empty() {
+            let record = VerdictRecord { failed };
+            table.insert((target, *at_ms), encode(&record).as_slice())?;
+        }
+    }
+    Ok(())
 }
 
 /// Format 1's result, before locations.
@@ -1492,6 +1659,269 @@ mod tests {
             history.days.last().unwrap().0,
             (T0 + HOUR_MS) / DAY_MS,
             "today is last"
+        );
+    }
+
+    /// Verdicts on `conditions` (each `(text, failure)`).
+    fn verdicts(conditions: &[(&str, Option<&str>)]) -> Vec<Verdict> {
+        conditions
+            .iter()
+            .map(|(condition, failure)| Verdict {
+                condition: (*condition).to_owned(),
+                failure: failure.map(str::to_owned),
+            })
+            .collect()
+    }
+
+    /// The keys of `target`'s condition lists, and of its verdict records.
+    fn verdict_keys(store: &Store, target: &str) -> (Vec<u64>, Vec<u64>) {
+        let db = store.db().unwrap();
+        let txn = db.begin_read().unwrap();
+        let keys = |definition: TableDefinition<(&str, u64), &[u8]>| {
+            (txn.open_table(definition).unwrap())
+                .range((target, 0)..=(target, u64::MAX))
+                .unwrap()
+                .map(|e| e.unwrap().0.value().1)
+                .collect::<Vec<u64>>()
+        };
+        (keys(CONDITION_SETS), keys(VERDICTS))
+    }
+
+    #[test]
+    fn verdicts_are_kept_with_their_result_naming_each_condition_list_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let both = [("[STATUS] == 200", None), ("[RESPONSE_TIME] < 500", None)];
+        let failed = [
+            ("[STATUS] == 200", Some("[STATUS] (503) == 200")),
+            ("[RESPONSE_TIME] < 500", None),
+        ];
+        // The config changed between the second and the third result, and then lost them.
+        let changed = [("[STATUS] == 204", None)];
+        let mut first = batch(&[
+            ("a", result(T0, true, 1)),
+            ("a", result(T0 + 1, false, 1)),
+            ("b", result(T0, true, 1)),
+            ("c", result(T0, true, 1)),
+        ]);
+        first.verdicts = vec![
+            ("a".to_owned(), T0, verdicts(&both)),
+            ("a".to_owned(), T0 + 1, verdicts(&failed)),
+            ("b".to_owned(), T0, verdicts(&changed)),
+            ("c".to_owned(), T0, Vec::new()),
+        ];
+        store.commit(&first).unwrap();
+        let mut second = batch(&[
+            ("a", result(T0 + 2, true, 1)),
+            ("a", result(T0 + 3, true, 1)),
+        ]);
+        second.verdicts = vec![
+            ("a".to_owned(), T0 + 2, verdicts(&changed)),
+            ("a".to_owned(), T0 + 3, Vec::new()),
+        ];
+        store.commit(&second).unwrap();
+
+        assert_eq!(
+            store
+                .verdicts("a", &[T0 + 2, T0, T0 + 1, T0 - 1, T0 + 3])
+                .unwrap(),
+            [
+                Some(verdicts(&changed)),
+                Some(verdicts(&both)),
+                Some(verdicts(&failed)),
+                None,
+                None,
+            ],
+            "none before the first list, nor once the conditions are gone"
+        );
+        assert_eq!(
+            store.verdicts("b", &[T0]).unwrap(),
+            [Some(verdicts(&changed))]
+        );
+        assert_eq!(store.verdicts("c", &[T0]).unwrap(), [None]);
+        // Each list once, from its first result; a record only for the result that failed.
+        assert_eq!(
+            verdict_keys(&store, "a"),
+            (vec![T0, T0 + 2, T0 + 3], vec![T0 + 1])
+        );
+        assert_eq!(verdict_keys(&store, "b"), (vec![T0], vec![]));
+        assert_eq!(verdict_keys(&store, "c"), (vec![], vec![]), "never had any");
+        let db = store.db().unwrap();
+        let txn = db.begin_read().unwrap();
+        let table = txn.open_table(VERDICTS).unwrap();
+        assert_eq!(
+            table.get(("a", T0 + 1)).unwrap().unwrap().value().len(),
+            1 + 1 + 1 + "[STATUS] (503) == 200".len(),
+            "one failure: the count, its index, the reason's length and the reason"
+        );
+    }
+
+    #[test]
+    fn verdicts_are_pruned_with_their_results_and_lists_no_longer_in_force_with_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let now = millis(SystemTime::now());
+        let old = now - 10 * DAY_MS;
+        let mut first = batch(&[("a", result(old, false, 5)), ("a", result(now, false, 5))]);
+        first.states.insert("a".to_owned(), TargetState::default());
+        let failing = |condition: &'static str| [(condition, Some("[STATUS] (500) == 2xx"))];
+        first.verdicts = vec![
+            ("a".to_owned(), old, verdicts(&failing("[STATUS] == 200"))),
+            ("a".to_owned(), now, verdicts(&failing("[STATUS] == 204"))),
+        ];
+        store.commit(&first).unwrap();
+        let removed = store
+            .prune(
+                from_millis(now),
+                from_millis(now - DAY_MS),
+                from_millis(now - 5 * DAY_MS),
+            )
+            .unwrap();
+        assert_eq!(removed, 1);
+        assert_eq!(
+            store.verdicts("a", &[old, now]).unwrap(),
+            [None, Some(verdicts(&failing("[STATUS] == 204")))]
+        );
+        assert_eq!(
+            verdict_keys(&store, "a"),
+            (vec![now], vec![now]),
+            "the first list was in force only for the pruned result"
+        );
+
+        // Once every result went, the latest list stays for the next one to reuse.
+        store
+            .prune(from_millis(now), from_millis(now + 1), UNIX_EPOCH)
+            .unwrap();
+        assert_eq!(verdict_keys(&store, "a"), (vec![now], vec![]));
+        let mut next = batch(&[("a", result(now + 1, true, 5))]);
+        next.verdicts = vec![(
+            "a".to_owned(),
+            now + 1,
+            verdicts(&[("[STATUS] == 204", None)]),
+        )];
+        store.commit(&next).unwrap();
+        assert_eq!(verdict_keys(&store, "a"), (vec![now], vec![]));
+        assert_eq!(
+            store.verdicts("a", &[now + 1]).unwrap(),
+            [Some(verdicts(&[("[STATUS] == 204", None)]))]
+        );
+    }
+
+    #[test]
+    fn hourly_aggregates_are_kept_30_days() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let now = T0 + 30 * DAY_MS + 1;
+        let mut first = batch(&[
+            ("a", result(T0 - 1, true, 10)),
+            ("a", result(T0, true, 20)),
+            ("a", result(now, true, 30)),
+        ]);
+        first.states.insert("a".to_owned(), TargetState::default());
+        store.commit(&first).unwrap();
+        store
+            .prune(from_millis(now), UNIX_EPOCH, UNIX_EPOCH)
+            .unwrap();
+        let hours = store.hours("a", from_millis(now), HOURS_KEPT + 2).unwrap();
+        let kept: Vec<(u64, u64)> = hours
+            .iter()
+            .filter(|(_, a)| a.checks > 0)
+            .map(|(hour, a)| (*hour, a.response_time_ms))
+            .collect();
+        assert_eq!(
+            kept,
+            [(T0 / HOUR_MS, 20), (now / HOUR_MS, 30)],
+            "the hour 720 hours before now's stays, the one before it went"
+        );
+        assert_eq!(hours.len(), 722);
+        assert_eq!(hours[1].0, T0 / HOUR_MS);
+    }
+
+    /// The store's cost of verdicts and of 30 days of hourly aggregates, compacted (the README's
+    /// figures): `cargo test --lib measure_verdicts_and_hours -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "a measurement, printed"]
+    fn measure_verdicts_and_hours() {
+        const TARGETS: u64 = 50;
+        const MINUTES: u64 = 1440;
+        // As benches/monitor.py's targets: one vote, the two conditions, all passing; and
+        // with every 10th result failing its second condition.
+        let conditions = [("[STATUS] == 200", None), ("[BODY].status == UP", None)];
+        let failing = [
+            ("[STATUS] == 200", None),
+            ("[BODY].status == UP", Some("[BODY].status (DOWN) == UP")),
+        ];
+        let fill = |verdicts_every: Option<u64>| {
+            let dir = tempfile::tempdir().unwrap();
+            let store = Store::open(dir.path()).unwrap();
+            for minute in 0..MINUTES {
+                let mut batch = Batch::default();
+                for t in 0..TARGETS {
+                    let target = format!("t{t}");
+                    let at_ms = T0 + minute * 60_000 + t;
+                    let mut record = result(at_ms, true, 3);
+                    record.votes = vec![Vote {
+                        location: "local".to_owned(),
+                        ok: Some(true),
+                        status_code: Some(200),
+                        response_time_ms: 3,
+                        error: None,
+                    }];
+                    batch.results.push((target.clone(), record));
+                    if let Some(every) = verdicts_every {
+                        let v = if minute % every == 0 {
+                            verdicts(&failing)
+                        } else {
+                            verdicts(&conditions)
+                        };
+                        batch.verdicts.push((target.clone(), at_ms, v));
+                    }
+                    batch.states.insert(target, TargetState::default());
+                }
+                store.commit(&batch).unwrap();
+            }
+            store.compact().unwrap();
+            let bytes = store.file_bytes();
+            (dir, store, bytes)
+        };
+        let results = TARGETS * MINUTES;
+        let (_a, _, without) = fill(None);
+        let (_b, _, all_pass) = fill(Some(u64::MAX));
+        let (_c, _, tenth_fail) = fill(Some(10));
+        println!(
+            "{results} results: {without} bytes without verdicts, {all_pass} with passing \
+             verdicts (+{} a result), {tenth_fail} with every 10th failing one (+{} a result)",
+            (all_pass - without) / results,
+            (tenth_fail - without) / results,
+        );
+
+        // Hourly aggregates: 721 hours per target, against the 49 kept before.
+        let hours = |kept: u64| {
+            let dir = tempfile::tempdir().unwrap();
+            let store = Store::open(dir.path()).unwrap();
+            let mut batch = Batch::default();
+            for t in 0..TARGETS {
+                let target = format!("t{t}");
+                for hour in 0..=HOURS_KEPT {
+                    batch
+                        .results
+                        .push((target.clone(), result(T0 + hour * HOUR_MS, true, 3)));
+                }
+                batch.states.insert(target, TargetState::default());
+            }
+            store.commit(&batch).unwrap();
+            // Raw results all go; of the hours, the `kept` latest stay.
+            let now = from_millis(T0 + (2 * HOURS_KEPT + 1 - kept) * HOUR_MS);
+            store.prune(now, now, UNIX_EPOCH).unwrap();
+            store.compact().unwrap();
+            store.file_bytes()
+        };
+        let (long, short) = (hours(HOURS_KEPT + 1), hours(49));
+        println!(
+            "{TARGETS} targets: {long} bytes with 721 hourly rows each, {short} with 49: \
+             {} bytes a target, {} a row",
+            (long - short) / TARGETS,
+            (long - short) / TARGETS / (HOURS_KEPT + 1 - 49),
         );
     }
 

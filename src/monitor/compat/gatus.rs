@@ -2,7 +2,8 @@
 //! clients written for Gatus (Homepage's `gatus` widget, the `gatus-api` client).
 //!
 //! Endpoints are the targets, keyed as Gatus keys them ([`gatus_key`]). Results are the
-//! rounds' verdicts; uptimes and response times come from the hourly and daily aggregates, as
+//! rounds' verdicts, with the stored verdict of each condition as `conditionResults`; uptimes,
+//! response times and the response-time history come from the hourly and daily aggregates, as
 //! Gatus's come from its hourly statistics. Events are derived from the incidents: each gives
 //! `UNHEALTHY` when it opened and `HEALTHY` when it resolved (Gatus's `START` is not kept).
 
@@ -18,7 +19,9 @@ use crate::monitor::api::Monitoring;
 use crate::monitor::checkin::gatus_key;
 use crate::monitor::config::Target;
 use crate::monitor::status::badge;
-use crate::monitor::store::{self, Aggregate, History, Incident, ResultRecord, Store, StoreError};
+use crate::monitor::store::{
+    self, Aggregate, HOUR_MS, History, Incident, ResultRecord, Store, StoreError, Verdict,
+};
 
 /// Gatus's page size when none is given.
 const DEFAULT_PAGE_SIZE: usize = 50;
@@ -28,6 +31,8 @@ const MAX_PAGE_SIZE: usize = 100;
 const MAX_EVENTS: usize = 50;
 /// Gatus's answer to a duration it does not serve.
 const DURATIONS: &str = "Durations supported: 30d, 7d, 24h, 1h";
+/// Gatus's answer to a duration its response-time history does not serve.
+const HISTORY_DURATIONS: &str = "Durations supported: 30d, 7d, 24h";
 /// Gatus's answer to an unknown key.
 const NOT_FOUND: &str = "endpoint not found";
 
@@ -66,10 +71,24 @@ pub struct GatusResult {
     /// Why it failed; omitted when it succeeded. Example: `["[STATUS] (503) == 200"]`.
     #[oai(skip_serializing_if_is_none)]
     pub errors: Option<Vec<String>>,
+    /// Each condition's verdict, in the config's order; omitted for a target without
+    /// conditions and for results kept before verdicts were.
+    #[oai(skip_serializing_if_is_none)]
+    pub condition_results: Option<Vec<ConditionResult>>,
     /// Whether it passed.
     pub success: bool,
     /// When the round started (RFC 3339). Example: `2026-12-06T19:00:00Z`.
     pub timestamp: String,
+}
+
+/// One condition's verdict on a result.
+#[derive(Object, Debug, Clone, PartialEq, Eq)]
+pub struct ConditionResult {
+    /// The condition as written when it held; when it failed, with the values seen, as Gatus
+    /// shows it. Example: `[STATUS] (503) == 200`.
+    pub condition: String,
+    /// Whether it held.
+    pub success: bool,
 }
 
 /// A change of health.
@@ -139,6 +158,40 @@ pub enum RawResponse {
     /// The store could not be read.
     #[oai(status = 500)]
     Failed(PlainText<String>),
+}
+
+/// Gatus's response-time history: the mean response time of each hour, oldest first.
+#[derive(Object, Debug, Clone, PartialEq, Eq)]
+pub struct ResponseTimeHistory {
+    /// Each hour's start, ms since the epoch: the hours from the duration's start up to the
+    /// first with results, then each later hour with results (Gatus leaves later empty hours
+    /// out). Example: `[1796342400000, 1796346000000]`.
+    pub timestamps: Vec<u64>,
+    /// The mean response time of the same hour in whole ms; 0 for the hours before the first
+    /// with results. Example: `[0, 42]`.
+    pub values: Vec<u64>,
+}
+
+/// Outcome of the response-time history.
+#[derive(ApiResponse)]
+#[oai(bad_request_handler = "bad_history_duration")]
+pub enum HistoryResponse {
+    /// The hourly means, `{"timestamps": [], "values": []}` without any result.
+    #[oai(status = 200)]
+    Ok(Json<ResponseTimeHistory>),
+    /// The duration is not `30d`, `7d` or `24h`: `Durations supported: 30d, 7d, 24h`.
+    #[oai(status = 400)]
+    BadRequest(PlainText<String>),
+    /// No endpoint has this key: `endpoint not found`.
+    #[oai(status = 404)]
+    NotFound(PlainText<String>),
+    /// The store could not be read.
+    #[oai(status = 500)]
+    Failed(PlainText<String>),
+}
+
+fn bad_history_duration(_: poem::Error) -> HistoryResponse {
+    HistoryResponse::BadRequest(PlainText(HISTORY_DURATIONS.to_owned()))
 }
 
 /// Outcome of the badge routes.
@@ -334,6 +387,40 @@ impl GatusApi {
             window.mean_response_time_ms().unwrap_or(0).to_string()
         })
         .await
+    }
+
+    /// Response-time history (Gatus-compatible)
+    ///
+    /// As Gatus's `GET /api/v1/endpoints/{key}/response-times/{duration}/history`: the mean
+    /// response time of each hour from the start of the hour `duration` before the current
+    /// one, up to the current one. Hours before the first with results are 0; later hours
+    /// without results are left out, as Gatus leaves them.
+    #[oai(
+        path = "/api/v1/endpoints/:key/response-times/:duration/history",
+        method = "get",
+        operation_id = "gatusResponseTimeHistory"
+    )]
+    async fn response_time_history(
+        &self,
+        /// The endpoint's key. Example: `production_api`.
+        key: Path<String>,
+        /// `30d`, `7d` or `24h`.
+        #[oai(validator(pattern = "^(30d|7d|24h)$"))]
+        duration: Path<String>,
+    ) -> HistoryResponse {
+        let Some(target) = self.target(&key.0) else {
+            return HistoryResponse::NotFound(PlainText(NOT_FOUND.to_owned()));
+        };
+        let Some(hours) = history_hours(&duration.0) else {
+            return HistoryResponse::BadRequest(PlainText(HISTORY_DURATIONS.to_owned()));
+        };
+        let store = self.monitoring.store.clone();
+        // The hours from `hours` before the current one, both included: Gatus's range.
+        let read = move || store.hours(&target.name, SystemTime::now(), hours + 1);
+        match store::blocking(read).await {
+            Ok(buckets) => HistoryResponse::Ok(Json(response_time_history(&buckets))),
+            Err(err) => HistoryResponse::Failed(failure(&err)),
+        }
     }
 
     /// Health badge (Gatus-compatible)
@@ -538,6 +625,38 @@ pub fn window(history: &History, duration: &str) -> Option<Aggregate> {
     }
 }
 
+/// The hours Gatus's response-time history reaches back for `duration`, `None` for one it does
+/// not serve.
+#[must_use]
+pub fn history_hours(duration: &str) -> Option<u64> {
+    match duration {
+        "30d" => Some(30 * 24),
+        "7d" => Some(7 * 24),
+        "24h" => Some(24),
+        _ => None,
+    }
+}
+
+/// Gatus's history of `buckets` (every hour of the range, oldest first, zero where none): the
+/// hours before the first with results as 0, then each hour with results and its mean; empty
+/// without results.
+#[must_use]
+pub fn response_time_history(buckets: &[(u64, Aggregate)]) -> ResponseTimeHistory {
+    let first = buckets.iter().position(|(_, a)| a.checks > 0);
+    let (before, after) = buckets.split_at(first.unwrap_or(buckets.len()));
+    let hours = before.iter().map(|(hour, _)| (*hour, 0)).chain(
+        after
+            .iter()
+            .filter_map(|(hour, a)| Some((*hour, a.mean_response_time_ms()?))),
+    );
+    let (timestamps, values) = if first.is_some() {
+        hours.map(|(hour, ms)| (hour * HOUR_MS, ms)).unzip()
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    ResponseTimeHistory { timestamps, values }
+}
+
 /// Gatus's `page` and `pageSize` as (results to skip, results to take): a missing, unparsable
 /// or non-positive page is 1, such a size is 50, and a size over 100 is 100.
 #[must_use]
@@ -571,6 +690,8 @@ fn endpoint_status(
         .and_then(|url| url.host_str().map(str::to_owned));
     let mut results = store.results_page(&target.name, skip, limit)?;
     results.reverse();
+    let times: Vec<u64> = results.iter().map(|r| r.at_ms).collect();
+    let verdicts = store.verdicts(&target.name, &times)?;
     let events = if events {
         let incidents = store.incidents(usize::MAX)?;
         incident_events(incidents.iter().filter(|i| i.target == target.name))
@@ -583,20 +704,34 @@ fn endpoint_status(
         key: gatus_key(target.group.as_deref().unwrap_or_default(), &target.name),
         results: results
             .iter()
-            .map(|r| gatus_result(r, hostname.clone()))
+            .zip(verdicts)
+            .map(|(r, verdicts)| gatus_result(r, hostname.clone(), verdicts.as_deref()))
             .collect(),
         events,
     })
 }
 
-/// A round's verdict as Gatus's result.
+/// A round's verdict as Gatus's result, with its conditions' `verdicts` if it has any.
 #[must_use]
-pub fn gatus_result(result: &ResultRecord, hostname: Option<String>) -> GatusResult {
+pub fn gatus_result(
+    result: &ResultRecord,
+    hostname: Option<String>,
+    verdicts: Option<&[Verdict]>,
+) -> GatusResult {
     GatusResult {
         status: result.status_code,
         hostname,
         duration: result.response_time_ms.saturating_mul(1_000_000),
         errors: result.error.clone().map(|e| vec![e]),
+        condition_results: verdicts.filter(|v| !v.is_empty()).map(|verdicts| {
+            verdicts
+                .iter()
+                .map(|verdict| ConditionResult {
+                    condition: verdict.shown().to_owned(),
+                    success: verdict.failure.is_none(),
+                })
+                .collect()
+        }),
         success: result.ok,
         timestamp: rfc3339(result.at_ms),
     }
@@ -665,6 +800,37 @@ mod tests {
         assert_eq!(paging(Some("x"), Some("9223372036854775808")), (0, 50));
         assert_eq!(paging(Some("1"), Some("1000")), (0, 100));
         assert_eq!(paging(Some("9223372036854775807"), Some("100")).1, 100);
+    }
+
+    #[test]
+    fn history_pads_the_hours_before_the_first_result_and_skips_later_empty_ones() {
+        let hour = |checks, response_time_ms| Aggregate {
+            checks,
+            failures: 0,
+            response_time_ms,
+        };
+        let buckets = [
+            (10, hour(0, 0)),
+            (11, hour(0, 0)),
+            (12, hour(3, 100)),
+            (13, hour(0, 0)),
+            (14, hour(2, 81)),
+            (15, hour(0, 0)),
+        ];
+        assert_eq!(
+            response_time_history(&buckets),
+            ResponseTimeHistory {
+                timestamps: [10, 11, 12, 14].map(|h| h * HOUR_MS).to_vec(),
+                values: vec![0, 0, 33, 40],
+            },
+            "the mean truncated to whole ms, as Gatus's int()"
+        );
+        let empty = response_time_history(&[(10, hour(0, 0)), (11, hour(0, 0))]);
+        assert!(empty.timestamps.is_empty() && empty.values.is_empty());
+        assert_eq!(
+            ["30d", "7d", "24h", "1h"].map(history_hours),
+            [Some(720), Some(168), Some(24), None]
+        );
     }
 
     #[test]

@@ -156,6 +156,7 @@ fn outcome(at: SystemTime, error: Option<String>, ran: Duration) -> Outcome {
         error,
         certificate_expiry: None,
         certificate_subject: None,
+        conditions: Vec::new(),
     }
 }
 

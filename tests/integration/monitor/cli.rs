@@ -66,7 +66,7 @@ async fn check_warns_in_one_line_about_a_shown_url_with_credentials_and_exits_0(
         stdout,
         format!(
             "{path}: valid: 3 targets, 0 alerts\n\
-             {path}: the store will hold about 118.7 MiB (320 bytes a result, 90 days of results kept)\n"
+             {path}: the store will hold about 118.8 MiB (320 bytes a result, 90 days of results kept)\n"
         )
     );
     assert_eq!(

@@ -65,6 +65,55 @@ async fn each_condition_kind_judges_the_real_answer() {
     }
 }
 
+/// (condition shown, held) of each of `outcome`'s verdicts, as Gatus's `conditionResults`.
+fn shown(outcome: &Outcome) -> Vec<(String, bool)> {
+    (outcome.conditions.iter())
+        .map(|v| (v.shown().to_owned(), v.failure.is_none()))
+        .collect()
+}
+
+#[tokio::test]
+async fn every_condition_gets_a_verdict_not_only_up_to_the_first_failure() {
+    let server = TargetServer::start(Behaviour::failing()).await;
+    let conditions =
+        r#"conditions = ["[STATUS] == 200", "[RESPONSE_TIME] < 5000", "[BODY].status == UP"]"#;
+    let outcome = probe(&one(&server.url("/health"), conditions)).await;
+    assert_eq!(
+        shown(&outcome),
+        [
+            ("[STATUS] (503) == 200".to_owned(), false),
+            ("[RESPONSE_TIME] < 5000".to_owned(), true),
+            ("[BODY].status (DOWN) == UP".to_owned(), false),
+        ]
+    );
+    assert_eq!(
+        outcome.error.as_deref(),
+        Some("[STATUS] (503) == 200"),
+        "the reason is still the first failure's"
+    );
+
+    // No answer at all: judged as Gatus judges it, on status 0 and no connection.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/", closed.local_addr().unwrap());
+    drop(closed);
+    let outcome = probe(&one(
+        &url,
+        r#"conditions = ["[STATUS] == 200", "[CONNECTED] == false"]"#,
+    ))
+    .await;
+    assert!(!outcome.ok);
+    assert_eq!(
+        shown(&outcome),
+        [
+            ("[STATUS] (0) == 200".to_owned(), false),
+            ("[CONNECTED] == false".to_owned(), true),
+        ]
+    );
+    // Without conditions there is nothing to list.
+    let outcome = probe(&one(&server.url("/health"), "")).await;
+    assert!(outcome.conditions.is_empty());
+}
+
 #[tokio::test]
 async fn without_conditions_any_status_from_200_to_399_succeeds() {
     let server = TargetServer::start(Behaviour::healthy()).await;
