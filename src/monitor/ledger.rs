@@ -796,9 +796,9 @@ const SIZE_WARN_EVERY: Duration = Duration::from_secs(24 * 3600);
 /// compacted first.
 #[derive(Debug, Default)]
 struct SizeGuard {
-    /// When the size was last looked at.
+    /// When the size was last looked at, on the ledger's clock (so tests move it).
     checked: Option<Instant>,
-    /// When the warning was last logged.
+    /// When the warning was last logged, on the ledger's clock.
     warned: Option<Instant>,
     /// Bytes per raw result, measured once the limit is near.
     per_result: Option<u64>,
@@ -806,13 +806,14 @@ struct SizeGuard {
 
 impl SizeGuard {
     fn check(&mut self, store: &Store, outlets: &Outlets) {
+        let now = outlets.clock.instant();
         if self
             .checked
-            .is_some_and(|at| at.elapsed() < SIZE_CHECK_EVERY)
+            .is_some_and(|at| now.saturating_duration_since(at) < SIZE_CHECK_EVERY)
         {
             return;
         }
-        self.checked = Some(Instant::now());
+        self.checked = Some(now);
         if let Err(err) = self.keep_within(store, outlets) {
             tracing::error!(error = %err, "cannot keep the store within max_store_size");
         }
@@ -859,14 +860,18 @@ impl SizeGuard {
                 let span = u128::from(newest - oldest);
                 let cut = span * u128::from(excess) / u128::from(count.max(1));
                 let cut = oldest + u64::try_from(cut).unwrap_or(u64::MAX).min(newest - oldest) + 1;
-                let removed = store.prune(SystemTime::now(), from_millis(cut), UNIX_EPOCH)?;
+                let removed = store.prune(outlets.clock.now(), from_millis(cut), UNIX_EPOCH)?;
                 store.settle()?;
                 removed
             }
             None => 0,
         };
-        if self.warned.is_none_or(|at| at.elapsed() >= SIZE_WARN_EVERY) {
-            self.warned = Some(Instant::now());
+        let now = outlets.clock.instant();
+        if self
+            .warned
+            .is_none_or(|at| now.saturating_duration_since(at) >= SIZE_WARN_EVERY)
+        {
+            self.warned = Some(now);
             tracing::warn!(
                 bytes,
                 max_store_size = max,
