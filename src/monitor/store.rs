@@ -1737,6 +1737,37 @@ mod tests {
     }
 
     #[test]
+    fn compacting_gives_the_free_pages_back_and_keeps_every_result() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        // 2,000 results in 20 commits, then the older 1,000 pruned: their pages stay in the
+        // file, free.
+        for commit in 0..20 {
+            let mut chunk = batch(&[]);
+            chunk.states.insert("a".to_owned(), TargetState::default());
+            for k in commit * 100..(commit + 1) * 100 {
+                chunk
+                    .results
+                    .push(("a".to_owned(), result(T0 + k * 1000, true, 1)));
+            }
+            store.commit(&chunk).unwrap();
+        }
+        let now = from_millis(T0 + DAY_MS);
+        store
+            .prune(now, from_millis(T0 + 1_000_000), from_millis(0))
+            .unwrap();
+        let before = store.file_bytes();
+        store.compact().unwrap();
+        let after = store.file_bytes();
+        assert!(after < before, "{after} of {before}");
+        assert_eq!(store.result_count().unwrap(), 1000);
+        assert_eq!(
+            store.results_span().unwrap(),
+            Some((T0 + 1_000_000, T0 + 1_999_000))
+        );
+    }
+
+    #[test]
     fn a_message_is_kept_with_its_result_and_pruned_with_it() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
