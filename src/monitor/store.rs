@@ -1443,6 +1443,28 @@ mod tests {
     }
 
     #[test]
+    fn result_pages_count_from_the_newest_and_keep_to_their_target() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let results: Vec<_> = (0..5)
+            .map(|i| ("a", result(T0 + i * 1000, true, 1)))
+            .collect();
+        store.commit(&batch(&results)).unwrap();
+        store
+            .commit(&batch(&[("ab", result(T0 + 500, true, 1))]))
+            .unwrap();
+        let page = |skip, limit| -> Vec<u64> {
+            let page = store.results_page("a", skip, limit).unwrap();
+            page.iter().map(|r| r.at_ms - T0).collect()
+        };
+        assert_eq!(page(0, 2), [4000, 3000]);
+        assert_eq!(page(2, 2), [2000, 1000]);
+        assert_eq!(page(4, 2), [0], "the last page is short");
+        assert!(page(5, 2).is_empty());
+        assert!(store.results_page("nobody", 0, 10).unwrap().is_empty());
+    }
+
+    #[test]
     fn aggregates_add_up_per_hour_and_day_and_windows_read_them() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
