@@ -1450,16 +1450,21 @@ mod tests {
             }
         }
 
-        /// How long after `start` every pending notification was gone: polled every 100 ms
-        /// of paused time, up to ten minutes of it.
+        /// How long after `start` every pending notification was gone.
         async fn emptied(store: &Store, start: tokio::time::Instant) -> Duration {
+            when(start, || store.pending().unwrap().is_empty()).await
+        }
+
+        /// When `done` first held after `start`: polled every 100 ms of paused time, up to ten
+        /// minutes of it.
+        async fn when(start: tokio::time::Instant, mut done: impl FnMut() -> bool) -> Duration {
             for _ in 0..6000 {
-                if store.pending().unwrap().is_empty() {
+                if done() {
                     return start.elapsed();
                 }
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
-            panic!("still pending after ten minutes");
+            panic!("not within ten minutes");
         }
 
         /// Runs `test` under paused time on a thread of its own, and fails it if it has not
@@ -1581,18 +1586,6 @@ mod tests {
                 stop.cancel();
                 running.await.unwrap();
             });
-        }
-
-        /// When `done` first held after `start`: polled every 100 ms of paused time, up to ten
-        /// minutes of it.
-        async fn when(start: tokio::time::Instant, mut done: impl FnMut() -> bool) -> Duration {
-            for _ in 0..6000 {
-                if done() {
-                    return start.elapsed();
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            panic!("not within ten minutes");
         }
 
         /// Reads that fail in a row wait longer each time: the store closed (as after an I/O
