@@ -808,9 +808,9 @@ const SIZE_WARN_EVERY: Duration = Duration::from_secs(24 * 3600);
 /// compacted first.
 #[derive(Debug, Default)]
 struct SizeGuard {
-    /// When the size was last looked at.
+    /// When the size was last looked at, on the ledger's clock (so tests move it).
     checked: Option<Instant>,
-    /// When the warning was last logged.
+    /// When the warning was last logged, on the ledger's clock.
     warned: Option<Instant>,
     /// Bytes per raw result, measured once the limit is near.
     per_result: Option<u64>,
@@ -818,13 +818,14 @@ struct SizeGuard {
 
 impl SizeGuard {
     fn check(&mut self, store: &Store, outlets: &Outlets) {
+        let now = outlets.clock.instant();
         if self
             .checked
-            .is_some_and(|at| at.elapsed() < SIZE_CHECK_EVERY)
+            .is_some_and(|at| now.saturating_duration_since(at) < SIZE_CHECK_EVERY)
         {
             return;
         }
-        self.checked = Some(Instant::now());
+        self.checked = Some(now);
         if let Err(err) = self.keep_within(store, outlets) {
             tracing::error!(error = %err, "cannot keep the store within max_store_size");
         }
@@ -871,14 +872,18 @@ impl SizeGuard {
                 let span = u128::from(newest - oldest);
                 let cut = span * u128::from(excess) / u128::from(count.max(1));
                 let cut = oldest + u64::try_from(cut).unwrap_or(u64::MAX).min(newest - oldest) + 1;
-                let removed = store.prune(SystemTime::now(), from_millis(cut), UNIX_EPOCH)?;
+                let removed = store.prune(outlets.clock.now(), from_millis(cut), UNIX_EPOCH)?;
                 store.settle()?;
                 removed
             }
             None => 0,
         };
-        if self.warned.is_none_or(|at| at.elapsed() >= SIZE_WARN_EVERY) {
-            self.warned = Some(Instant::now());
+        let now = outlets.clock.instant();
+        if self
+            .warned
+            .is_none_or(|at| now.saturating_duration_since(at) >= SIZE_WARN_EVERY)
+        {
+            self.warned = Some(now);
             tracing::warn!(
                 bytes,
                 max_store_size = max,
@@ -1737,6 +1742,20 @@ mod tests {
         /// `first` is waiting in the channel before the thread starts, so the first round
         /// reads it.
         fn start(monitor: &str, seed: &Batch, first: &[(usize, Outcome)]) -> Self {
+            let (direct, _) = tokio::sync::mpsc::unbounded_channel();
+            let health = Arc::new(StoreHealth::new(0).unwrap());
+            Self::start_with(monitor, seed, first, health, direct)
+        }
+
+        /// [`Running::start`] reporting the store's state to `health` and direct messages to
+        /// `direct`.
+        fn start_with(
+            monitor: &str,
+            seed: &Batch,
+            first: &[(usize, Outcome)],
+            health: Arc<StoreHealth>,
+            direct: UnboundedSender<Direct>,
+        ) -> Self {
             let dir = tempfile::tempdir().unwrap();
             let store = Arc::new(Store::open(dir.path()).unwrap());
             store.commit(seed).unwrap();
@@ -1752,10 +1771,9 @@ mod tests {
                 results.send((*index, round).into()).unwrap();
             }
             let delivery = Arc::new(Notify::new());
-            let (direct, _) = tokio::sync::mpsc::unbounded_channel();
             let outlets = Outlets {
                 delivery: delivery.clone(),
-                health: Arc::new(StoreHealth::new(0).unwrap()),
+                health,
                 direct,
                 max_store_bytes: u64::MAX,
                 progress: Arc::default(),
@@ -2137,6 +2155,251 @@ mod tests {
             None,
             "never stale, so nobody was told"
         );
+    }
+
+    /// The value of the counter or gauge `name` in `registry`.
+    fn metric(registry: &prometheus::Registry, name: &str) -> f64 {
+        let families = registry.gather();
+        let family = families.iter().find(|f| f.name() == name).unwrap();
+        let metric = &family.get_metric()[0];
+        match family.get_field_type() {
+            prometheus::proto::MetricType::COUNTER => metric.get_counter().get_value(),
+            _ => metric.get_gauge().get_value(),
+        }
+    }
+
+    /// The next direct message; fails after ten seconds (a hang guard, not a timing).
+    fn next_told(told: &mut tokio::sync::mpsc::UnboundedReceiver<Direct>) -> Direct {
+        let mut next = None;
+        eventually("a direct message", || {
+            next = told.try_recv().ok();
+            next.is_some()
+        });
+        next.unwrap()
+    }
+
+    #[test]
+    fn run_tries_a_failing_store_again_only_once_its_retry_is_due() {
+        let since = T - 60_000;
+        let health = Arc::new(StoreHealth::stale_since(from_millis(since), "disk full"));
+        let registry = prometheus::Registry::new();
+        health.register(&registry).unwrap();
+        // stale_since counts one failure of its own.
+        let attempts = || metric(&registry, "monitor_store_commit_errors_total") as u64 - 1;
+        let (direct, mut told) = tokio::sync::mpsc::unbounded_channel();
+        let mut running = Running::start_with("", &Batch::default(), &[], health, direct);
+        // Closed, then unable to re-open: a directory where the file was.
+        running.store.close();
+        let file = running._dir.path().join(crate::monitor::store::FILE_NAME);
+        let aside = running._dir.path().join("aside");
+        std::fs::rename(&file, &aside).unwrap();
+        std::fs::create_dir(&file).unwrap();
+
+        running.send(result_at(1, T, false));
+        assert_eq!(
+            next_told(&mut told),
+            Direct::Degraded {
+                since_ms: since,
+                cause: "store: the store is closed after an I/O error, and not yet re-opened"
+                    .to_owned()
+            }
+        );
+        assert!(matches!(next_told(&mut told), Direct::Unrecorded(_)));
+        assert_eq!(attempts(), 1, "at T, failed: the next is due at T + 1 s");
+        // Each report changes b's state (thresholds 1/1), so each turn would commit at once;
+        // the notification it makes is told directly (the data is stale) at the end of the
+        // turn, after the turn's commit attempt, if any.
+        let mut turn = |at_ms: u64, ok: bool| {
+            running
+                .clock
+                .advance(Duration::from_millis(at_ms - running.now_ms()));
+            running.send(result_at(1, at_ms, ok));
+            match next_told(&mut told) {
+                Direct::Unrecorded(notification) => assert_eq!(notification.created_ms, at_ms),
+                other => panic!("{other:?}"),
+            }
+            attempts()
+        };
+        // The retries of commit()'s schedule, 1 s then 2 s then 4 s after each failure.
+        assert_eq!(turn(T + 999, true), 1);
+        assert_eq!(turn(T + 1000, false), 2, "due at T + 3 s");
+        assert_eq!(turn(T + 2999, true), 2);
+        assert_eq!(turn(T + 3000, false), 3, "due at T + 7 s");
+        assert_eq!(turn(T + 6999, true), 3);
+
+        std::fs::remove_dir(&file).unwrap();
+        std::fs::rename(&aside, &file).unwrap();
+        running.clock.advance(Duration::from_millis(1));
+        running.send(result_at(1, T + 7000, false));
+        match next_told(&mut told) {
+            Direct::Recovered {
+                since_ms, at_ms, ..
+            } => assert_eq!((since_ms, at_ms), (since, T + 7000)),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(attempts(), 3, "re-opened and committed");
+        running.stop();
+        let times: Vec<u64> = running
+            .store
+            .results("b", None, 10)
+            .unwrap()
+            .iter()
+            .rev()
+            .map(|r| r.at_ms)
+            .collect();
+        assert_eq!(
+            times,
+            [T, T + 999, T + 1000, T + 2999, T + 3000, T + 6999, T + 7000],
+            "every held result committed"
+        );
+    }
+
+    /// A store holding target `a`'s results at `times`, committed 100 at a time.
+    fn store_with(times: &[u64]) -> (Store, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        for chunk in times.chunks(100) {
+            store.commit(&seed(chunk)).unwrap();
+        }
+        (store, dir)
+    }
+
+    /// [`Outlets`] with `max` bytes of store, a clock the test moves, and the store's size
+    /// gauge in a registry.
+    fn sized(max: u64) -> (Outlets, Arc<ManualClock>, prometheus::Registry) {
+        let (direct, _) = tokio::sync::mpsc::unbounded_channel();
+        let clock = Arc::new(ManualClock::at(from_millis(T + DAY_MS)));
+        let registry = prometheus::Registry::new();
+        let outlets = Outlets {
+            max_store_bytes: max,
+            clock: clock.clone(),
+            ..outlets_with(StoreHealth::new(0).unwrap(), &direct)
+        };
+        outlets.health.register(&registry).unwrap();
+        (outlets, clock, registry)
+    }
+
+    fn result_times(store: &Store) -> Vec<u64> {
+        let results = store.results("a", None, 10_000).unwrap();
+        results.iter().rev().map(|r| r.at_ms).collect()
+    }
+
+    /// 2,000 results a second apart, from T, committed 100 at a time; then the older 1,000
+    /// pruned, which leaves their pages free in the file.
+    fn store_with_free_pages() -> (Store, tempfile::TempDir) {
+        let times: Vec<u64> = (0..2000).map(|k| T + k * 1000).collect();
+        let (store, dir) = store_with(&times);
+        store
+            .prune(
+                from_millis(T + DAY_MS),
+                from_millis(T + 1_000_000),
+                UNIX_EPOCH,
+            )
+            .unwrap();
+        assert_eq!(store.result_count().unwrap(), 1000);
+        (store, dir)
+    }
+
+    #[test]
+    fn a_store_past_its_limit_is_compacted_then_keeps_what_fits_newest_first() {
+        let (store, _dir) = store_with_free_pages();
+        let before = store.file_bytes();
+        let (outlets, _clock, registry) = sized(before - 1);
+        let mut guard = SizeGuard::default();
+        guard.check(&store, &outlets);
+
+        // The gauge was last set after compacting, before pruning.
+        let compacted = metric(&registry, "monitor_store_bytes") as u64;
+        assert!(compacted < before, "compacted: {compacted} of {before}");
+        let after = store.file_bytes();
+        assert!(after < before, "the file shrank: {after} of {before}");
+        // The rule: bytes per result measured on the compacted file; 80 % of it (it is below
+        // the limit) holds `fit` results; the excess and a tenth of `fit` go, as the share of
+        // the time span they make, oldest first, the result on the cut included.
+        let per_result = compacted / 1000;
+        assert_eq!(guard.per_result, Some(per_result));
+        let fit = compacted / 100 * 80 / per_result;
+        let excess = (1000 - fit) + fit / 10;
+        let cut = 999_000 * excess / 1000;
+        let gone = cut / 1000 + 1;
+        let kept: Vec<u64> = (1000 + gone..2000).map(|k| T + k * 1000).collect();
+        assert_eq!(result_times(&store), kept, "the oldest {gone} went");
+        assert!(kept.len() as u64 <= fit && kept.len() as u64 >= fit - fit / 10 - 1);
+    }
+
+    #[test]
+    fn a_store_exactly_at_its_limit_is_measured_as_it_is() {
+        let (store, _dir) = store_with_free_pages();
+        let bytes = store.file_bytes();
+        let (outlets, _clock, registry) = sized(bytes);
+        let mut guard = SizeGuard::default();
+        guard.check(&store, &outlets);
+        assert_eq!(metric(&registry, "monitor_store_bytes") as u64, bytes);
+        assert_eq!(guard.per_result, Some(bytes / 1000), "not compacted");
+    }
+
+    #[test]
+    fn a_store_within_half_its_limit_is_left_alone() {
+        let times: Vec<u64> = (0..100).map(|k| T + k * 1000).collect();
+        let (store, _dir) = store_with(&times);
+        let bytes = store.file_bytes();
+        let mut guard = SizeGuard::default();
+        guard.check(&store, &sized(2 * bytes).0);
+        assert_eq!(guard.per_result, None, "at half");
+        let mut guard = SizeGuard::default();
+        guard.check(&store, &sized(2 * bytes - 1).0);
+        assert_eq!(
+            guard.per_result,
+            Some(bytes / 100),
+            "measured once past half"
+        );
+    }
+
+    #[test]
+    fn past_the_fill_share_the_oldest_go_up_to_the_cut_and_the_result_on_it() {
+        // 80 % of 100,000 bytes at 100 bytes a result: 800 fit.
+        let max = 100_000;
+        let mut guard = SizeGuard {
+            per_result: Some(100),
+            ..SizeGuard::default()
+        };
+        let times: Vec<u64> = (0..800).map(|k| T + k * 1000).collect();
+        let (store, _dir) = store_with(&times);
+        assert!(store.file_bytes() > max, "{}", store.file_bytes());
+        let (outlets, clock, _) = sized(max);
+        guard.check(&store, &outlets);
+        assert_eq!(result_times(&store), times, "800 fit");
+
+        // 1,000: the 200 past the fit and a tenth of it, 280, as a share of the span of
+        // 1,000 s is 280 s; the result at T + 280 s is on the cut and goes too.
+        let mut more: Vec<u64> = (800..999).map(|k| T + k * 1000).collect();
+        more.push(T + 1_000_000);
+        store.commit(&seed(&more)).unwrap();
+        clock.advance(SIZE_CHECK_EVERY);
+        guard.check(&store, &outlets);
+        let mut kept: Vec<u64> = (281..999).map(|k| T + k * 1000).collect();
+        kept.push(T + 1_000_000);
+        assert_eq!(result_times(&store), kept);
+    }
+
+    #[test]
+    fn the_size_is_looked_at_once_per_10_s_of_the_ledgers_clock() {
+        let (store, _dir) = store_with(&[T]);
+        let (outlets, clock, registry) = sized(u64::MAX);
+        let looked = |guard: &mut SizeGuard| {
+            outlets.health.set_bytes(0);
+            guard.check(&store, &outlets);
+            metric(&registry, "monitor_store_bytes") as u64 == store.file_bytes()
+        };
+        let mut guard = SizeGuard::default();
+        assert!(looked(&mut guard), "at once");
+        clock.advance(Duration::from_millis(9_999));
+        assert!(!looked(&mut guard));
+        clock.advance(Duration::from_millis(1));
+        assert!(looked(&mut guard), "10 s after");
+        assert!(!looked(&mut guard), "not again at once");
+        clock.advance(Duration::from_secs(60));
+        assert!(looked(&mut guard), "however late");
     }
 
     #[test]

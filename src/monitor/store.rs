@@ -1610,6 +1610,28 @@ mod tests {
     }
 
     #[test]
+    fn result_pages_count_from_the_newest_and_keep_to_their_target() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let results: Vec<_> = (0..5)
+            .map(|i| ("a", result(T0 + i * 1000, true, 1)))
+            .collect();
+        store.commit(&batch(&results)).unwrap();
+        store
+            .commit(&batch(&[("ab", result(T0 + 500, true, 1))]))
+            .unwrap();
+        let page = |skip, limit| -> Vec<u64> {
+            let page = store.results_page("a", skip, limit).unwrap();
+            page.iter().map(|r| r.at_ms - T0).collect()
+        };
+        assert_eq!(page(0, 2), [4000, 3000]);
+        assert_eq!(page(2, 2), [2000, 1000]);
+        assert_eq!(page(4, 2), [0], "the last page is short");
+        assert!(page(5, 2).is_empty());
+        assert!(store.results_page("nobody", 0, 10).unwrap().is_empty());
+    }
+
+    #[test]
     fn aggregates_add_up_per_hour_and_day_and_windows_read_them() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
@@ -2163,6 +2185,37 @@ mod tests {
         assert_eq!(
             store.prune(now, from_millis(T0), from_millis(0)).unwrap(),
             0
+        );
+    }
+
+    #[test]
+    fn compacting_gives_the_free_pages_back_and_keeps_every_result() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        // 2,000 results in 20 commits, then the older 1,000 pruned: their pages stay in the
+        // file, free.
+        for commit in 0..20 {
+            let mut chunk = batch(&[]);
+            chunk.states.insert("a".to_owned(), TargetState::default());
+            for k in commit * 100..(commit + 1) * 100 {
+                chunk
+                    .results
+                    .push(("a".to_owned(), result(T0 + k * 1000, true, 1)));
+            }
+            store.commit(&chunk).unwrap();
+        }
+        let now = from_millis(T0 + DAY_MS);
+        store
+            .prune(now, from_millis(T0 + 1_000_000), from_millis(0))
+            .unwrap();
+        let before = store.file_bytes();
+        store.compact().unwrap();
+        let after = store.file_bytes();
+        assert!(after < before, "{after} of {before}");
+        assert_eq!(store.result_count().unwrap(), 1000);
+        assert_eq!(
+            store.results_span().unwrap(),
+            Some((T0 + 1_000_000, T0 + 1_999_000))
         );
     }
 

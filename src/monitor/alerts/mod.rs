@@ -1256,11 +1256,13 @@ mod tests {
         const T: u64 = 1_800_000_000_000;
 
         /// Answers each POST with the status set for its path (200 if none) and records the
-        /// path and idempotency key of each.
+        /// path and idempotency key of each, and when it arrived.
         struct Receiver {
             addr: SocketAddr,
             statuses: Arc<Mutex<HashMap<String, u16>>>,
             seen: Arc<Mutex<Vec<(String, String)>>>,
+            /// Each request's path and arrival on tokio's clock (paused in some tests).
+            arrived: Arc<Mutex<Vec<(String, tokio::time::Instant)>>>,
             stop: CancellationToken,
         }
 
@@ -1270,11 +1272,14 @@ mod tests {
                 let addr = listener.local_addr().unwrap();
                 let statuses: Arc<Mutex<HashMap<String, u16>>> = Arc::default();
                 let seen: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
-                let (s, log) = (statuses.clone(), seen.clone());
+                let arrived: Arc<Mutex<Vec<(String, tokio::time::Instant)>>> = Arc::default();
+                let (s, log, times) = (statuses.clone(), seen.clone(), arrived.clone());
                 let endpoint = poem::endpoint::make(move |req: Request| {
-                    let (statuses, log) = (s.clone(), log.clone());
+                    let (statuses, log, times) = (s.clone(), log.clone(), times.clone());
                     async move {
                         let path = req.uri().path().to_owned();
+                        let now = tokio::time::Instant::now();
+                        times.lock().unwrap().push((path.clone(), now));
                         let key = req
                             .headers()
                             .get("idempotency-key")
@@ -1300,6 +1305,7 @@ mod tests {
                     addr,
                     statuses,
                     seen,
+                    arrived,
                     stop,
                 }
             }
@@ -1444,16 +1450,21 @@ mod tests {
             }
         }
 
-        /// How long after `start` every pending notification was gone: polled every 100 ms
-        /// of paused time, up to ten minutes of it.
+        /// How long after `start` every pending notification was gone.
         async fn emptied(store: &Store, start: tokio::time::Instant) -> Duration {
+            when(start, || store.pending().unwrap().is_empty()).await
+        }
+
+        /// When `done` first held after `start`: polled every 100 ms of paused time, up to ten
+        /// minutes of it.
+        async fn when(start: tokio::time::Instant, mut done: impl FnMut() -> bool) -> Duration {
             for _ in 0..6000 {
-                if store.pending().unwrap().is_empty() {
+                if done() {
                     return start.elapsed();
                 }
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
-            panic!("still pending after ten minutes");
+            panic!("not within ten minutes");
         }
 
         /// Runs `test` under paused time on a thread of its own, and fails it if it has not
@@ -1572,6 +1583,97 @@ mod tests {
                     clock,
                 ));
                 tokio::time::sleep(Duration::from_secs(10)).await;
+                stop.cancel();
+                running.await.unwrap();
+            });
+        }
+
+        /// Reads that fail in a row wait longer each time: the store closed (as after an I/O
+        /// error) fails the reads at 0, 2 and 6 s; re-opened at 7 s, it is read at 14 s.
+        #[test]
+        fn failed_reads_in_a_row_wait_2_s_then_4_s_then_8_s() {
+            paused(|| async {
+                let delivery = Delivery::start().await;
+                let start = tokio::time::Instant::now();
+                let clock = Arc::new(TokioClock {
+                    wall: from_millis(T),
+                    start,
+                });
+                // For an alert not in the config: dropped, without a request, once read.
+                delivery.add(9, "webhook", T, T);
+                delivery.store.close();
+                let stop = CancellationToken::new();
+                let running = tokio::spawn(deliver(
+                    delivery.store.clone(),
+                    Arc::new(delivery.config.clone()),
+                    delivery.client.clone(),
+                    Arc::new(Notify::new()),
+                    Arc::new(delivery.metrics.clone()),
+                    stop.clone(),
+                    clock,
+                ));
+                tokio::time::sleep(Duration::from_secs(7)).await;
+                delivery.store.reopen().unwrap();
+                let read = when(start, || delivery.counted("abandoned") == 1).await;
+                assert!(
+                    read >= Duration::from_secs(14) && read <= Duration::from_millis(14_100),
+                    "{read:?}"
+                );
+                stop.cancel();
+                running.await.unwrap();
+                assert!(delivery.pending().is_empty());
+            });
+        }
+
+        /// A message sent without the outbox reaches every alert; one that fails is tried five
+        /// times, 2, 4, 8 and 16 s apart, then given up.
+        #[test]
+        fn a_direct_message_is_tried_five_times_2_s_doubling_apart_then_given_up() {
+            paused(|| async {
+                let delivery = Delivery::start().await;
+                delivery.receiver.answer("/a", 500);
+                let (queue, queued) = tokio::sync::mpsc::unbounded_channel();
+                let stop = CancellationToken::new();
+                let running = tokio::spawn(deliver_direct(
+                    Arc::new(delivery.config.clone()),
+                    delivery.client.clone(),
+                    queued,
+                    Arc::new(delivery.metrics.clone()),
+                    stop.clone(),
+                ));
+                let start = tokio::time::Instant::now();
+                queue
+                    .send(Direct::Degraded {
+                        since_ms: T,
+                        cause: "disk full".to_owned(),
+                    })
+                    .unwrap();
+                let given_up = when(start, || delivery.counted("abandoned") == 1).await;
+                let tried: Vec<u128> = delivery
+                    .receiver
+                    .arrived
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .filter(|(path, _)| path == "/a")
+                    .map(|(_, at)| (*at - start).as_millis())
+                    .collect();
+                assert_eq!(tried, [0, 2000, 6000, 14_000, 30_000]);
+                assert!(
+                    given_up >= Duration::from_secs(30)
+                        && given_up <= Duration::from_millis(30_100),
+                    "{given_up:?}"
+                );
+                let key = format!("health-service-monitor-degraded-{T}");
+                let mut seen = delivery.receiver.seen();
+                seen.sort();
+                let mut expected = vec![("/a".to_owned(), key.clone()); 5];
+                expected.push(("/b".to_owned(), key));
+                assert_eq!(seen, expected);
+                assert_eq!(
+                    (delivery.counted("delivered"), delivery.counted("failed")),
+                    (1, 5)
+                );
                 stop.cancel();
                 running.await.unwrap();
             });
