@@ -39,6 +39,8 @@ pub struct ManualClock {
     start: Instant,
     /// How far the clock was moved since the start.
     moved: std::sync::Mutex<std::time::Duration>,
+    /// How many times it was read: how often a loop reading it turned.
+    reads: std::sync::atomic::AtomicU64,
 }
 
 #[cfg(test)]
@@ -49,6 +51,7 @@ impl ManualClock {
             wall,
             start: Instant::now(),
             moved: std::sync::Mutex::new(std::time::Duration::ZERO),
+            reads: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -57,7 +60,14 @@ impl ManualClock {
         *self.moved.lock().unwrap() += by;
     }
 
+    /// How many times [`Clock::now`] or [`Clock::instant`] was called so far.
+    pub fn reads(&self) -> u64 {
+        self.reads.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     fn moved(&self) -> std::time::Duration {
+        self.reads
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         *self.moved.lock().unwrap()
     }
 }

@@ -609,7 +609,16 @@ pub fn run(mut ledger: Ledger, store: &Store, results: &Receiver<Report>, outlet
     // Check-ins waiting for the commit that holds them.
     let mut waiting: Vec<oneshot::Sender<()>> = Vec::new();
     loop {
-        let wait = COMMIT_EVERY.saturating_sub(since(last_commit));
+        let mut wait = COMMIT_EVERY.saturating_sub(since(last_commit));
+        if let Some(trouble) = &trouble {
+            // Nothing is tried before the retry is due: waiting less would turn the loop
+            // without pause, a whole core spent while the disk is full.
+            wait = wait.max(
+                trouble
+                    .next_attempt
+                    .saturating_duration_since(clock.instant()),
+            );
+        }
         let (urgent, done) = match results.recv_timeout(wait) {
             Ok(mut report) => {
                 if report.round.is_some() {
@@ -2225,6 +2234,19 @@ mod tests {
         assert_eq!(turn(T + 1000, false), 2, "due at T + 3 s");
         assert_eq!(turn(T + 2999, true), 2);
         assert_eq!(turn(T + 3000, false), 3, "due at T + 7 s");
+        // A second after that failure the next commit is due by the clock of commits but the
+        // retry is not: the loop waits for the retry. In a tenth of a second (real time: the
+        // test's clock does not move by itself, so the retry stays 3 s away) it reads the
+        // clock a few times at most, not the thousands of a loop that turns without pause.
+        assert_eq!(turn(T + 4000, true), 3);
+        let reads = running.clock.reads();
+        std::thread::sleep(Duration::from_millis(100));
+        let turned = running.clock.reads() - reads;
+        assert!(
+            turned < 20,
+            "the clock was read {turned} times while nothing was due"
+        );
+        assert_eq!(turn(T + 5000, false), 3);
         assert_eq!(turn(T + 6999, true), 3);
 
         std::fs::remove_dir(&file).unwrap();
@@ -2249,7 +2271,17 @@ mod tests {
             .collect();
         assert_eq!(
             times,
-            [T, T + 999, T + 1000, T + 2999, T + 3000, T + 6999, T + 7000],
+            [
+                T,
+                T + 999,
+                T + 1000,
+                T + 2999,
+                T + 3000,
+                T + 4000,
+                T + 5000,
+                T + 6999,
+                T + 7000
+            ],
             "every held result committed"
         );
     }
