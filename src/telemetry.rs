@@ -280,6 +280,21 @@ impl fmt::Write for JsonEscape<'_> {
     }
 }
 
+/// A buffer to a Vec, and a subscriber that logs into it while `f` runs (on this thread): the
+/// JSON lines logged, for tests that pin what is logged and how often.
+#[cfg(test)]
+pub(crate) fn logged(f: impl FnOnce(&'static LineBuffer<Vec<u8>>)) -> Vec<serde_json::Value> {
+    let lines: &'static LineBuffer<Vec<u8>> = Box::leak(Box::new(LineBuffer::new(Vec::new())));
+    let subscriber = Registry::default().with(JsonLines::new(lines));
+    tracing::subscriber::with_default(subscriber, || f(lines));
+    lines.with_out(|out| {
+        out.split(|&b| b == b'\n')
+            .filter(|line| !line.is_empty())
+            .map(|line| serde_json::from_slice(line).unwrap())
+            .collect()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -294,19 +309,6 @@ mod tests {
         );
         let parsed: String = serde_json::from_slice(&out).unwrap();
         assert_eq!(parsed, "a\"b\\c\nd\u{1}é");
-    }
-
-    /// A buffer to a Vec, and a subscriber that logs into it while `f` runs.
-    fn logged(f: impl FnOnce(&'static LineBuffer<Vec<u8>>)) -> Vec<serde_json::Value> {
-        let lines: &'static LineBuffer<Vec<u8>> = Box::leak(Box::new(LineBuffer::new(Vec::new())));
-        let subscriber = Registry::default().with(JsonLines::new(lines));
-        tracing::subscriber::with_default(subscriber, || f(lines));
-        lines.with_out(|out| {
-            out.split(|&b| b == b'\n')
-                .filter(|line| !line.is_empty())
-                .map(|line| serde_json::from_slice(line).unwrap())
-                .collect()
-        })
     }
 
     #[test]

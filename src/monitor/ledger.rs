@@ -927,6 +927,8 @@ mod tests {
     use crate::monitor::config;
     use crate::monitor::round::Round;
     use crate::monitor::store::{DAY_MS, HOUR_MS, HOURS_KEPT, from_millis};
+    use crate::telemetry::logged;
+    use serde_json::json;
 
     /// Two targets (a: thresholds 3 down / 2 up; b: 1 / 1), a webhook for both and a Slack alert
     /// for `a` with a 10-minute reminder.
@@ -2415,6 +2417,37 @@ mod tests {
     }
 
     #[test]
+    fn pruning_to_the_size_is_warned_of_once_a_day_of_the_ledgers_clock() {
+        // 800 results fit (as above); each check below finds 1,000 and prunes.
+        let max = 100_000;
+        let mut guard = SizeGuard {
+            per_result: Some(100),
+            ..SizeGuard::default()
+        };
+        let (store, _dir) = store_with(&[]);
+        let (outlets, clock, _) = sized(max);
+        let mut next = T;
+        let mut warnings_after = |wait: Duration| {
+            clock.advance(wait);
+            let times: Vec<u64> = (0..1000).map(|k| next + k * 1000).collect();
+            next += 1_000_000;
+            store.commit(&seed(&times)).unwrap();
+            let said = logged(|_| guard.check(&store, &outlets));
+            assert!(store.result_count().unwrap() < 1000, "pruned");
+            said.iter().filter(|line| line["level"] == "WARN").count()
+        };
+        assert_eq!(warnings_after(Duration::ZERO), 1, "the first time");
+        assert_eq!(warnings_after(Duration::from_secs(3630)), 0, "an hour on");
+        // Checks are 10 s apart at least: the last comes at exactly a day.
+        assert_eq!(
+            warnings_after(SIZE_WARN_EVERY - Duration::from_secs(3640)),
+            0,
+            "10 s short of a day"
+        );
+        assert_eq!(warnings_after(SIZE_CHECK_EVERY), 1, "a day on");
+    }
+
+    #[test]
     fn the_size_is_looked_at_once_per_10_s_of_the_ledgers_clock() {
         let (store, _dir) = store_with(&[T]);
         let (outlets, clock, registry) = sized(u64::MAX);
@@ -2457,10 +2490,11 @@ mod tests {
         let held = (0..MAX_HELD_RESULTS as u64).map(|at_ms| ("a".to_owned(), passing(at_ms)));
         ledger.batch.results.extend(held);
 
-        // At the bound: all stay.
-        trouble.tell(&mut ledger, &outlets);
+        // At the bound: all stay, and nothing is said (tell runs each turn of the loop).
+        let said = logged(|_| trouble.tell(&mut ledger, &outlets));
         assert_eq!(ledger.batch().results.len(), MAX_HELD_RESULTS);
         assert_eq!(dropped(), Some(0.0));
+        assert!(said.is_empty(), "{said:?}");
 
         ledger
             .batch
@@ -2470,12 +2504,20 @@ mod tests {
             .batch
             .results
             .push(("a".to_owned(), passing(u64::MAX)));
-        trouble.tell(&mut ledger, &outlets);
+        let said = logged(|_| trouble.tell(&mut ledger, &outlets));
         let results = &ledger.batch().results;
         assert_eq!(results.len(), MAX_HELD_RESULTS);
         assert_eq!(results[0].1.at_ms, 2, "the two oldest went");
         assert_eq!(results[MAX_HELD_RESULTS - 1].1.at_ms, u64::MAX);
         assert_eq!(dropped(), Some(2.0));
+        assert_eq!(said.len(), 1, "{said:?}");
+        assert_eq!(
+            (&said[0]["message"], &said[0]["dropped"]),
+            (
+                &json!("dropped the oldest results the store could not commit"),
+                &json!(2)
+            )
+        );
     }
 }
 
