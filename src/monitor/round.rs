@@ -255,6 +255,11 @@ mod tests {
         assert!(round(&[Some(false), Some(false), None]).fails(3));
         // Unreachable is never a failure: a round of only the monitor's success passes.
         assert_eq!(round(&[Some(true), None, None]).failing().count(), 0);
+        // No vote cast at all is no failure either: min(quorum, 0) failed votes is not enough.
+        let silent = round(&[None, None, None]);
+        assert_eq!(silent.count(), (0, 0));
+        assert!(!silent.fails(2));
+        assert!(!silent.fails(0));
     }
 
     #[test]
