@@ -429,6 +429,11 @@ mod tests {
             m.next("a", at("2026-12-07T00:30:00Z")),
             Some(period("2026-12-07T23:00:00Z", "2026-12-08T01:00:00Z"))
         );
+        // At the very start of one, that one is under way, not next.
+        assert_eq!(
+            m.next("a", at("2026-12-06T23:00:00Z")),
+            Some(period("2026-12-07T23:00:00Z", "2026-12-08T01:00:00Z"))
+        );
         // At the very end of one, it is over and the next is tomorrow's.
         assert_eq!(m.ongoing("a", at("2026-12-07T01:00:00Z")), None);
         assert_eq!(
