@@ -550,7 +550,9 @@ mod tests {
             [[maintenance]]\nfrom = \"tomorrow\"\nuntil = \"2026-01-01T00:00:00Z\"\n\
             [[maintenance]]\nfrom = \"2026-01-02T00:00:00Z\"\nuntil = \"2026-01-01T00:00:00Z\"\n\
             [[maintenance]]\nstart = \"10:00\"\nuntil = \"2026-01-01T00:00:00Z\"\n\
-            [[maintenance]]\ntargets = [\"a\"]\n";
+            [[maintenance]]\ntargets = [\"a\"]\n\
+            [[maintenance]]\nduration = \"2h\"\n\
+            [[maintenance]]\nevery = [\"Monday\"]\n";
         let found: Vec<String> = config::parse(text, |_| None)
             .unwrap_err()
             .iter()
@@ -568,6 +570,10 @@ mod tests {
                 "maintenance #3: until: 2026-01-01T00:00:00Z is not after from (2026-01-02T00:00:00Z)",
                 "maintenance #4: from: a window is either recurring (start, duration, timezone, every) or one-off (from, until), not both",
                 "maintenance #5: start: missing; expected start and duration (recurring), or from and until (one-off)",
+                // Any one key of a recurring window makes it one: what it lacks is named.
+                "maintenance #6: start: missing; a recurring window needs start (hh:mm)",
+                "maintenance #7: start: missing; a recurring window needs start (hh:mm)",
+                "maintenance #7: duration: missing; a recurring window needs a duration such as 2h",
             ]
         );
     }
