@@ -552,7 +552,8 @@ mod tests {
             [[maintenance]]\nstart = \"10:00\"\nuntil = \"2026-01-01T00:00:00Z\"\n\
             [[maintenance]]\ntargets = [\"a\"]\n\
             [[maintenance]]\nduration = \"2h\"\n\
-            [[maintenance]]\nevery = [\"Monday\"]\n";
+            [[maintenance]]\nevery = [\"Monday\"]\n\
+            [[maintenance]]\nstart = \"7:30\"\nduration = \"1h\"\n";
         let found: Vec<String> = config::parse(text, |_| None)
             .unwrap_err()
             .iter()
@@ -574,6 +575,7 @@ mod tests {
                 "maintenance #6: start: missing; a recurring window needs start (hh:mm)",
                 "maintenance #7: start: missing; a recurring window needs start (hh:mm)",
                 "maintenance #7: duration: missing; a recurring window needs a duration such as 2h",
+                "maintenance #8: start: \"7:30\" is not a time of day hh:mm from 00:00 to 23:59",
             ]
         );
     }
