@@ -258,6 +258,10 @@ mod tests {
         };
         let w = Watch::resume(period, grace, Some(started), at(101));
         assert_eq!(w.deadline_ms(), millis(at(131)));
+        // One recorded ahead of the clock (it was set back across the restart) keeps the
+        // deadline it implies, later than one grace from now.
+        let w = Watch::resume(period, grace, Some(started), at(50));
+        assert_eq!(w.deadline_ms(), millis(at(130)));
     }
 
     #[test]
