@@ -613,7 +613,356 @@ impl CheckInApi {
 
 #[cfg(test)]
 mod tests {
-    use super::gatus_key;
+    use std::collections::HashMap;
+    use std::sync::mpsc;
+
+    use super::*;
+    use crate::monitor::config::{self, DEFAULT_GRACE};
+
+    const BACKUP: &str = "0123456789abcdef0123456789abcdef";
+    const SYNC: &str = "fedcba9876543210fedcba9876543210";
+
+    /// An HTTP target, then two push targets: `backup` (group `jobs`, index 1) and `sync`
+    /// (index 2), their tokens from the environment, so they are secrets.
+    const CONFIG: &str = "[[target]]\nname = \"web\"\nurl = \"http://127.0.0.1:1/\"\n\
+        [[target]]\nname = \"backup\"\nkind = \"push\"\ngroup = \"jobs\"\nperiod = \"1h\"\n\
+        token = \"${BACKUP_TOKEN}\"\n\
+        [[target]]\nname = \"sync\"\nkind = \"push\"\nperiod = \"1h\"\ntoken = \"${SYNC_TOKEN}\"\n";
+
+    /// A report as the ledger got it, without its commit signal.
+    type Got = (usize, Option<Round>, Option<PushRecord>, Option<String>);
+
+    /// The routes over [`CONFIG`]'s push targets, and what a ledger that commits every report
+    /// at once received. `ledger: false` is a monitor whose ledger is gone (stopping).
+    fn api(ledger: bool) -> (CheckInApi, mpsc::Receiver<Got>) {
+        let config = config::parse(CONFIG, |name| match name {
+            "BACKUP_TOKEN" => Some(BACKUP.to_owned()),
+            "SYNC_TOKEN" => Some(SYNC.to_owned()),
+            _ => None,
+        })
+        .unwrap();
+        let (results, reports) = mpsc::channel::<Report>();
+        let (got, received) = mpsc::channel();
+        if ledger {
+            std::thread::spawn(move || {
+                for mut report in reports {
+                    if let Some(committed) = report.committed.take() {
+                        let _ = committed.send(());
+                    }
+                    let _ = got.send((report.index, report.round, report.push, report.message));
+                }
+            });
+        }
+        let pushes = Pushes::new(&config, &HashMap::new(), results, SystemTime::now());
+        let pushes = Arc::new(pushes);
+        (CheckInApi { pushes }, received)
+    }
+
+    /// The next report, waited for with a bound.
+    fn next(received: &mpsc::Receiver<Got>) -> Got {
+        received
+            .recv_timeout(Duration::from_secs(10))
+            .expect("a report within 10 s")
+    }
+
+    /// The only vote of a report's round.
+    fn outcome(round: Option<Round>) -> Outcome {
+        let mut ballots = round.expect("a result").ballots;
+        assert_eq!(ballots.len(), 1);
+        ballots.remove(0).outcome.expect("a vote")
+    }
+
+    fn ping(answer: PingResponse) -> (u16, String) {
+        match answer {
+            PingResponse::Ok(t) => (200, t.0),
+            PingResponse::BadRequest(t) => (400, t.0),
+            PingResponse::NotFound(t) => (404, t.0),
+            PingResponse::TooLarge(t) => (413, t.0),
+            PingResponse::Unavailable(t) => (503, t.0),
+        }
+    }
+
+    fn external(answer: ExternalResponse) -> (u16, String) {
+        match answer {
+            ExternalResponse::Ok(t) => (200, t.0),
+            ExternalResponse::BadRequest(t) => (400, t.0),
+            ExternalResponse::Unauthorized(t) => (401, t.0),
+            ExternalResponse::NotFound(t) => (404, t.0),
+            ExternalResponse::TooLarge(t) => (413, t.0),
+            ExternalResponse::Unavailable(t) => (503, t.0),
+        }
+    }
+
+    /// Gatus's route for `key` with `success`, `error`, `duration`, `authorization`, `body`.
+    async fn gatus(
+        api: &CheckInApi,
+        key: &str,
+        success: &str,
+        error: Option<&str>,
+        duration: Option<&str>,
+        authorization: Option<&str>,
+        body: &str,
+    ) -> (u16, String) {
+        let answer = api
+            .external(
+                Path(key.to_owned()),
+                Query(success.to_owned()),
+                Query(error.map(str::to_owned)),
+                Query(duration.map(str::to_owned)),
+                Header(authorization.map(str::to_owned)),
+                poem::Body::from(body.to_owned()),
+            )
+            .await;
+        external(answer)
+    }
+
+    #[tokio::test]
+    async fn a_ping_reaches_the_target_of_its_token_only_once_committed() {
+        let (api, received) = api(true);
+        let answer = api.ping(Path(SYNC.to_owned())).await;
+        assert_eq!(ping(answer), (200, "OK".to_owned()));
+        let (index, round, push, message) = next(&received);
+        assert_eq!((index, message), (2, None));
+        let success = outcome(round);
+        assert!(success.ok);
+        assert_eq!(success.error, None);
+        let at = super::super::store::millis(success.at);
+        assert_eq!(
+            push,
+            Some(PushRecord {
+                checked_in_ms: Some(at),
+                started_ms: None
+            })
+        );
+
+        let answer = api
+            .signal(Path(BACKUP.to_owned()), Path("7".to_owned()))
+            .await;
+        assert_eq!(ping(answer), (200, "OK".to_owned()));
+        let (index, round, _, _) = next(&received);
+        assert_eq!(index, 1);
+        assert_eq!(
+            outcome(round).error.as_deref(),
+            Some("the job exited with status 7")
+        );
+
+        // A start makes no result, but its record is committed.
+        let answer = api
+            .signal(Path(BACKUP.to_owned()), Path("start".to_owned()))
+            .await;
+        assert_eq!(ping(answer), (200, "OK".to_owned()));
+        let (index, round, push, _) = next(&received);
+        assert_eq!((index, round), (1, None));
+        assert!(push.unwrap().started_ms.is_some());
+    }
+
+    #[tokio::test]
+    async fn an_unknown_token_or_signal_is_refused_and_reaches_no_target() {
+        let (api, received) = api(true);
+        let wrong = "0123456789abcdef0123456789abcdee";
+        for answer in [
+            api.ping(Path(wrong.to_owned())).await,
+            api.ping(Path(BACKUP[..16].to_owned())).await,
+            api.signal(Path(wrong.to_owned()), Path("fail".to_owned()))
+                .await,
+        ] {
+            assert_eq!(ping(answer), (404, "not found".to_owned()));
+        }
+        let answer = api
+            .signal(Path(BACKUP.to_owned()), Path("256".to_owned()))
+            .await;
+        assert_eq!(ping(answer), (400, "invalid url format".to_owned()));
+        assert!(received.try_recv().is_err(), "nothing reported");
+    }
+
+    #[test]
+    fn signals_are_start_fail_or_an_exit_status_up_to_255() {
+        assert_eq!(parse_signal("start"), Some(Ping::Start));
+        assert_eq!(parse_signal("fail"), Some(Ping::Fail));
+        assert_eq!(parse_signal("0"), Some(Ping::Exit(0)));
+        assert_eq!(parse_signal("0042"), Some(Ping::Exit(42)));
+        assert_eq!(parse_signal("255"), Some(Ping::Exit(255)));
+        for bad in ["256", "-1", "+1", "1.0", "", "stop"] {
+            assert_eq!(parse_signal(bad), None, "{bad:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_posted_body_is_the_message_without_secrets_and_a_large_one_is_refused() {
+        let (api, received) = api(true);
+        let body = poem::Body::from(format!("dumped 3 GB\nwith token {BACKUP}"));
+        let answer = api.ping_post(Path(BACKUP.to_owned()), body).await;
+        assert_eq!(ping(answer), (200, "OK".to_owned()));
+        let (index, _, _, message) = next(&received);
+        assert_eq!(index, 1);
+        assert_eq!(
+            message.as_deref(),
+            Some("dumped 3 GB\nwith token ${BACKUP_TOKEN}")
+        );
+
+        let body = poem::Body::from(vec![b'x'; MAX_BODY_BYTES]);
+        let answer = api
+            .signal_post(Path(BACKUP.to_owned()), Path("fail".to_owned()), body)
+            .await;
+        assert_eq!(ping(answer), (200, "OK".to_owned()));
+        let (_, round, _, message) = next(&received);
+        assert_eq!(message.map(|m| m.len()), Some(MAX_BODY_BYTES));
+        assert_eq!(
+            outcome(round).error.as_deref(),
+            Some("the job reported a failure"),
+            "the body is not the reason"
+        );
+
+        let body = poem::Body::from(vec![b'x'; MAX_BODY_BYTES + 1]);
+        let answer = api.ping_post(Path(BACKUP.to_owned()), body).await;
+        assert_eq!(ping(answer), (413, TOO_LARGE.to_owned()));
+        let body = poem::Body::from(vec![b'x'; MAX_BODY_BYTES + 1]);
+        let answer = api
+            .signal_post(Path(BACKUP.to_owned()), Path("0".to_owned()), body)
+            .await;
+        assert_eq!(ping(answer), (413, TOO_LARGE.to_owned()));
+        assert!(received.try_recv().is_err(), "nothing reported");
+    }
+
+    #[tokio::test]
+    async fn gatus_results_need_the_key_and_its_token_and_keep_reason_and_duration() {
+        let (api, received) = api(true);
+        let bearer = format!("Bearer {BACKUP}");
+        let auth = Some(bearer.as_str());
+        assert_eq!(
+            gatus(&api, "jobs_backup", "true", None, Some("1.5s"), auth, "").await,
+            (200, String::new())
+        );
+        let (index, round, _, message) = next(&received);
+        assert_eq!((index, message), (1, None));
+        let ok = outcome(round);
+        assert!(ok.ok);
+        assert_eq!(ok.response_time, Duration::from_millis(1500));
+        assert_eq!(ok.duration, Duration::from_millis(1500));
+
+        // The query's reason, then the body's, on one line and without the token.
+        let reason = format!("disk\nfull ({BACKUP})");
+        let body = r#"{"error": "quota"}"#;
+        let answer = gatus(
+            &api,
+            "jobs_backup",
+            "false",
+            Some(&reason),
+            Some(""),
+            auth,
+            body,
+        );
+        assert_eq!(answer.await, (200, String::new()));
+        let (_, round, _, message) = next(&received);
+        let failed = outcome(round);
+        assert!(!failed.ok);
+        assert_eq!(failed.error.as_deref(), Some("disk full (redacted); quota"));
+        assert_eq!(failed.response_time, Duration::ZERO);
+        assert_eq!(message.as_deref(), Some(body));
+
+        // Empty reasons are no reasons; a success keeps none.
+        let answer = gatus(
+            &api,
+            "jobs_backup",
+            "false",
+            Some(""),
+            None,
+            auth,
+            r#"{"error":""}"#,
+        );
+        assert_eq!(answer.await, (200, String::new()));
+        let error = outcome(next(&received).1).error;
+        assert_eq!(error.as_deref(), Some("the job reported a failure"));
+        let answer = gatus(&api, "jobs_backup", "true", Some("ignored"), None, auth, "");
+        assert_eq!(answer.await, (200, String::new()));
+        assert_eq!(outcome(next(&received).1).error, None);
+
+        let sync = format!("Bearer {SYNC}");
+        for (key, authorization, answer) in [
+            ("jobs_backup", Some(sync.as_str()), (401, "invalid token")),
+            ("jobs_backup", None, (401, "invalid Authorization header")),
+            (
+                "jobs_backup",
+                Some(BACKUP),
+                (401, "invalid Authorization header"),
+            ),
+            (
+                "jobs_backup",
+                Some("Bearer  "),
+                (401, "bearer token must not be empty"),
+            ),
+            ("_backup", auth, (404, "not found")),
+        ] {
+            let got = gatus(&api, key, "true", None, None, authorization, "").await;
+            assert_eq!(
+                got,
+                (answer.0, answer.1.to_owned()),
+                "{key} {authorization:?}"
+            );
+        }
+        let got = gatus(&api, "_sync", "true", None, Some("soon"), Some(&sync), "").await;
+        assert_eq!(got.0, 400);
+        assert!(got.1.starts_with("invalid duration: "), "{}", got.1);
+        let large = "x".repeat(MAX_BODY_BYTES + 1);
+        let got = gatus(&api, "_sync", "true", None, None, Some(&sync), &large).await;
+        assert_eq!(got, (413, TOO_LARGE.to_owned()));
+        assert!(received.try_recv().is_err(), "nothing reported");
+
+        // The other target's key and token.
+        assert_eq!(
+            gatus(&api, "_sync", "true", None, None, Some(&sync), "").await,
+            (200, String::new())
+        );
+        assert_eq!(next(&received).0, 2);
+    }
+
+    #[tokio::test]
+    async fn without_a_ledger_a_check_in_is_503() {
+        let (api, _) = api(false);
+        let answer = api.ping(Path(BACKUP.to_owned())).await;
+        let unavailable = (503, "not committed; try again".to_owned());
+        assert_eq!(ping(answer), unavailable);
+        let auth = format!("Bearer {BACKUP}");
+        let got = gatus(&api, "jobs_backup", "true", None, None, Some(&auth), "").await;
+        assert_eq!(got, unavailable);
+    }
+
+    // Two threads: the watchers run while this one waits on the ledger's queue.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn silence_past_the_deadline_fails_and_a_stop_ends_check_ins() {
+        let (api, received) = api(true);
+        let pushes = &api.pushes;
+        assert_eq!(
+            format!("{pushes:?}"),
+            r#"Pushes { targets: ["backup", "sync"] }"#
+        );
+        // `sync` last checked in two hours ago, and the monitor restarted then: overdue.
+        let long_ago = SystemTime::now() - Duration::from_secs(7200);
+        *lock(&pushes.targets[1].watch) =
+            Watch::resume(Duration::from_secs(3600), DEFAULT_GRACE, None, long_ago);
+        let (stop, tasks) = (CancellationToken::new(), TaskTracker::new());
+        let metrics = Arc::new(MonitorMetrics::unexposed().unwrap());
+        pushes.start(metrics, &stop, &tasks);
+        let (index, round, push, _) = next(&received);
+        assert_eq!(index, 2);
+        assert_eq!(
+            outcome(round).error.as_deref(),
+            Some("no check-in for 1h 1m")
+        );
+        assert_eq!(push, Some(PushRecord::default()), "silence is no check-in");
+
+        stop.cancel();
+        tasks.close();
+        tokio::time::timeout(Duration::from_secs(10), tasks.wait())
+            .await
+            .expect("the watchers end on stop");
+        let answer = api.ping(Path(BACKUP.to_owned())).await;
+        assert_eq!(ping(answer), (503, "not committed; try again".to_owned()));
+        assert!(
+            received.try_recv().is_err(),
+            "nothing reported after the stop"
+        );
+    }
 
     #[test]
     fn keys_are_made_as_gatus_makes_them() {

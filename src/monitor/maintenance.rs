@@ -429,6 +429,17 @@ mod tests {
             m.next("a", at("2026-12-07T00:30:00Z")),
             Some(period("2026-12-07T23:00:00Z", "2026-12-08T01:00:00Z"))
         );
+        // At the very start of one, that one is under way, not next.
+        assert_eq!(
+            m.next("a", at("2026-12-06T23:00:00Z")),
+            Some(period("2026-12-07T23:00:00Z", "2026-12-08T01:00:00Z"))
+        );
+        // At the very end of one, it is over and the next is tomorrow's.
+        assert_eq!(m.ongoing("a", at("2026-12-07T01:00:00Z")), None);
+        assert_eq!(
+            m.next("a", at("2026-12-07T01:00:00Z")),
+            Some(period("2026-12-07T23:00:00Z", "2026-12-08T01:00:00Z"))
+        );
     }
 
     #[test]
@@ -539,7 +550,10 @@ mod tests {
             [[maintenance]]\nfrom = \"tomorrow\"\nuntil = \"2026-01-01T00:00:00Z\"\n\
             [[maintenance]]\nfrom = \"2026-01-02T00:00:00Z\"\nuntil = \"2026-01-01T00:00:00Z\"\n\
             [[maintenance]]\nstart = \"10:00\"\nuntil = \"2026-01-01T00:00:00Z\"\n\
-            [[maintenance]]\ntargets = [\"a\"]\n";
+            [[maintenance]]\ntargets = [\"a\"]\n\
+            [[maintenance]]\nduration = \"2h\"\n\
+            [[maintenance]]\nevery = [\"Monday\"]\n\
+            [[maintenance]]\nstart = \"7:30\"\nduration = \"1h\"\n";
         let found: Vec<String> = config::parse(text, |_| None)
             .unwrap_err()
             .iter()
@@ -557,6 +571,11 @@ mod tests {
                 "maintenance #3: until: 2026-01-01T00:00:00Z is not after from (2026-01-02T00:00:00Z)",
                 "maintenance #4: from: a window is either recurring (start, duration, timezone, every) or one-off (from, until), not both",
                 "maintenance #5: start: missing; expected start and duration (recurring), or from and until (one-off)",
+                // Any one key of a recurring window makes it one: what it lacks is named.
+                "maintenance #6: start: missing; a recurring window needs start (hh:mm)",
+                "maintenance #7: start: missing; a recurring window needs start (hh:mm)",
+                "maintenance #7: duration: missing; a recurring window needs a duration such as 2h",
+                "maintenance #8: start: \"7:30\" is not a time of day hh:mm from 00:00 to 23:59",
             ]
         );
     }

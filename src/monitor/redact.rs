@@ -209,6 +209,16 @@ mod tests {
     }
 
     #[test]
+    fn extend_adds_every_secret_of_the_other_longest_first() {
+        let mut target = Secrets::default();
+        target.add("pass", REDACTED);
+        let mut variables = Secrets::default();
+        variables.add_variable("TOKEN", "password1");
+        target.extend(&variables);
+        assert_eq!(target.scrub("password1 and pass"), "${TOKEN} and redacted");
+    }
+
+    #[test]
     fn a_variable_is_found_as_written_and_percent_encoded() {
         let mut secrets = Secrets::default();
         secrets.add_variable("TOKEN", "s3cret value");

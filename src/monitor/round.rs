@@ -256,6 +256,11 @@ mod tests {
         assert!(round(&[Some(false), Some(false), None]).fails(3));
         // Unreachable is never a failure: a round of only the monitor's success passes.
         assert_eq!(round(&[Some(true), None, None]).failing().count(), 0);
+        // No vote cast at all is no failure either: min(quorum, 0) failed votes is not enough.
+        let silent = round(&[None, None, None]);
+        assert_eq!(silent.count(), (0, 0));
+        assert!(!silent.fails(2));
+        assert!(!silent.fails(0));
     }
 
     #[test]
@@ -277,6 +282,49 @@ mod tests {
         // Alone, the outcome is the monitor's own, cause without a location.
         let alone = Round::alone("nrt", outcome(false)).outcome(1).unwrap();
         assert_eq!(alone, outcome(false));
+    }
+
+    /// A prober whose every probe succeeds at once.
+    struct Up;
+
+    impl Probe for Up {
+        fn probe(&self, _: &Target) -> impl Future<Output = Outcome> + Send {
+            std::future::ready(outcome(true))
+        }
+    }
+
+    #[tokio::test]
+    async fn agents_vote_on_probed_targets_and_never_on_push_targets() {
+        let config = crate::monitor::config::parse(
+            "[[target]]\nname = \"web\"\nurl = \"http://127.0.0.1:1/\"\n\
+             [[target]]\nname = \"job\"\nkind = \"push\"\nperiod = \"1h\"\n\
+             token = \"${JOB_TOKEN}\"\n",
+            |_| Some("0123456789abcdef0123456789abcdef".to_owned()),
+        )
+        .unwrap();
+        // An agent that refuses every connection: it casts no vote, but is asked.
+        let agent = Location {
+            name: "ams".to_owned(),
+            url: "http://127.0.0.1:1/".parse().unwrap(),
+            token: "agent-token".to_owned(),
+        };
+        // The monitor's own client for its agents (rustls with graviola, as in production).
+        let client = crate::monitor::probe::Prober::new(Vec::new())
+            .unwrap()
+            .alert_client();
+        let voters = Voters {
+            prober: Up,
+            location: "nrt".to_owned(),
+            agents: Some((Agents::new(client, None), vec![agent])),
+        };
+        let names = |round: &Round| -> Vec<String> {
+            round.ballots.iter().map(|b| b.location.clone()).collect()
+        };
+        let web = voters.round(&config.targets[0]).await;
+        assert_eq!(names(&web), ["nrt", "ams"]);
+        assert!(web.ballots[1].outcome.is_err(), "refused: no vote");
+        let job = voters.round(&config.targets[1]).await;
+        assert_eq!(names(&job), ["nrt"], "a push target is not probed");
     }
 
     #[test]

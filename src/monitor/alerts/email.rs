@@ -466,6 +466,27 @@ mod tests {
     }
 
     #[test]
+    fn a_certificate_email_names_the_certificate_and_its_expiry_not_a_cause() {
+        let certificate = Event::Certificate {
+            expires_ms: 1_800_000_305_000 + 10 * 86_400_000,
+            subject: "CN=api.example.org".to_owned(),
+        };
+        let email = email(certificate, "");
+        let row = |name: &str, value: &str| {
+            format!(
+                "<th style=\"text-align: left; padding-right: 12px\">{name}</th><td>{value}</td>"
+            )
+        };
+        for shown in [
+            row("Certificate", "CN=api.example.org"),
+            row("Expires", "2027-01-25T08:05:05.000Z"),
+        ] {
+            assert!(email.html.contains(&shown), "{shown:?} in {}", email.html);
+        }
+        assert!(!email.html.contains(">Cause</th>"), "{}", email.html);
+    }
+
+    #[test]
     fn the_monitors_own_trouble_is_sent_to_every_email_alert() {
         let config = config();
         let degraded = direct_messages(

@@ -259,5 +259,21 @@ mod tests {
         };
         let w = Watch::resume(period, grace, Some(started), at(101));
         assert_eq!(w.deadline_ms(), millis(at(131)));
+        // One recorded ahead of the clock (it was set back across the restart) keeps the
+        // deadline it implies, later than one grace from now.
+        let w = Watch::resume(period, grace, Some(started), at(50));
+        assert_eq!(w.deadline_ms(), millis(at(130)));
+    }
+
+    #[test]
+    fn a_period_or_grace_too_long_for_u64_milliseconds_counts_as_a_quarter_of_u64() {
+        // humantime takes "1000000000y", which is more milliseconds than u64 holds: such a
+        // target is never due, and the deadline's sums cannot overflow.
+        let huge = Duration::MAX;
+        let grace = Duration::from_secs(30);
+        let w = Watch::resume(huge, grace, None, at(0));
+        assert_eq!(w.deadline_ms(), millis(at(0)) + u64::MAX / 4 + 30_000);
+        let w = Watch::resume(Duration::from_secs(300), huge, None, at(0));
+        assert_eq!(w.deadline_ms(), millis(at(0)) + 300_000 + u64::MAX / 4);
     }
 }
