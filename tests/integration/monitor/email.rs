@@ -175,6 +175,11 @@ fn decodes_to(encoded: &str, expected: &[u8]) -> bool {
     STANDARD.decode(encoded.trim()).is_ok_and(|d| d == expected)
 }
 
+/// `encoded`'s base64 as text (lossy), or empty when it is not base64.
+fn decoded(encoded: &str) -> String {
+    String::from_utf8_lossy(&STANDARD.decode(encoded.trim()).unwrap_or_default()).into_owned()
+}
+
 async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
     io: &mut BufReader<S>,
     mode: Mode,
@@ -228,6 +233,7 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
             login(
                 conversation,
                 decodes_to(&payload, format!("\0{USERNAME}\0{PASSWORD}").as_bytes()),
+                decoded(&payload).rsplit('\0').next().unwrap_or_default(),
             )
         } else if upper == "AUTH LOGIN" {
             reply(io, "334 VXNlcm5hbWU6").await;
@@ -244,6 +250,7 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
                 conversation,
                 decodes_to(&user, USERNAME.as_bytes())
                     && decodes_to(&password, PASSWORD.as_bytes()),
+                &decoded(&password),
             )
         } else if upper.starts_with("MAIL FROM:") {
             if conversation.authenticated {
@@ -310,12 +317,14 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
     Ended::Closed
 }
 
-fn login(conversation: &mut Conversation, right: bool) -> String {
+/// Answers a login; a refusal echoes the password it was given, as a careless server might,
+/// so the tests see that the monitor's error and log never carry it.
+fn login(conversation: &mut Conversation, right: bool, password: &str) -> String {
     conversation.authenticated = right;
     if right {
         "235 2.7.0 Authentication successful".to_owned()
     } else {
-        "535 5.7.8 Authentication credentials invalid".to_owned()
+        format!("535 5.7.8 Authentication credentials invalid (password {password})")
     }
 }
 
@@ -547,7 +556,7 @@ async fn a_refused_login_is_retried_and_its_error_names_the_server_but_not_the_p
     let log = running.log();
     assert!(
         log.contains(&format!(
-            "\"error\":\"localhost:{}: permanent error (535): 5.7.8 Authentication credentials invalid\"",
+            "\"error\":\"localhost:{}: permanent error (535): 5.7.8 Authentication credentials invalid (password redacted)\"",
             smtp.port
         )),
         "{log}"
