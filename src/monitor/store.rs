@@ -2649,4 +2649,31 @@ mod tests {
             "new results go on from the derived events"
         );
     }
+
+    /// What deriving events costs at start-up in the worst case, a target that never changed
+    /// (its every kept result is read): 90 days of results at 30 s. Run with `cargo test --lib
+    /// measure_event_derivation -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "a measurement, not a test"]
+    fn measure_event_derivation() {
+        const RESULTS: u64 = 90 * 24 * 120;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        for chunk in (0..RESULTS).collect::<Vec<_>>().chunks(10_000) {
+            let mut batch = batch(&[]);
+            for k in chunk {
+                batch
+                    .results
+                    .push(("a".to_owned(), result(T0 + k * 30_000, true, 1)));
+            }
+            store.commit(&batch).unwrap();
+        }
+        forget_events(&store);
+        drop(store);
+        let start = std::time::Instant::now();
+        let store = Store::open(dir.path()).unwrap();
+        let took = start.elapsed();
+        assert_eq!(store.events("a").unwrap().len(), 2);
+        println!("{RESULTS} results of one steady target: events derived in {took:?}");
+    }
 }
