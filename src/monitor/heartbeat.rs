@@ -157,4 +157,45 @@ mod tests {
             "11 s since it turned"
         );
     }
+
+    #[test]
+    fn the_ledger_and_the_schedule_may_be_quiet_up_to_their_limits_exactly() {
+        let start = from_millis(1_800_000_000_000);
+        let quiet = Duration::from_secs(30);
+        let progress = Progress::default();
+        progress.tick(start);
+        assert_eq!(progress.stalled(start + STALL, quiet, start), None);
+        progress.tick(start + quiet);
+        assert_eq!(progress.stalled(start + quiet, quiet, start), None);
+    }
+
+    #[test]
+    fn the_schedule_may_be_quiet_for_twice_the_longest_interval_and_its_timeout() {
+        let parse = |toml: &str| {
+            let token = |_: &str| Some("0123456789abcdef0123456789abcdef".to_owned());
+            crate::monitor::config::parse(toml, token).unwrap()
+        };
+        let probed = parse(
+            "[[target]]\nname = \"a\"\nurl = \"http://127.0.0.1:1/\"\ninterval = \"60s\"\n\
+             timeout = \"7s\"\n\
+             [[target]]\nname = \"b\"\nurl = \"http://127.0.0.1:2/\"\ninterval = \"30s\"\n\
+             timeout = \"20s\"\n\
+             [[target]]\nname = \"job\"\nkind = \"push\"\nperiod = \"1d\"\n\
+             token = \"${TOKEN}\"\n",
+        );
+        assert_eq!(quiet(&probed), Duration::from_secs(127) + ANSWER_MARGIN);
+        let pushed = parse(
+            "[[target]]\nname = \"job\"\nkind = \"push\"\nperiod = \"1d\"\n\
+             token = \"${TOKEN}\"\n",
+        );
+        assert_eq!(
+            quiet(&pushed),
+            Duration::from_secs(3_153_600_000),
+            "100 years"
+        );
+        // No target at all (the config refuses that, the type does not).
+        let mut none = pushed;
+        none.targets.clear();
+        assert_eq!(quiet(&none), STALL);
+    }
 }

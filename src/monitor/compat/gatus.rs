@@ -831,4 +831,357 @@ mod tests {
         assert_eq!(rfc3339(1_800_000_000_250), "2027-01-15T08:00:00.25Z");
         assert_eq!(rfc3339(1_800_000_000_001), "2027-01-15T08:00:00.001Z");
     }
+
+    /// What a handler answered: status, body, and the `Cache-Control` header of a 200.
+    type Answer = (u16, String, Option<String>);
+
+    fn raw_answer(answer: RawResponse) -> Answer {
+        match answer {
+            RawResponse::Ok(body, cache, _) => (200, body.0, Some(cache)),
+            RawResponse::BadRequest(body) => (400, body.0, None),
+            RawResponse::NotFound(body) => (404, body.0, None),
+            RawResponse::Failed(body) => (500, body.0, None),
+        }
+    }
+
+    fn badge_answer(answer: BadgeResponse) -> Answer {
+        match answer {
+            BadgeResponse::Ok(body, cache, _) => (200, body.0, Some(cache)),
+            BadgeResponse::BadRequest(body) => (400, body.0, None),
+            BadgeResponse::NotFound(body) => (404, body.0, None),
+            BadgeResponse::Failed(body) => (500, body.0, None),
+        }
+    }
+
+    fn status_answer(answer: StatusResponse) -> Result<EndpointStatus, (u16, String)> {
+        match answer {
+            StatusResponse::Ok(status) => Ok(status.0),
+            StatusResponse::NotFound(body) => Err((404, body.0)),
+            StatusResponse::Failed(body) => Err((500, body.0)),
+        }
+    }
+
+    fn shields_answer(answer: ShieldsResponse) -> (String, String) {
+        match answer {
+            ShieldsResponse::Ok(shields, cache, _) => {
+                assert_eq!(cache, "no-cache, no-store, must-revalidate");
+                assert_eq!(
+                    (shields.0.schema_version, shields.0.label.as_str()),
+                    (1, "gatus")
+                );
+                (shields.0.message, shields.0.color)
+            }
+            ShieldsResponse::NotFound(body) | ShieldsResponse::Failed(body) => {
+                panic!("not a badge: {}", body.0)
+            }
+        }
+    }
+
+    fn key(text: &str) -> Path<String> {
+        Path(text.to_owned())
+    }
+
+    /// The hour of the results: two before the current one (the 24-hour windows hold it even
+    /// when the hour turns during a test).
+    fn results_hour() -> u64 {
+        store::millis(SystemTime::now()) / HOUR_MS - 2
+    }
+
+    /// Four targets over a store holding, in [`results_hour`]: `api` (group `Core Services`,
+    /// URL shown) 40 ms up, 160 ms down (503) and 100 ms up, with verdicts on the last two
+    /// and an incident over the failure; `web` one 500 ms failure and an open incident;
+    /// `slow` one 2000 ms success; `fresh` nothing.
+    fn api() -> (GatusApi, tempfile::TempDir, [u64; 4]) {
+        let dir = tempfile::tempdir().unwrap();
+        let config = crate::monitor::config::parse(
+            "[[target]]\nname = \"api\"\ngroup = \"Core Services\"\n\
+             url = \"https://api.example.org/health\"\nshow_url = true\n\
+             [[target]]\nname = \"web\"\nurl = \"http://127.0.0.1:2/\"\n\
+             [[target]]\nname = \"slow\"\nurl = \"http://127.0.0.1:3/\"\n\
+             [[target]]\nname = \"fresh\"\nurl = \"http://127.0.0.1:4/\"\n",
+            |_| None,
+        )
+        .unwrap();
+        let start = results_hour() * HOUR_MS;
+        let at = [start + 1_000, start + 2_000, start + 3_000, start + 4_000];
+        let result = |at_ms, ok: bool, response_time_ms| ResultRecord {
+            at_ms,
+            ok,
+            status_code: Some(if ok { 200 } else { 503 }),
+            response_time_ms,
+            error: (!ok).then(|| "[STATUS] (503) == 200".to_owned()),
+            votes: Vec::new(),
+        };
+        let verdict = |condition: &str, failure: Option<&str>| Verdict {
+            condition: condition.to_owned(),
+            failure: failure.map(str::to_owned),
+        };
+        let incident = |id, target: &str, started_ms, resolved_ms| Incident {
+            id,
+            target: target.to_owned(),
+            started_ms,
+            resolved_ms,
+            cause: "[STATUS] (503) == 200".to_owned(),
+            reminders: Vec::new(),
+        };
+        let store = Store::open(dir.path()).unwrap();
+        store
+            .commit(&store::Batch {
+                results: vec![
+                    ("api".to_owned(), result(at[0], true, 40)),
+                    ("api".to_owned(), result(at[1], false, 160)),
+                    ("api".to_owned(), result(at[2], true, 100)),
+                    ("web".to_owned(), result(at[3], false, 500)),
+                    ("slow".to_owned(), result(at[3], true, 2000)),
+                ],
+                verdicts: vec![
+                    (
+                        "api".to_owned(),
+                        at[1],
+                        vec![verdict("[STATUS] == 200", Some("[STATUS] (503) == 200"))],
+                    ),
+                    (
+                        "api".to_owned(),
+                        at[2],
+                        vec![verdict("[STATUS] == 200", None)],
+                    ),
+                ],
+                incidents: vec![
+                    incident(1, "api", at[1], Some(at[2])),
+                    incident(2, "web", at[3], None),
+                ],
+                ..store::Batch::default()
+            })
+            .unwrap();
+        let monitoring = Monitoring {
+            config: std::sync::Arc::new(config),
+            store: std::sync::Arc::new(store),
+            health: std::sync::Arc::new(crate::monitor::health::StoreHealth::new(0).unwrap()),
+        };
+        (GatusApi { monitoring }, dir, at)
+    }
+
+    #[tokio::test]
+    async fn the_handlers_give_each_endpoint_its_own_results_and_events() {
+        let (api, _dir, at) = api();
+        let StatusesResponse::Ok(all) = api.statuses(Query(None), Query(None)).await else {
+            panic!("statuses failed");
+        };
+        let keys: Vec<_> = all.0.iter().map(|e| e.key.as_str()).collect();
+        assert_eq!(keys, ["core-services_api", "_web", "_slow", "_fresh"]);
+        let result = |at_ms, ok: bool, ms: u64, conditions: Option<(&str, bool)>| GatusResult {
+            status: Some(if ok { 200 } else { 503 }),
+            hostname: Some("api.example.org".to_owned()),
+            duration: ms * 1_000_000,
+            errors: (!ok).then(|| vec!["[STATUS] (503) == 200".to_owned()]),
+            condition_results: conditions.map(|(condition, success)| {
+                vec![ConditionResult {
+                    condition: condition.to_owned(),
+                    success,
+                }]
+            }),
+            success: ok,
+            timestamp: rfc3339(at_ms),
+        };
+        let results = vec![
+            result(at[0], true, 40, None),
+            result(at[1], false, 160, Some(("[STATUS] (503) == 200", false))),
+            result(at[2], true, 100, Some(("[STATUS] == 200", true))),
+        ];
+        assert_eq!(
+            all.0[0],
+            EndpointStatus {
+                name: Some("api".to_owned()),
+                group: Some("Core Services".to_owned()),
+                key: "core-services_api".to_owned(),
+                results: results.clone(),
+                events: None,
+            }
+        );
+        assert_eq!(
+            (all.0[1].name.as_deref(), &all.0[1].group),
+            (Some("web"), &None)
+        );
+
+        // One endpoint: its events only, not another's.
+        let one = status_answer(
+            api.status(key("core-services_api"), Query(None), Query(None))
+                .await,
+        );
+        let event = |kind, at_ms| GatusEvent {
+            kind,
+            timestamp: rfc3339(at_ms),
+        };
+        assert_eq!(
+            one,
+            Ok(EndpointStatus {
+                events: Some(vec![
+                    event(EventType::Unhealthy, at[1]),
+                    event(EventType::Healthy, at[2]),
+                ]),
+                ..all.0[0].clone()
+            })
+        );
+        let web = status_answer(api.status(key("_web"), Query(None), Query(None)).await).unwrap();
+        assert_eq!(web.events, Some(vec![event(EventType::Unhealthy, at[3])]));
+        let fresh = status_answer(api.status(key("_fresh"), Query(None), Query(None)).await);
+        assert_eq!(fresh.unwrap().events, None);
+        assert_eq!(
+            status_answer(api.status(key("nope"), Query(None), Query(None)).await),
+            Err((404, "endpoint not found".to_owned()))
+        );
+    }
+
+    #[tokio::test]
+    async fn uptimes_response_times_and_badges_are_exact() {
+        let (api, _dir, _) = api();
+        let no_cache = Some("no-cache, no-store, must-revalidate".to_owned());
+        let uptime = |k: &str, d: &str| api.uptime(key(k), key(d));
+        assert_eq!(
+            raw_answer(uptime("core-services_api", "24h").await),
+            (200, "0.666667".to_owned(), no_cache.clone())
+        );
+        assert_eq!(
+            raw_answer(uptime("core-services_api", "2h").await),
+            (400, DURATIONS.to_owned(), None)
+        );
+        assert_eq!(
+            raw_answer(uptime("nope", "24h").await),
+            (404, "endpoint not found".to_owned(), None)
+        );
+        assert_eq!(
+            raw_answer(api.response_time(key("core-services_api"), key("7d")).await),
+            (200, "100".to_owned(), no_cache.clone())
+        );
+
+        // Health: the latest result's verdict.
+        for (k, health, color, shields) in [
+            ("core-services_api", "up", badge::GREEN, "brightgreen"),
+            ("_web", "down", badge::RED, "red"),
+            ("_fresh", "?", badge::GREY, "yellow"),
+        ] {
+            assert_eq!(
+                badge_answer(api.health_badge(key(k)).await),
+                (
+                    200,
+                    badge::render("health", health, color),
+                    no_cache.clone()
+                ),
+                "{k}"
+            );
+            assert_eq!(
+                shields_answer(api.health_shields(key(k)).await),
+                (health.to_owned(), shields.to_owned()),
+                "{k}"
+            );
+        }
+
+        // The response-time badge's colour by the mean: 100, 500 and 2000 ms.
+        for (k, ms, color) in [
+            ("core-services_api", "100ms", badge::GREEN),
+            ("_web", "500ms", badge::YELLOW_GREEN),
+            ("_slow", "2000ms", badge::ORANGE),
+        ] {
+            assert_eq!(
+                badge_answer(api.response_time_badge(key(k), key("24h")).await),
+                (
+                    200,
+                    badge::render("response time 24h", ms, color),
+                    no_cache.clone()
+                ),
+                "{k}"
+            );
+        }
+        assert_eq!(
+            badge_answer(api.uptime_badge(key("core-services_api"), key("30d")).await),
+            (
+                200,
+                badge::render("uptime 30d", "66.67%", badge::uptime_color(Some(2.0 / 3.0))),
+                no_cache
+            )
+        );
+    }
+
+    #[tokio::test]
+    async fn the_history_reaches_back_the_whole_duration() {
+        let (api, _dir, at) = api();
+        // The results' own hour, even if the hour turned since they were written.
+        let hour = at[0] / HOUR_MS;
+        // Asked again if the hour turned during the request.
+        for _ in 0..2 {
+            let now = store::millis(SystemTime::now()) / HOUR_MS;
+            let answer = api
+                .response_time_history(key("core-services_api"), key("24h"))
+                .await;
+            if store::millis(SystemTime::now()) / HOUR_MS != now {
+                continue;
+            }
+            let HistoryResponse::Ok(history) = answer else {
+                panic!("no history");
+            };
+            // From the hour 24 before the current one: zeros up to the results' hour.
+            let hours: Vec<u64> = (now - 24..=hour).collect();
+            let mut values = vec![0; hours.len() - 1];
+            values.push(100);
+            assert_eq!(
+                history.0,
+                ResponseTimeHistory {
+                    timestamps: hours.iter().map(|h| h * HOUR_MS).collect(),
+                    values,
+                }
+            );
+            return;
+        }
+        panic!("the hour turned twice");
+    }
+
+    #[tokio::test]
+    async fn a_store_that_cannot_be_read_is_a_500_that_says_so() {
+        let (api, _dir, _) = api();
+        api.monitoring.store.close();
+        let StatusesResponse::Failed(body) = api.statuses(Query(None), Query(None)).await else {
+            panic!("not a failure");
+        };
+        assert_eq!(body.0, "the monitor's store could not be read; see the log");
+    }
+
+    #[test]
+    fn windows_sum_the_last_hours_or_days() {
+        let bucket = |i: u64| {
+            (
+                i,
+                Aggregate {
+                    checks: i,
+                    failures: i % 3,
+                    response_time_ms: 10 * i,
+                },
+            )
+        };
+        let history = History {
+            hours: (1..=30).map(bucket).collect(),
+            days: (1..=40).map(bucket).collect(),
+        };
+        let total = |range: std::ops::RangeInclusive<u64>| {
+            let mut total = Aggregate::default();
+            for i in range {
+                total.checks += i;
+                total.failures += i % 3;
+                total.response_time_ms += 10 * i;
+            }
+            total
+        };
+        assert_eq!(window(&history, "1h"), Some(total(28..=30)));
+        assert_eq!(window(&history, "24h"), Some(total(7..=30)));
+        assert_eq!(window(&history, "7d"), Some(total(34..=40)));
+        assert_eq!(window(&history, "30d"), Some(total(11..=40)));
+        assert_eq!(window(&history, "90d"), None);
+        assert_eq!(
+            window(&history, "1h"),
+            Some(Aggregate {
+                checks: 87,
+                failures: 3,
+                response_time_ms: 870
+            })
+        );
+    }
 }

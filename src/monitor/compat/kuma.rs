@@ -515,4 +515,173 @@ mod tests {
         let maintenance = heartbeat(&result(at, false, None), true);
         assert_eq!(maintenance.status, 3);
     }
+
+    /// Slug `home`; `api` (group `production`, URL shown), `db` (down, incident 1 open) and
+    /// `cache` (tcp://, group `production`); `api` and `db` with one result each.
+    fn api() -> (KumaApi, tempfile::TempDir, u64) {
+        use crate::monitor::store::{Batch, State, TargetState};
+        let dir = tempfile::tempdir().unwrap();
+        let config = crate::monitor::config::parse(
+            "[monitor]\ntitle = \"Status of things\"\nstatus_page_slug = \"home\"\n\
+             [[target]]\nname = \"api\"\ngroup = \"production\"\n\
+             url = \"https://api.example.org/health\"\nshow_url = true\n\
+             [[target]]\nname = \"db\"\nurl = \"http://127.0.0.1:2/\"\n\
+             [[target]]\nname = \"cache\"\ngroup = \"production\"\nurl = \"tcp://127.0.0.1:3\"\n",
+            |_| None,
+        )
+        .unwrap();
+        let at = crate::monitor::store::millis(SystemTime::now()) - 60_000;
+        let store = Store::open(dir.path()).unwrap();
+        let down = TargetState {
+            state: State::Down,
+            open_incident: Some(1),
+            ..TargetState::default()
+        };
+        store
+            .commit(&Batch {
+                results: vec![
+                    ("api".to_owned(), result(at, true, Some(200))),
+                    ("db".to_owned(), result(at, false, Some(503))),
+                ],
+                states: [("db".to_owned(), down)].into(),
+                incidents: vec![Incident {
+                    id: 1,
+                    target: "db".to_owned(),
+                    started_ms: 1_796_581_800_125,
+                    resolved_ms: None,
+                    cause: "status 503 is not 200..399".to_owned(),
+                    reminders: Vec::new(),
+                }],
+                ..Batch::default()
+            })
+            .unwrap();
+        let monitoring = Monitoring {
+            config: std::sync::Arc::new(config),
+            store: std::sync::Arc::new(store),
+            health: std::sync::Arc::new(crate::monitor::health::StoreHealth::new(0).unwrap()),
+        };
+        (KumaApi { monitoring }, dir, at)
+    }
+
+    fn slug(text: &str) -> Path<String> {
+        Path(text.to_owned())
+    }
+
+    fn not_found() -> KumaError {
+        KumaError {
+            status: "fail".to_owned(),
+            msg: "Status Page Not Found".to_owned(),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_page_of_its_slug_in_any_case_lists_targets_by_group_with_their_ids() {
+        let (api, _dir, _) = api();
+        let monitor = |id, name: &str, kind: &str, url: Option<&str>| KumaMonitor {
+            id,
+            name: name.to_owned(),
+            send_url: u8::from(url.is_some()),
+            kind: kind.to_owned(),
+            url: url.map(str::to_owned),
+        };
+        for asked in ["home", "HOME"] {
+            let StatusPageResponse::Ok(page) = api.status_page(slug(asked)).await else {
+                panic!("{asked}: not the page");
+            };
+            let groups: Vec<_> = page
+                .0
+                .public_group_list
+                .iter()
+                .map(|g| (g.id, g.name.as_str(), g.weight, g.monitor_list.clone()))
+                .collect();
+            assert_eq!(
+                groups,
+                [
+                    (1, "Services", 1, vec![monitor(2, "db", "http", None)]),
+                    (
+                        2,
+                        "production",
+                        2,
+                        vec![
+                            monitor(1, "api", "http", Some("https://api.example.org/health")),
+                            monitor(3, "cache", "port", None),
+                        ]
+                    ),
+                ],
+                "{asked}"
+            );
+            let incident = KumaIncident {
+                id: 1,
+                style: "danger".to_owned(),
+                title: "db is down".to_owned(),
+                content: "status 503 is not 200..399".to_owned(),
+                pin: true,
+                active: true,
+                created_date: "2026-12-06 18:30:00".to_owned(),
+                last_updated_date: None,
+                status_page_id: 1,
+            };
+            assert_eq!(page.0.incident, Some(incident.clone()));
+            assert_eq!(page.0.incidents, [incident]);
+            assert_eq!(
+                (page.0.config.slug.as_str(), page.0.config.title.as_str()),
+                ("home", "Status of things")
+            );
+        }
+        let StatusPageResponse::NotFound(body) = api.status_page(slug("default")).await else {
+            panic!("another slug is a page");
+        };
+        assert_eq!(body.0, not_found());
+    }
+
+    #[tokio::test]
+    async fn heartbeats_are_keyed_by_each_targets_id() {
+        let (api, _dir, at) = api();
+        let HeartbeatResponse::Ok(beats) = api.heartbeats(slug("Home")).await else {
+            panic!("not the heartbeats");
+        };
+        let time = format_time(at, "%Y-%m-%d %H:%M:%S%.3f");
+        let beat = |status, ping| Heartbeat {
+            status,
+            time: time.clone(),
+            msg: String::new(),
+            ping,
+        };
+        assert_eq!(
+            beats.0.heartbeat_list,
+            BTreeMap::from([
+                ("1".to_owned(), vec![beat(UP, Some(42))]),
+                ("2".to_owned(), vec![beat(DOWN, Some(42))]),
+                ("3".to_owned(), Vec::new()),
+            ])
+        );
+        assert_eq!(
+            beats.0.uptime_list,
+            BTreeMap::from([
+                ("1_24".to_owned(), 1.0),
+                ("2_24".to_owned(), 0.0),
+                ("3_24".to_owned(), 0.0),
+            ])
+        );
+        let HeartbeatResponse::NotFound(body) = api.heartbeats(slug("hom")).await else {
+            panic!("another slug has heartbeats");
+        };
+        assert_eq!(body.0, not_found());
+    }
+
+    #[tokio::test]
+    async fn a_store_that_cannot_be_read_is_a_500_that_says_so() {
+        let (api, _dir, _) = api();
+        api.monitoring.store.close();
+        let StatusPageResponse::Failed(body) = api.status_page(slug("home")).await else {
+            panic!("not a failure");
+        };
+        assert_eq!(
+            body.0,
+            KumaError {
+                status: "fail".to_owned(),
+                msg: "the monitor's store could not be read; see the log".to_owned(),
+            }
+        );
+    }
 }

@@ -155,4 +155,102 @@ mod tests {
             "sip.example.org.:5060"
         );
     }
+
+    #[test]
+    fn names_and_addresses_of_every_served_type_are_rendered() {
+        use hickory_proto::rr::rdata::{AAAA, CNAME, NS, PTR};
+        let name = |n: &str| Name::from_ascii(n).unwrap();
+        let aaaa = RData::AAAA(AAAA("2001:db8::1".parse().unwrap()));
+        assert_eq!(render([aaaa].iter()), "2001:db8::1");
+        let cname = RData::CNAME(CNAME(name("www.example.org.")));
+        assert_eq!(render([cname].iter()), "www.example.org.");
+        let ns = RData::NS(NS(name("ns1.example.org.")));
+        assert_eq!(render([ns].iter()), "ns1.example.org.");
+        let ptr = RData::PTR(PTR(name("host.example.org.")));
+        assert_eq!(render([ptr].iter()), "host.example.org.");
+    }
+
+    #[test]
+    fn response_codes_are_named_as_go_names_them() {
+        let names = [0, 1, 3, 5, 10, 16, 23, 11, 4095].map(rcode_name);
+        assert_eq!(
+            names,
+            [
+                "NOERROR",
+                "FORMERR",
+                "NXDOMAIN",
+                "REFUSED",
+                "NOTZONE",
+                "BADSIG",
+                "BADCOOKIE",
+                "11",
+                "4095"
+            ]
+        );
+    }
+
+    #[test]
+    fn query_ids_are_not_a_constant() {
+        // Four equal ids from a random source: one chance in 2^48.
+        let ids = [rand_id(), rand_id(), rand_id(), rand_id()];
+        assert!(ids.iter().any(|id| *id != ids[0]), "{ids:?}");
+    }
+
+    /// A server on loopback that answers one query with three messages: a response with
+    /// another id, a query (not a response) with the query's id, then the answer, each with
+    /// a different A record.
+    async fn server_with_strays() -> std::net::SocketAddr {
+        use hickory_proto::rr::Record;
+        let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let addr = socket.local_addr().unwrap();
+        tokio::spawn(async move {
+            let mut buffer = [0u8; 512];
+            let (received, from) = socket.recv_from(&mut buffer).await.unwrap();
+            let query = Message::from_vec(&buffer[..received]).unwrap();
+            let question = query.queries[0].clone();
+            let id = query.metadata.id;
+            for (id, kind, last) in [
+                (id.wrapping_add(1), MessageType::Response, 66),
+                (id, MessageType::Query, 77),
+                (id, MessageType::Response, 1),
+            ] {
+                let mut message = Message::new(id, kind, OpCode::Query);
+                message.add_query(question.clone());
+                message.add_answer(Record::from_rdata(
+                    question.name().clone(),
+                    60,
+                    RData::A(A(Ipv4Addr::new(192, 0, 2, last))),
+                ));
+                let bytes = message.to_vec().unwrap();
+                socket.send_to(&bytes, from).await.unwrap();
+            }
+        });
+        addr
+    }
+
+    #[tokio::test]
+    async fn only_the_response_to_the_query_is_read() {
+        let server = server_with_strays().await;
+        let spec = ProbeSpec {
+            url: reqwest::Url::parse(&format!("dns://127.0.0.1:{}", server.port())).unwrap(),
+            dns: Some(crate::monitor::config::DnsQuery {
+                name: "up.example.test".to_owned(),
+                record_type: "A".to_owned(),
+            }),
+            method: crate::monitor::config::ProbeMethod::Get,
+            headers: Vec::new(),
+            timeout: std::time::Duration::from_secs(10),
+            follow_redirects: false,
+            body_limit: 1024,
+            keep_body: true,
+        };
+        // Bounded: a probe that skipped its answer would wait for ever.
+        let reach = tokio::time::timeout(spec.timeout, probe(&spec))
+            .await
+            .expect("the answer within 10 s");
+        assert_eq!(reach.error, None);
+        assert!(reach.connected);
+        assert_eq!(String::from_utf8(reach.body).unwrap(), "192.0.2.1");
+        assert_eq!(reach.dns_rcode.as_deref(), Some("NOERROR"));
+    }
 }

@@ -45,3 +45,79 @@ pub(super) async fn probe(tls: Arc<rustls::ClientConfig>, spec: &ProbeSpec) -> R
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::time::{Duration, SystemTime};
+
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    use tokio::net::TcpListener;
+
+    use super::*;
+
+    /// tests/fixtures/tls: the test CA and its certificate for localhost.
+    fn fixture(file: &str) -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/tls")
+            .join(file)
+    }
+
+    #[tokio::test]
+    async fn a_handshake_keeps_the_leafs_expiry_and_subject() {
+        let provider = Arc::new(rustls_graviola::default_provider());
+        let chain: Vec<_> = CertificateDer::pem_file_iter(fixture("localhost.pem"))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let key = PrivateKeyDer::from_pem_file(fixture("localhost.key")).unwrap();
+        let server = rustls::ServerConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server));
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            // Held until the client is done with it.
+            let _tls = acceptor.accept(stream).await;
+            std::future::pending::<()>().await;
+        });
+        let mut roots = rustls::RootCertStore::empty();
+        for ca in CertificateDer::pem_file_iter(fixture("ca.pem")).unwrap() {
+            roots.add(ca.unwrap()).unwrap();
+        }
+        let client = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let spec = ProbeSpec {
+            url: reqwest::Url::parse(&format!("tls://localhost:{port}")).unwrap(),
+            dns: None,
+            method: crate::monitor::config::ProbeMethod::Get,
+            headers: Vec::new(),
+            timeout: Duration::from_secs(10),
+            follow_redirects: false,
+            body_limit: 1024,
+            keep_body: false,
+        };
+        let reach = tokio::time::timeout(spec.timeout, probe(Arc::new(client), &spec))
+            .await
+            .expect("the handshake within 10 s");
+        assert_eq!(reach.error, None);
+        assert!(reach.connected);
+        // The fixture's notAfter: 2035-02-15T06:02:48Z.
+        assert_eq!(
+            reach.certificate,
+            Some((
+                SystemTime::UNIX_EPOCH + Duration::from_secs(2_055_132_168),
+                "CN=localhost".to_owned()
+            ))
+        );
+    }
+}

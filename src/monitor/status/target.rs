@@ -204,3 +204,139 @@ fn verdict(ok: Option<bool>) -> Markup {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::monitor::health::StoreHealth;
+    use crate::monitor::store::{
+        Batch, LocationState, State, Store, TargetState, Vote, from_millis,
+    };
+
+    /// 2026-12-06 18:30:00.125 UTC.
+    const AT: u64 = 1_796_581_800_125;
+
+    /// `api`'s page, read a minute after its two results (200 in 40 ms, then a 503), with two
+    /// locations (one that voted down, one that cast no vote) and one incident; `web` has an
+    /// incident of its own.
+    fn page() -> TargetPage {
+        let dir = tempfile::tempdir().unwrap();
+        let config = crate::monitor::config::parse(
+            "[monitor]\ntitle = \"Status of things\"\n\
+             [[target]]\nname = \"api\"\nurl = \"http://127.0.0.1:1/\"\n\
+             [[target]]\nname = \"web\"\nurl = \"http://127.0.0.1:2/\"\n",
+            |_| None,
+        )
+        .unwrap();
+        let result = |at_ms, status: u16, error: Option<&str>| ResultRecord {
+            at_ms,
+            ok: error.is_none(),
+            status_code: Some(status),
+            response_time_ms: 40,
+            error: error.map(str::to_owned),
+            votes: Vec::new(),
+        };
+        let vote = |location: &str, ok, error: &str| LocationState {
+            at_ms: AT + 1_000,
+            vote: Vote {
+                location: location.to_owned(),
+                ok,
+                status_code: ok.map(|_| 503),
+                response_time_ms: 61,
+                error: Some(error.to_owned()),
+            },
+            failures: 1,
+            warning: false,
+        };
+        let incident = |id, target: &str, cause: &str| Incident {
+            id,
+            target: target.to_owned(),
+            started_ms: AT + 1_000,
+            resolved_ms: None,
+            cause: cause.to_owned(),
+            reminders: Vec::new(),
+        };
+        let state = TargetState {
+            state: State::Down,
+            locations: vec![
+                vote("here", Some(false), "status 503 here"),
+                vote("eu", None, "the agent did not answer"),
+            ],
+            ..TargetState::default()
+        };
+        let store = Store::open(dir.path()).unwrap();
+        store
+            .commit(&Batch {
+                results: vec![
+                    ("api".to_owned(), result(AT, 200, None)),
+                    (
+                        "api".to_owned(),
+                        result(AT + 1_000, 503, Some("status 503 is not 200..399")),
+                    ),
+                ],
+                states: [("api".to_owned(), state)].into(),
+                incidents: vec![
+                    incident(1, "api", "cause of api"),
+                    incident(2, "web", "cause of web"),
+                ],
+                ..Batch::default()
+            })
+            .unwrap();
+        let monitoring = Monitoring {
+            config: Arc::new(config),
+            store: Arc::new(store),
+            health: Arc::new(StoreHealth::new(0).unwrap()),
+        };
+        let target = monitoring.config.targets[0].clone();
+        let base = "https://status.example.org".to_owned();
+        TargetPage::read(&monitoring, &target, base, from_millis(AT + 61_000)).unwrap()
+    }
+
+    #[test]
+    fn the_page_shows_the_targets_results_locations_and_incidents_only() {
+        let page = page();
+        let ids: Vec<u64> = page.incidents.iter().map(|i| i.id).collect();
+        assert_eq!(ids, [1], "web's incident is not api's");
+        let html = page.render();
+        for part in [
+            "<title>api \u{b7} Status of things</title>",
+            "<link rel=\"stylesheet\" href=\"/status.css\">",
+            "<h1>api</h1>",
+            // Newest first, each with its verdict, status, time and reason.
+            "<tr><td data-label=\"Time\">2026-12-06 18:30:01 UTC</td>\
+             <td data-label=\"Result\"><span class=\"state down\">Down</span></td>\
+             <td data-label=\"Status\">503</td><td data-label=\"Response time\">40 ms</td>\
+             <td data-label=\"Reason\" class=\"cause\">status 503 is not 200..399</td></tr>\
+             <tr><td data-label=\"Time\">2026-12-06 18:30:00 UTC</td>\
+             <td data-label=\"Result\"><span class=\"state up\">Up</span></td>",
+            "<td data-label=\"Location\">here</td>\
+             <td data-label=\"State\"><span class=\"state down\">Down</span></td>\
+             <td data-label=\"Status\">503</td><td data-label=\"Response time\">61 ms</td>\
+             <td data-label=\"When\">1 min ago</td>",
+            "<td data-label=\"Location\">eu</td>\
+             <td data-label=\"State\"><span class=\"state unknown\">No answer</span></td>\
+             <td data-label=\"Status\">\u{2013}</td>",
+            "cause of api",
+            "<code>![api status](https://status.example.org/badges/api/status.svg)</code>",
+            "src=\"/badges/api/uptime.svg?window=30d\"",
+        ] {
+            assert!(html.contains(part), "{part}\nnot in\n{html}");
+        }
+        assert!(!html.contains("cause of web"), "{html}");
+    }
+
+    #[test]
+    fn a_name_that_is_no_target_gets_a_page_that_says_so() {
+        let html = not_found("Status of things", "ghost");
+        for part in [
+            "<!DOCTYPE html>",
+            "<title>Not found \u{b7} Status of things</title>",
+            "<h1>No such target</h1>",
+            "No target is named \u{201c}ghost\u{201d}.",
+        ] {
+            assert!(html.contains(part), "{part}\nnot in\n{html}");
+        }
+    }
+}
