@@ -67,6 +67,9 @@ let
     # second and the third, as crane's mkCrossToolchainEnv sets them for a cross target.
     "CC_${builtins.replaceStrings [ "-" ] [ "_" ] target}" = muslCc;
     TARGET_CC = muslCc;
+    # mimalloc's C at -O3, not at the -Os of the dependencies' opt-level "s": the cc crate puts
+    # CFLAGS_<target> after its own flags (README, "Performance"). As .ci/build-musl sets it.
+    "CFLAGS_${builtins.replaceStrings [ "-" ] [ "_" ] target}" = "-O3";
   };
 
   # The dependencies alone, so a change to our code rebuilds only our code.

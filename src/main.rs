@@ -31,19 +31,35 @@ fn main() -> ExitCode {
         }
         Err(err) => return fail(describe_error(&err)),
     };
-    // Buffered access-log lines are written out whenever a worker goes idle, so they wait only
-    // while the server is busy, and once more at exit.
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .on_thread_park(telemetry::flush)
-        .on_thread_stop(telemetry::flush)
-        .build();
-    let code = match runtime {
+    let cores = std::thread::available_parallelism().map_or(0, std::num::NonZeroUsize::get);
+    let code = match runtime(cores) {
         Ok(runtime) => runtime.block_on(run(cli)),
         Err(err) => fail(format!("error: cannot start the async runtime: {err}")),
     };
     telemetry::flush();
     code
+}
+
+/// The async runtime for a process allowed `cores` cores (0: unknown).
+///
+/// On one core (Fly's shared-cpu-1x, or pinned with taskset as benches/load.py pins it) the
+/// multi-thread runtime's single worker still pays for work stealing and cross-thread wake-ups;
+/// the current-thread runtime runs the same tasks without them (README, "Performance"). Nothing
+/// needs a second worker: there is no `block_in_place`, and `spawn_blocking` has its own threads
+/// in both.
+fn runtime(cores: usize) -> std::io::Result<tokio::runtime::Runtime> {
+    let mut builder = if cores == 1 {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    // Buffered access-log lines are written out whenever a worker goes idle, so they wait only
+    // while the server is busy, and once more at exit.
+    builder
+        .enable_all()
+        .on_thread_park(telemetry::flush)
+        .on_thread_stop(telemetry::flush)
+        .build()
 }
 
 async fn run(cli: Cli) -> ExitCode {
@@ -198,4 +214,17 @@ fn check_store_size(config: &monitor::config::MonitorConfig, args: &MonitorArgs)
 fn fail(line: String) -> ExitCode {
     eprintln!("{line}");
     ExitCode::FAILURE
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::runtime::RuntimeFlavor;
+
+    #[test]
+    fn one_core_gets_the_current_thread_runtime_and_more_or_unknown_the_multi_thread_one() {
+        let flavor = |cores| super::runtime(cores).unwrap().handle().runtime_flavor();
+        assert_eq!(flavor(1), RuntimeFlavor::CurrentThread);
+        assert_eq!(flavor(2), RuntimeFlavor::MultiThread);
+        assert_eq!(flavor(0), RuntimeFlavor::MultiThread);
+    }
 }

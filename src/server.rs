@@ -48,7 +48,12 @@ pub async fn serve<E>(
         .max_header_size(MAX_HEAD_BYTES)
         .max_buf_size(MAX_BUF_BYTES)
         // Answers are small: copying the body after the head and writing once is cheaper.
-        .writev(false);
+        .writev(false)
+        // Without it hyper tries a read while each request is served, to notice a client that
+        // has gone: with the request still holding the read buffer, that read allocates a new
+        // 8 KiB one every request. A client that shuts down its sending side still gets its
+        // answer, and one that has gone is noticed when the answer is written.
+        .half_close(true);
     let http = Arc::new(http);
     let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     let local = listener.local_addr().ok();
