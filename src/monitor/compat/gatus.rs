@@ -889,7 +889,7 @@ mod tests {
 
     /// Four targets over a store holding, in [`results_hour`]: `api` (group `Core Services`,
     /// URL shown) 40 ms up, 160 ms down (503) and 100 ms up, with verdicts on the last two
-    /// and an incident over the failure; `web` one 500 ms failure and an open incident;
+    /// (so the events START, HEALTHY, UNHEALTHY, HEALTHY); `web` one 500 ms failure;
     /// `slow` one 2000 ms success; `fresh` nothing.
     fn api() -> (GatusApi, tempfile::TempDir, [u64; 4]) {
         let dir = tempfile::tempdir().unwrap();
@@ -916,14 +916,6 @@ mod tests {
             condition: condition.to_owned(),
             failure: failure.map(str::to_owned),
         };
-        let incident = |id, target: &str, started_ms, resolved_ms| Incident {
-            id,
-            target: target.to_owned(),
-            started_ms,
-            resolved_ms,
-            cause: "[STATUS] (503) == 200".to_owned(),
-            reminders: Vec::new(),
-        };
         let store = Store::open(dir.path()).unwrap();
         store
             .commit(&store::Batch {
@@ -945,10 +937,6 @@ mod tests {
                         at[2],
                         vec![verdict("[STATUS] == 200", None)],
                     ),
-                ],
-                incidents: vec![
-                    incident(1, "api", at[1], Some(at[2])),
-                    incident(2, "web", at[3], None),
                 ],
                 ..store::Batch::default()
             })
@@ -1016,6 +1004,8 @@ mod tests {
             one,
             Ok(EndpointStatus {
                 events: Some(vec![
+                    event(EventType::Start, at[0]),
+                    event(EventType::Healthy, at[0]),
                     event(EventType::Unhealthy, at[1]),
                     event(EventType::Healthy, at[2]),
                 ]),
@@ -1023,7 +1013,13 @@ mod tests {
             })
         );
         let web = status_answer(api.status(key("_web"), Query(None), Query(None)).await).unwrap();
-        assert_eq!(web.events, Some(vec![event(EventType::Unhealthy, at[3])]));
+        assert_eq!(
+            web.events,
+            Some(vec![
+                event(EventType::Start, at[3]),
+                event(EventType::Unhealthy, at[3])
+            ])
+        );
         let fresh = status_answer(api.status(key("_fresh"), Query(None), Query(None)).await);
         assert_eq!(fresh.unwrap().events, None);
         assert_eq!(
