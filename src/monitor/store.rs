@@ -2676,4 +2676,27 @@ mod tests {
         assert_eq!(store.events("a").unwrap().len(), 2);
         println!("{RESULTS} results of one steady target: events derived in {took:?}");
     }
+
+    /// Deriving events says how many it derived, and only when there were any: a new store,
+    /// or one opened again, says nothing.
+    #[test]
+    fn deriving_events_is_logged_only_when_it_derived_some() {
+        let derived = |lines: &[serde_json::Value]| -> Vec<serde_json::Value> {
+            lines
+                .iter()
+                .filter(|line| line["message"] == "events derived from the kept results")
+                .map(|line| line["events"].clone())
+                .collect()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/store-v2");
+        std::fs::copy(fixture.join(FILE_NAME), dir.path().join(FILE_NAME)).unwrap();
+        let said = crate::telemetry::logged(|_| drop(Store::open(dir.path()).unwrap()));
+        assert_eq!(derived(&said), [serde_json::json!(3)]);
+        let said = crate::telemetry::logged(|_| drop(Store::open(dir.path()).unwrap()));
+        assert_eq!(derived(&said), [] as [serde_json::Value; 0]);
+        let fresh = tempfile::tempdir().unwrap();
+        let said = crate::telemetry::logged(|_| drop(Store::open(fresh.path()).unwrap()));
+        assert_eq!(derived(&said), [] as [serde_json::Value; 0]);
+    }
 }
