@@ -24,6 +24,19 @@ pub struct Monitoring {
     pub health: Arc<super::health::StoreHealth>,
 }
 
+#[cfg(test)]
+impl Monitoring {
+    /// What the handlers read in a unit test: `config` over `store`, whose commits have not
+    /// failed.
+    pub(crate) fn with(config: MonitorConfig, store: Store) -> Self {
+        Self {
+            config: Arc::new(config),
+            store: Arc::new(store),
+            health: Arc::new(super::health::StoreHealth::new(0).unwrap()),
+        }
+    }
+}
+
 /// The whole picture, for dashboards and the status page.
 #[derive(Object, Debug, Clone, PartialEq)]
 pub struct StatusReport {
@@ -643,7 +656,6 @@ fn timestamp(ms: u64) -> DateTime<Utc> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::monitor::health::StoreHealth;
 
     #[test]
     fn a_report_the_store_cannot_give_says_why_and_claims_no_state() {
@@ -654,11 +666,7 @@ mod tests {
             |_| None,
         )
         .unwrap();
-        let monitoring = Monitoring {
-            config: Arc::new(config),
-            store: Arc::new(Store::open(dir.path()).unwrap()),
-            health: Arc::new(StoreHealth::new(0).unwrap()),
-        };
+        let monitoring = Monitoring::with(config, Store::open(dir.path()).unwrap());
         let report = unreadable_report(
             &monitoring,
             Stale {

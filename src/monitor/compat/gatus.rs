@@ -961,11 +961,7 @@ mod tests {
                 ..store::Batch::default()
             })
             .unwrap();
-        let monitoring = Monitoring {
-            config: std::sync::Arc::new(config),
-            store: std::sync::Arc::new(store),
-            health: std::sync::Arc::new(crate::monitor::health::StoreHealth::new(0).unwrap()),
-        };
+        let monitoring = Monitoring::with(config, store);
         (GatusApi { monitoring }, dir, at)
     }
 

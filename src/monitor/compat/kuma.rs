@@ -555,11 +555,7 @@ mod tests {
                 ..Batch::default()
             })
             .unwrap();
-        let monitoring = Monitoring {
-            config: std::sync::Arc::new(config),
-            store: std::sync::Arc::new(store),
-            health: std::sync::Arc::new(crate::monitor::health::StoreHealth::new(0).unwrap()),
-        };
+        let monitoring = Monitoring::with(config, store);
         (KumaApi { monitoring }, dir, at)
     }
 

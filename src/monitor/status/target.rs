@@ -207,10 +207,8 @@ fn verdict(ok: Option<bool>) -> Markup {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
 
     use super::*;
-    use crate::monitor::health::StoreHealth;
     use crate::monitor::store::{
         Batch, LocationState, State, Store, TargetState, Vote, from_millis,
     };
@@ -284,11 +282,7 @@ mod tests {
                 ..Batch::default()
             })
             .unwrap();
-        let monitoring = Monitoring {
-            config: Arc::new(config),
-            store: Arc::new(store),
-            health: Arc::new(StoreHealth::new(0).unwrap()),
-        };
+        let monitoring = Monitoring::with(config, store);
         let target = monitoring.config.targets[0].clone();
         let base = "https://status.example.org".to_owned();
         TargetPage::read(&monitoring, &target, base, from_millis(AT + 61_000)).unwrap()
