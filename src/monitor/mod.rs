@@ -134,8 +134,10 @@ pub fn expected_store_bytes(config: &MonitorConfig) -> u64 {
         .iter()
         .map(|target| {
             let results = retention / target.interval.as_secs().max(1);
-            // 30 days of hourly rows and at least 91 days of daily ones.
-            let aggregates = store::HOURS_KEPT + 1 + (retention / 86_400).max(91);
+            // 30 days of hourly rows, at least 91 days of daily ones, and the events (smaller
+            // rows, counted as aggregates for a bound).
+            let aggregates =
+                store::HOURS_KEPT + 1 + (retention / 86_400).max(91) + store::MAX_EVENTS as u64;
             results * BYTES_PER_RESULT + aggregates * BYTES_PER_AGGREGATE
         })
         .sum()

@@ -39,7 +39,8 @@ pub const DAY_MS: u64 = 24 * HOUR_MS;
 /// history reads (its memory store keeps hourly statistics as long).
 pub const HOURS_KEPT: u64 = 30 * 24;
 
-/// `format_version`, `next_incident`, `next_notification`.
+/// `format_version`, `next_incident`, `next_notification`, `next_monitor_id`, and
+/// `events_derived` (set once a store has its [`EVENTS`]).
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 /// (target, ms since the epoch) → [`ResultRecord`].
 const RESULTS: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("results");
@@ -80,6 +81,14 @@ const VERDICTS: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("verd
 /// so a dashboard keyed by id keeps pointing at the same target when others are added, removed
 /// or reordered. A table of its own, like [`CERTIFICATES`].
 const MONITOR_IDS: TableDefinition<&str, u64> = TableDefinition::new("monitor_ids");
+/// (target, ms since the epoch, [`HealthEvent`] code) → nothing: each target's latest
+/// [`MAX_EVENTS`] events as Gatus keeps them, written in the transaction of the result that
+/// gives each. The code is in the key because `START` and the first result's event share a
+/// time (and sort in that order). A table of its own, like [`CERTIFICATES`]; a store written
+/// before it gets its events derived once at start-up ([`derive_events`]).
+const EVENTS: TableDefinition<(&str, u64, u8), ()> = TableDefinition::new("events");
+/// Events kept per target: Gatus's default `maximum-number-of-events`.
+pub const MAX_EVENTS: usize = 50;
 
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]
@@ -359,6 +368,43 @@ struct VerdictRecord {
     failed: Vec<(u32, String)>,
 }
 
+/// A change in a target's health as Gatus records it: `START` with its first result, then
+/// the health of that result and of every result whose verdict differs from the one before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HealthEvent {
+    /// The target's first result was stored.
+    Start,
+    /// A result passed: the first, or one after a failure.
+    Healthy,
+    /// A result failed: the first, or one after a pass.
+    Unhealthy,
+}
+
+impl HealthEvent {
+    /// The event a result with verdict `ok` gives.
+    fn of(ok: bool) -> Self {
+        if ok { Self::Healthy } else { Self::Unhealthy }
+    }
+
+    /// As kept in [`EVENTS`]'s key: `START` first among events of the same time.
+    fn code(self) -> u8 {
+        match self {
+            Self::Start => 0,
+            Self::Healthy => 1,
+            Self::Unhealthy => 2,
+        }
+    }
+
+    fn from_code(code: u8) -> Result<Self, StoreError> {
+        match code {
+            0 => Ok(Self::Start),
+            1 => Ok(Self::Healthy),
+            2 => Ok(Self::Unhealthy),
+            _ => Err(StoreError::Corrupt("event")),
+        }
+    }
+}
+
 impl Batch {
     /// Whether there is nothing to write.
     #[must_use]
@@ -553,6 +599,16 @@ impl Store {
             txn.open_table(MONITOR_IDS)?;
             txn.open_table(CONDITION_SETS)?;
             txn.open_table(VERDICTS)?;
+            txn.open_table(EVENTS)?;
+        }
+        // In the same transaction: a store gets its events derived whole, and once.
+        let derived = txn.open_table(META)?.get("events_derived")?.is_some();
+        if !derived {
+            let events = derive_events(&txn)?;
+            txn.open_table(META)?.insert("events_derived", 1)?;
+            if events > 0 {
+                tracing::info!(events, "events derived from the kept results");
+            }
         }
         txn.commit()?;
         Ok(Self {
@@ -698,6 +754,7 @@ impl Store {
                 messages.insert((target.as_str(), *at_ms), message.as_str())?;
             }
             write_verdicts(&txn, &batch.verdicts)?;
+            write_events(&txn, &batch.results)?;
             let mut push = txn.open_table(PUSH)?;
             for (target, record) in &batch.push {
                 push.insert(target.as_str(), encode(record).as_slice())?;
@@ -947,6 +1004,24 @@ impl Store {
             out.push(Some(verdicts));
         }
         Ok(out)
+    }
+
+    /// `target`'s kept events (at most [`MAX_EVENTS`]), oldest first, each with its time in ms
+    /// since the epoch.
+    ///
+    /// # Errors
+    /// When the read fails or a record does not decode.
+    pub fn events(&self, target: &str) -> Result<Vec<(u64, HealthEvent)>, StoreError> {
+        let db = self.db()?;
+        let txn = db.begin_read()?;
+        let table = txn.open_table(EVENTS)?;
+        table
+            .range((target, 0, 0)..=(target, u64::MAX, u8::MAX))?
+            .map(|entry| {
+                let (at_ms, code) = entry.map(|(key, _)| (key.value().1, key.value().2))?;
+                Ok((at_ms, HealthEvent::from_code(code)?))
+            })
+            .collect()
     }
 
     /// The hourly aggregates of `target` for the `count` hours up to and including `now`'s,
@@ -1226,6 +1301,129 @@ fn write_verdicts(
         }
     }
     Ok(())
+}
+
+/// The latest event of `target` in `table`: the health of its latest result (`START` always
+/// shares its time with the first result's health, which sorts after it).
+fn latest_event(
+    table: &impl ReadableTable<(&'static str, u64, u8), ()>,
+    target: &str,
+) -> Result<Option<HealthEvent>, StoreError> {
+    table
+        .range((target, 0, 0)..=(target, u64::MAX, u8::MAX))?
+        .next_back()
+        .transpose()?
+        .map(|(key, _)| HealthEvent::from_code(key.value().2))
+        .transpose()
+}
+
+/// Writes the events `results` give, in `txn`, as Gatus's store adds them: `START` and the
+/// result's health for a target without events, then the health of each result whose verdict
+/// differs from the latest event's (the previous result's); each target keeps its latest
+/// [`MAX_EVENTS`]. Reads one key per result, not the results before it.
+fn write_events(
+    txn: &redb::WriteTransaction,
+    results: &[(String, ResultRecord)],
+) -> Result<(), StoreError> {
+    let mut table = txn.open_table(EVENTS)?;
+    let mut grown: Vec<&str> = Vec::new();
+    for (target, result) in results {
+        let target = target.as_str();
+        let health = HealthEvent::of(result.ok);
+        let latest = latest_event(&table, target)?;
+        if latest == Some(health) {
+            continue;
+        }
+        if latest.is_none() {
+            table.insert((target, result.at_ms, HealthEvent::Start.code()), ())?;
+        }
+        table.insert((target, result.at_ms, health.code()), ())?;
+        if !grown.contains(&target) {
+            grown.push(target);
+        }
+    }
+    for target in grown {
+        keep_latest_events(&mut table, target)?;
+    }
+    Ok(())
+}
+
+/// Removes all but the latest [`MAX_EVENTS`] events of `target`, oldest first, as Gatus does.
+fn keep_latest_events(
+    table: &mut redb::Table<(&'static str, u64, u8), ()>,
+    target: &str,
+) -> Result<(), StoreError> {
+    let range = (target, 0, 0)..=(target, u64::MAX, u8::MAX);
+    let excess = table
+        .range(range.clone())?
+        .count()
+        .saturating_sub(MAX_EVENTS);
+    if excess > 0 {
+        let mut seen = 0;
+        table.retain_in(range, |_, ()| {
+            seen += 1;
+            seen > excess
+        })?;
+    }
+    Ok(())
+}
+
+/// The start of a kept result: its time and verdict. postcard reads fields in order and leaves
+/// the rest, so this decodes any format's result without the votes and reasons after.
+#[derive(Deserialize)]
+struct ResultHead {
+    at_ms: u64,
+    ok: bool,
+}
+
+/// Gives each target of a store written before [`EVENTS`] the events its kept results give, in
+/// `txn`; returns how many. That is the best that can be known: results older than the
+/// retention were pruned (with the flips among them), so `START` is at the oldest kept
+/// result, and flips are those between kept results, of which the latest [`MAX_EVENTS`] are
+/// kept, as [`write_events`] would have kept them. Each target's results are read newest
+/// first, up to its 50th flip.
+fn derive_events(txn: &redb::WriteTransaction) -> Result<u64, StoreError> {
+    let results = txn.open_table(RESULTS)?;
+    let mut table = txn.open_table(EVENTS)?;
+    let mut derived = 0;
+    let mut next = results.first()?.map(|(key, _)| key.value().0.to_owned());
+    while let Some(target) = next {
+        let name = target.as_str();
+        // (time, health) of each flip, newest first, then the oldest result's.
+        let mut events: Vec<(u64, HealthEvent)> = Vec::new();
+        let mut newer: Option<ResultHead> = None;
+        for entry in results.range((name, 0)..=(name, u64::MAX))?.rev() {
+            let (_, bytes) = entry?;
+            let head: ResultHead = decode(bytes.value(), "result")?;
+            if let Some(newer) = newer.as_ref().filter(|n| n.ok != head.ok) {
+                events.push((newer.at_ms, HealthEvent::of(newer.ok)));
+                if events.len() == MAX_EVENTS {
+                    break;
+                }
+            }
+            newer = Some(head);
+        }
+        if events.len() < MAX_EVENTS
+            && let Some(oldest) = newer
+        {
+            events.push((oldest.at_ms, HealthEvent::of(oldest.ok)));
+            events.push((oldest.at_ms, HealthEvent::Start));
+        }
+        events.truncate(MAX_EVENTS);
+        for (at_ms, event) in &events {
+            table.insert((name, *at_ms, event.code()), ())?;
+        }
+        derived += events.len() as u64;
+        next = results
+            .range::<(&str, u64)>((
+                std::ops::Bound::Excluded((name, u64::MAX)),
+                std::ops::Bound::Unbounded,
+            ))?
+            .next()
+            .transpose()?
+            .map(|(key, _)| key.value().0.to_owned());
+    }
+    Ok(derived)
 }
 
 /// Format 1's result, before locations.
@@ -2291,5 +2489,214 @@ mod tests {
             store.messages("backup", &[T0 + 120_000]).unwrap(),
             [Some("ok".to_owned())]
         );
+    }
+
+    #[test]
+    fn events_are_start_then_each_change_of_verdict_across_commits() {
+        use HealthEvent::{Healthy, Start, Unhealthy};
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.events("a").unwrap(), []);
+        store
+            .commit(&batch(&[
+                ("a", result(T0, true, 1)),
+                ("b", result(T0 + 1, false, 1)),
+                ("a", result(T0 + 1, true, 1)),
+            ]))
+            .unwrap();
+        store
+            .commit(&batch(&[
+                ("a", result(T0 + 2, false, 1)),
+                ("a", result(T0 + 3, false, 1)),
+            ]))
+            .unwrap();
+        store
+            .commit(&batch(&[("a", result(T0 + 4, true, 1))]))
+            .unwrap();
+        assert_eq!(
+            store.events("a").unwrap(),
+            [
+                (T0, Start),
+                (T0, Healthy),
+                (T0 + 2, Unhealthy),
+                (T0 + 4, Healthy)
+            ]
+        );
+        assert_eq!(
+            store.events("b").unwrap(),
+            [(T0 + 1, Start), (T0 + 1, Unhealthy)]
+        );
+        // Events outlive the results that gave them: bounded by count, not pruned by age.
+        let mut states = batch(&[]);
+        states.states.insert("a".to_owned(), TargetState::default());
+        store.commit(&states).unwrap();
+        let now = from_millis(T0 + DAY_MS);
+        store.prune(now, from_millis(T0 + 4), now).unwrap();
+        assert_eq!(store.events("a").unwrap().len(), 4);
+    }
+
+    /// `count` results of `target` from `T0`, a ms apart, passing when `ok(k)`.
+    fn results_of(target: &str, count: u64, ok: impl Fn(u64) -> bool) -> Batch {
+        let mut batch = batch(&[]);
+        for k in 0..count {
+            batch
+                .results
+                .push((target.to_owned(), result(T0 + k, ok(k), 1)));
+        }
+        batch
+    }
+
+    #[test]
+    fn a_target_keeps_its_latest_50_events() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        // 60 results, each a change: `START` and 60 events, of which the latest 50 are kept.
+        let all = results_of("a", 60, |k| k % 2 == 0);
+        for half in all.results.chunks(30) {
+            store
+                .commit(&Batch {
+                    results: half.to_vec(),
+                    ..Batch::default()
+                })
+                .unwrap();
+        }
+        let expected: Vec<(u64, HealthEvent)> = (10..60)
+            .map(|k| {
+                let event = if k % 2 == 0 {
+                    HealthEvent::Healthy
+                } else {
+                    HealthEvent::Unhealthy
+                };
+                (T0 + k, event)
+            })
+            .collect();
+        assert_eq!(store.events("a").unwrap(), expected);
+    }
+
+    /// Drops the events table and its flag, as a store written before them lacks both.
+    fn forget_events(store: &Store) {
+        let db = store.db().unwrap();
+        let txn = db.begin_write().unwrap();
+        txn.delete_table(EVENTS).unwrap();
+        txn.open_table(META)
+            .unwrap()
+            .remove("events_derived")
+            .unwrap();
+        txn.commit().unwrap();
+    }
+
+    #[test]
+    fn events_derived_from_kept_results_are_those_commits_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        // 120 changes (more than 50), 3 (fewer), and none; each in its own commit.
+        store
+            .commit(&results_of("flapping", 120, |k| k % 2 == 0))
+            .unwrap();
+        store
+            .commit(&results_of("twice", 90, |k| !(30..60).contains(&k)))
+            .unwrap();
+        store.commit(&results_of("steady", 90, |_| false)).unwrap();
+        let targets = ["flapping", "twice", "steady"];
+        let written: Vec<_> = targets.map(|t| store.events(t).unwrap()).to_vec();
+        assert_eq!(written.iter().map(Vec::len).collect::<Vec<_>>(), [50, 4, 2]);
+        forget_events(&store);
+        drop(store);
+        let store = Store::open(dir.path()).unwrap();
+        let derived: Vec<_> = targets.map(|t| store.events(t).unwrap()).to_vec();
+        assert_eq!(derived, written);
+    }
+
+    /// A store written before events were kept (tests/fixtures/store-v2) gets them at start-up
+    /// from its kept results, and only once: after its first result is pruned, a second
+    /// derivation would put `START` at the one left.
+    #[test]
+    fn a_store_from_before_events_gets_them_once() {
+        use HealthEvent::{Healthy, Start, Unhealthy};
+        let dir = tempfile::tempdir().unwrap();
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/store-v2");
+        std::fs::copy(fixture.join(FILE_NAME), dir.path().join(FILE_NAME)).unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let expected = [(T0, Start), (T0, Healthy), (T0 + 60_000, Unhealthy)];
+        assert_eq!(store.events("backup").unwrap(), expected);
+
+        let mut state = batch(&[]);
+        state
+            .states
+            .insert("backup".to_owned(), TargetState::default());
+        store.commit(&state).unwrap();
+        let now = from_millis(T0 + DAY_MS);
+        let removed = store.prune(now, from_millis(T0 + 1), from_millis(0));
+        assert_eq!(removed.unwrap(), 1);
+        drop(store);
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.events("backup").unwrap(), expected);
+        drop(store);
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.events("backup").unwrap(), expected);
+
+        store
+            .commit(&batch(&[("backup", result(T0 + 120_000, true, 0))]))
+            .unwrap();
+        assert_eq!(
+            store.events("backup").unwrap(),
+            [
+                (T0, Start),
+                (T0, Healthy),
+                (T0 + 60_000, Unhealthy),
+                (T0 + 120_000, Healthy)
+            ],
+            "new results go on from the derived events"
+        );
+    }
+
+    /// What deriving events costs at start-up in the worst case, a target that never changed
+    /// (its every kept result is read): 90 days of results at 30 s. Run with `cargo test --lib
+    /// measure_event_derivation -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "a measurement, not a test"]
+    fn measure_event_derivation() {
+        const RESULTS: u64 = 90 * 24 * 120;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        for chunk in (0..RESULTS).collect::<Vec<_>>().chunks(10_000) {
+            let mut batch = batch(&[]);
+            for k in chunk {
+                batch
+                    .results
+                    .push(("a".to_owned(), result(T0 + k * 30_000, true, 1)));
+            }
+            store.commit(&batch).unwrap();
+        }
+        forget_events(&store);
+        drop(store);
+        let start = std::time::Instant::now();
+        let store = Store::open(dir.path()).unwrap();
+        let took = start.elapsed();
+        assert_eq!(store.events("a").unwrap().len(), 2);
+        println!("{RESULTS} results of one steady target: events derived in {took:?}");
+    }
+
+    /// Deriving events says how many it derived, and only when there were any: a new store,
+    /// or one opened again, says nothing.
+    #[test]
+    fn deriving_events_is_logged_only_when_it_derived_some() {
+        let derived = |lines: &[serde_json::Value]| -> Vec<serde_json::Value> {
+            lines
+                .iter()
+                .filter(|line| line["message"] == "events derived from the kept results")
+                .map(|line| line["events"].clone())
+                .collect()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/store-v2");
+        std::fs::copy(fixture.join(FILE_NAME), dir.path().join(FILE_NAME)).unwrap();
+        let said = crate::telemetry::logged(|_| drop(Store::open(dir.path()).unwrap()));
+        assert_eq!(derived(&said), [serde_json::json!(3)]);
+        let said = crate::telemetry::logged(|_| drop(Store::open(dir.path()).unwrap()));
+        assert_eq!(derived(&said), [] as [serde_json::Value; 0]);
+        let fresh = tempfile::tempdir().unwrap();
+        let said = crate::telemetry::logged(|_| drop(Store::open(fresh.path()).unwrap()));
+        assert_eq!(derived(&said), [] as [serde_json::Value; 0]);
     }
 }

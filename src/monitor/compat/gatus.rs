@@ -4,8 +4,9 @@
 //! Endpoints are the targets, keyed as Gatus keys them ([`gatus_key`]). Results are the
 //! rounds' verdicts, with the stored verdict of each condition as `conditionResults`; uptimes,
 //! response times and the response-time history come from the hourly and daily aggregates, as
-//! Gatus's come from its hourly statistics. Events are derived from the incidents: each gives
-//! `UNHEALTHY` when it opened and `HEALTHY` when it resolved (Gatus's `START` is not kept).
+//! Gatus's come from its hourly statistics. Events are the store's, kept as Gatus keeps them:
+//! `START` with a target's first result, then `HEALTHY` or `UNHEALTHY` at that result and at
+//! each result whose verdict differs from the one before, the latest 50.
 
 use std::time::SystemTime;
 
@@ -20,15 +21,13 @@ use crate::monitor::checkin::gatus_key;
 use crate::monitor::config::Target;
 use crate::monitor::status::badge;
 use crate::monitor::store::{
-    self, Aggregate, HOUR_MS, History, Incident, ResultRecord, Store, StoreError, Verdict,
+    self, Aggregate, HOUR_MS, HealthEvent, History, ResultRecord, Store, StoreError, Verdict,
 };
 
 /// Gatus's page size when none is given.
 const DEFAULT_PAGE_SIZE: usize = 50;
 /// Gatus's default `maximum-number-of-results`: larger pages are cut to it.
 const MAX_PAGE_SIZE: usize = 100;
-/// Gatus's default `maximum-number-of-events`.
-const MAX_EVENTS: usize = 50;
 /// Gatus's answer to a duration it does not serve.
 const DURATIONS: &str = "Durations supported: 30d, 7d, 24h, 1h";
 /// Gatus's answer to a duration its response-time history does not serve.
@@ -51,7 +50,9 @@ pub struct EndpointStatus {
     pub key: String,
     /// The results of the page, oldest first.
     pub results: Vec<GatusResult>,
-    /// Health changes, oldest first (only for one endpoint's statuses; omitted when none).
+    /// The latest 50 events, oldest first: `START` with the first result, then the health of
+    /// that result and of each whose `success` differs from the one before (only for one
+    /// endpoint's statuses, as Gatus; omitted when none).
     #[oai(skip_serializing_if_is_none)]
     pub events: Option<Vec<GatusEvent>>,
 }
@@ -101,15 +102,15 @@ pub struct GatusEvent {
     pub timestamp: String,
 }
 
-/// Gatus's event types (`START` is never given: it is not kept).
+/// Gatus's event types.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
 #[oai(rename_all = "UPPERCASE")]
 pub enum EventType {
-    /// The monitor started watching.
+    /// The target's first result was stored (at that result's time).
     Start,
-    /// Back up: an incident resolved.
+    /// A result passed: the first, or one after a failure.
     Healthy,
-    /// Down: an incident opened.
+    /// A result failed: the first, or one after a pass.
     Unhealthy,
 }
 
@@ -316,7 +317,9 @@ impl GatusApi {
     /// One endpoint's results and events (Gatus-compatible)
     ///
     /// As Gatus's `GET /api/v1/endpoints/{key}/statuses`, with the same paging, and the
-    /// latest 50 events: `UNHEALTHY` when an incident opened, `HEALTHY` when it resolved.
+    /// latest 50 events, oldest first: `START` with the target's first result, then `HEALTHY`
+    /// or `UNHEALTHY` at that result and at each result whose `success` differs from the one
+    /// before (all of the target's results, not only the page's).
     #[oai(
         path = "/api/v1/endpoints/:key/statuses",
         method = "get",
@@ -693,8 +696,17 @@ fn endpoint_status(
     let times: Vec<u64> = results.iter().map(|r| r.at_ms).collect();
     let verdicts = store.verdicts(&target.name, &times)?;
     let events = if events {
-        let incidents = store.incidents(usize::MAX)?;
-        incident_events(incidents.iter().filter(|i| i.target == target.name))
+        let events: Vec<GatusEvent> = (store.events(&target.name)?.into_iter())
+            .map(|(at_ms, event)| GatusEvent {
+                kind: match event {
+                    HealthEvent::Start => EventType::Start,
+                    HealthEvent::Healthy => EventType::Healthy,
+                    HealthEvent::Unhealthy => EventType::Unhealthy,
+                },
+                timestamp: rfc3339(at_ms),
+            })
+            .collect();
+        (!events.is_empty()).then_some(events)
     } else {
         None
     };
@@ -735,26 +747,6 @@ pub fn gatus_result(
         success: result.ok,
         timestamp: rfc3339(result.at_ms),
     }
-}
-
-/// The latest [`MAX_EVENTS`] events of `incidents` (any order), oldest first.
-fn incident_events<'a>(incidents: impl Iterator<Item = &'a Incident>) -> Option<Vec<GatusEvent>> {
-    let mut events: Vec<(u64, EventType)> = incidents
-        .flat_map(|i| {
-            std::iter::once((i.started_ms, EventType::Unhealthy))
-                .chain(i.resolved_ms.map(|at| (at, EventType::Healthy)))
-        })
-        .collect();
-    events.sort_by_key(|(at, _)| *at);
-    let first = events.len().saturating_sub(MAX_EVENTS);
-    let events: Vec<_> = events[first..]
-        .iter()
-        .map(|(at, kind)| GatusEvent {
-            kind: *kind,
-            timestamp: rfc3339(*at),
-        })
-        .collect();
-    (!events.is_empty()).then_some(events)
 }
 
 /// RFC 3339 in UTC with `Z`, as Go marshals a UTC time: fractional seconds without trailing
@@ -897,7 +889,7 @@ mod tests {
 
     /// Four targets over a store holding, in [`results_hour`]: `api` (group `Core Services`,
     /// URL shown) 40 ms up, 160 ms down (503) and 100 ms up, with verdicts on the last two
-    /// and an incident over the failure; `web` one 500 ms failure and an open incident;
+    /// (so the events START, HEALTHY, UNHEALTHY, HEALTHY); `web` one 500 ms failure;
     /// `slow` one 2000 ms success; `fresh` nothing.
     fn api() -> (GatusApi, tempfile::TempDir, [u64; 4]) {
         let dir = tempfile::tempdir().unwrap();
@@ -924,14 +916,6 @@ mod tests {
             condition: condition.to_owned(),
             failure: failure.map(str::to_owned),
         };
-        let incident = |id, target: &str, started_ms, resolved_ms| Incident {
-            id,
-            target: target.to_owned(),
-            started_ms,
-            resolved_ms,
-            cause: "[STATUS] (503) == 200".to_owned(),
-            reminders: Vec::new(),
-        };
         let store = Store::open(dir.path()).unwrap();
         store
             .commit(&store::Batch {
@@ -953,10 +937,6 @@ mod tests {
                         at[2],
                         vec![verdict("[STATUS] == 200", None)],
                     ),
-                ],
-                incidents: vec![
-                    incident(1, "api", at[1], Some(at[2])),
-                    incident(2, "web", at[3], None),
                 ],
                 ..store::Batch::default()
             })
@@ -1020,6 +1000,8 @@ mod tests {
             one,
             Ok(EndpointStatus {
                 events: Some(vec![
+                    event(EventType::Start, at[0]),
+                    event(EventType::Healthy, at[0]),
                     event(EventType::Unhealthy, at[1]),
                     event(EventType::Healthy, at[2]),
                 ]),
@@ -1027,7 +1009,13 @@ mod tests {
             })
         );
         let web = status_answer(api.status(key("_web"), Query(None), Query(None)).await).unwrap();
-        assert_eq!(web.events, Some(vec![event(EventType::Unhealthy, at[3])]));
+        assert_eq!(
+            web.events,
+            Some(vec![
+                event(EventType::Start, at[3]),
+                event(EventType::Unhealthy, at[3])
+            ])
+        );
         let fresh = status_answer(api.status(key("_fresh"), Query(None), Query(None)).await);
         assert_eq!(fresh.unwrap().events, None);
         assert_eq!(

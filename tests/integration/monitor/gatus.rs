@@ -4,9 +4,7 @@ use serde_json::json;
 
 use super::{Behaviour, TargetServer, TestMonitor, target};
 use crate::helpers::client;
-use health_service::monitor::store::{
-    Batch, HOUR_MS, Incident, ResultRecord, Store, Verdict, millis,
-};
+use health_service::monitor::store::{Batch, HOUR_MS, ResultRecord, Store, Verdict, millis};
 
 /// A push target `name` in `group`: never probed, so the store holds only what a test wrote.
 fn push_target(group: &str, name: &str) -> String {
@@ -105,14 +103,6 @@ async fn results_uptimes_and_response_times_are_exact() {
                     ],
                 ),
             ],
-            incidents: vec![Incident {
-                id: 1,
-                target: "api".to_owned(),
-                started_ms: at[1],
-                resolved_ms: Some(at[2]),
-                cause: "[STATUS] (503) == 200".to_owned(),
-                reminders: Vec::new(),
-            }],
             ..Batch::default()
         };
         store.commit(&batch).unwrap();
@@ -153,9 +143,13 @@ async fn results_uptimes_and_response_times_are_exact() {
         .get("/api/v1/endpoints/core-services_api/statuses?page=1&pageSize=2")
         .await;
     assert_eq!(page["results"], json!([all[1], all[2]]));
+    // Every result's changes, not only the page's: `START` and the first result's health,
+    // then each flip, at the results' times.
     assert_eq!(
         page["events"],
-        json!([{"type": "UNHEALTHY", "timestamp": rfc3339(at[1])},
+        json!([{"type": "START", "timestamp": rfc3339(at[0])},
+               {"type": "HEALTHY", "timestamp": rfc3339(at[0])},
+               {"type": "UNHEALTHY", "timestamp": rfc3339(at[1])},
                {"type": "HEALTHY", "timestamp": rfc3339(at[2])}])
     );
     let page = monitor
@@ -282,9 +276,9 @@ async fn a_probed_target_s_results_list_each_condition_s_verdict() {
     monitor.stop().await;
 }
 
-/// A store written before verdicts were kept (tests/fixtures/store-v2, format version 2 as
-/// this build's) opens: its results are served as they were, without `conditionResults`,
-/// and new results have them.
+/// A store written before verdicts and events were kept (tests/fixtures/store-v2, format
+/// version 2 as this build's) opens: its results are served as they were, without
+/// `conditionResults`, with the events they give, and new results have verdicts.
 #[tokio::test]
 async fn a_store_from_before_verdicts_keeps_its_results_and_new_ones_get_verdicts() {
     const T0: u64 = 1_800_000_000_000;
@@ -317,6 +311,14 @@ async fn a_store_from_before_verdicts_keeps_its_results_and_new_ones_get_verdict
              "timestamp": rfc3339(T0 + 60_000)},
         ]),
         "the fixture's two results, as they were"
+    );
+    let events = monitor.get("/api/v1/endpoints/jobs_backup/statuses").await;
+    assert_eq!(
+        events["events"],
+        json!([{"type": "START", "timestamp": rfc3339(T0)},
+               {"type": "HEALTHY", "timestamp": rfc3339(T0)},
+               {"type": "UNHEALTHY", "timestamp": rfc3339(T0 + 60_000)}]),
+        "derived at start-up from the fixture's results"
     );
     let api = statuses[1]["results"].as_array().unwrap();
     assert!(!api.is_empty());
@@ -425,5 +427,54 @@ async fn response_time_history_is_gatus_s_hourly_means() {
         }
     }
 
+    monitor.stop().await;
+}
+
+#[tokio::test]
+async fn one_endpoint_s_events_are_the_latest_50_oldest_first() {
+    let data = tempfile::tempdir().unwrap();
+    let now_s = millis(std::time::SystemTime::now()) / 1000;
+    // 60 results a second apart, each a change: `START` and 60 events, the latest 50 kept.
+    let at = |k: u64| (now_s - 60 + k) * 1000;
+    {
+        let store = Store::open(data.path()).unwrap();
+        let results = (0..60)
+            .map(|k| {
+                let result = ResultRecord {
+                    at_ms: at(k),
+                    ok: k % 2 == 0,
+                    status_code: None,
+                    response_time_ms: 0,
+                    error: None,
+                    votes: Vec::new(),
+                };
+                ("backup".to_owned(), result)
+            })
+            .collect();
+        store
+            .commit(&Batch {
+                results,
+                ..Batch::default()
+            })
+            .unwrap();
+    }
+    let monitor = TestMonitor::start_in(&push_target("jobs", "backup"), data).await;
+    let expected: Vec<serde_json::Value> = (10..60)
+        .map(|k| {
+            let kind = if k % 2 == 0 { "HEALTHY" } else { "UNHEALTHY" };
+            json!({"type": kind, "timestamp": rfc3339(at(k))})
+        })
+        .collect();
+    let one = monitor
+        .get("/api/v1/endpoints/jobs_backup/statuses?pageSize=1")
+        .await;
+    assert_eq!(one["events"], json!(expected));
+    assert_eq!(one["results"].as_array().unwrap().len(), 1);
+    let all = monitor.get("/api/v1/endpoints/statuses").await;
+    assert_eq!(
+        all[0].get("events"),
+        None,
+        "as Gatus: only one endpoint's have events"
+    );
     monitor.stop().await;
 }
