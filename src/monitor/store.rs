@@ -81,12 +81,15 @@ const VERDICTS: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("verd
 /// so a dashboard keyed by id keeps pointing at the same target when others are added, removed
 /// or reordered. A table of its own, like [`CERTIFICATES`].
 const MONITOR_IDS: TableDefinition<&str, u64> = TableDefinition::new("monitor_ids");
-/// (target, ms since the epoch, [`HealthEvent`] code) → nothing: each target's latest
-/// [`MAX_EVENTS`] events as Gatus keeps them, written in the transaction of the result that
-/// gives each. The code is in the key because `START` and the first result's event share a
-/// time (and sort in that order). A table of its own, like [`CERTIFICATES`]; a store written
-/// before it gets its events derived once at start-up ([`derive_events`]).
-const EVENTS: TableDefinition<(&str, u64, u8), ()> = TableDefinition::new("events");
+/// (target, [`event_key`]: ms since the epoch and the [`HealthEvent`] code) → nothing: each
+/// target's latest [`MAX_EVENTS`] events as Gatus keeps them, written in the transaction of the
+/// result that gives each. The code is in the key because `START` and the first result's event
+/// share a time (and sort in that order); packed into the time's `u64`, so the table has the
+/// key and value types of [`RESULTS`] and redb's generic B-tree code is not compiled once more
+/// for it (with a key type of its own the static binary went over its 12 MB budget). A table
+/// of its own, like [`CERTIFICATES`]; a store written before it gets its events derived once
+/// at start-up ([`derive_events`]).
+const EVENTS: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("events");
 /// Events kept per target: Gatus's default `maximum-number-of-events`.
 pub const MAX_EVENTS: usize = 50;
 
@@ -395,7 +398,7 @@ impl HealthEvent {
         }
     }
 
-    fn from_code(code: u8) -> Result<Self, StoreError> {
+    fn from_code(code: u64) -> Result<Self, StoreError> {
         match code {
             0 => Ok(Self::Start),
             1 => Ok(Self::Healthy),
@@ -403,6 +406,16 @@ impl HealthEvent {
             _ => Err(StoreError::Corrupt("event")),
         }
     }
+}
+
+/// [`EVENTS`]' value: the key says it all.
+const NOTHING: &[u8] = &[];
+
+/// [`EVENTS`]' key after the target: the time in ms, then the event's code in the two low bits,
+/// so events sort by time and `START` first within one (times are 2^41 ms now, far below
+/// the 2^62 this leaves).
+fn event_key(at_ms: u64, event: HealthEvent) -> u64 {
+    at_ms << 2 | u64::from(event.code())
 }
 
 impl Batch {
@@ -1016,10 +1029,10 @@ impl Store {
         let txn = db.begin_read()?;
         let table = txn.open_table(EVENTS)?;
         table
-            .range((target, 0, 0)..=(target, u64::MAX, u8::MAX))?
+            .range((target, 0)..=(target, u64::MAX))?
             .map(|entry| {
-                let (at_ms, code) = entry.map(|(key, _)| (key.value().1, key.value().2))?;
-                Ok((at_ms, HealthEvent::from_code(code)?))
+                let key = entry?.0.value().1;
+                Ok((key >> 2, HealthEvent::from_code(key & 3)?))
             })
             .collect()
     }
@@ -1306,14 +1319,14 @@ fn write_verdicts(
 /// The latest event of `target` in `table`: the health of its latest result (`START` always
 /// shares its time with the first result's health, which sorts after it).
 fn latest_event(
-    table: &impl ReadableTable<(&'static str, u64, u8), ()>,
+    table: &impl ReadableTable<(&'static str, u64), &'static [u8]>,
     target: &str,
 ) -> Result<Option<HealthEvent>, StoreError> {
     table
-        .range((target, 0, 0)..=(target, u64::MAX, u8::MAX))?
+        .range((target, 0)..=(target, u64::MAX))?
         .next_back()
         .transpose()?
-        .map(|(key, _)| HealthEvent::from_code(key.value().2))
+        .map(|(key, _)| HealthEvent::from_code(key.value().1 & 3))
         .transpose()
 }
 
@@ -1335,9 +1348,9 @@ fn write_events(
             continue;
         }
         if latest.is_none() {
-            table.insert((target, result.at_ms, HealthEvent::Start.code()), ())?;
+            table.insert((target, event_key(result.at_ms, HealthEvent::Start)), NOTHING)?;
         }
-        table.insert((target, result.at_ms, health.code()), ())?;
+        table.insert((target, event_key(result.at_ms, health)), NOTHING)?;
         if !grown.contains(&target) {
             grown.push(target);
         }
@@ -1350,17 +1363,17 @@ fn write_events(
 
 /// Removes all but the latest [`MAX_EVENTS`] events of `target`, oldest first, as Gatus does.
 fn keep_latest_events(
-    table: &mut redb::Table<(&'static str, u64, u8), ()>,
+    table: &mut redb::Table<(&'static str, u64), &'static [u8]>,
     target: &str,
 ) -> Result<(), StoreError> {
-    let range = (target, 0, 0)..=(target, u64::MAX, u8::MAX);
+    let range = (target, 0)..=(target, u64::MAX);
     let excess = table
         .range(range.clone())?
         .count()
         .saturating_sub(MAX_EVENTS);
     if excess > 0 {
         let mut seen = 0;
-        table.retain_in(range, |_, ()| {
+        table.retain_in(range, |_, _| {
             seen += 1;
             seen > excess
         })?;
@@ -1411,7 +1424,7 @@ fn derive_events(txn: &redb::WriteTransaction) -> Result<u64, StoreError> {
         }
         events.truncate(MAX_EVENTS);
         for (at_ms, event) in &events {
-            table.insert((name, *at_ms, event.code()), ())?;
+            table.insert((name, event_key(*at_ms, *event)), NOTHING)?;
         }
         derived += events.len() as u64;
         next = results
