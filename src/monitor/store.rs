@@ -1348,7 +1348,10 @@ fn write_events(
             continue;
         }
         if latest.is_none() {
-            table.insert((target, event_key(result.at_ms, HealthEvent::Start)), NOTHING)?;
+            table.insert(
+                (target, event_key(result.at_ms, HealthEvent::Start)),
+                NOTHING,
+            )?;
         }
         table.insert((target, event_key(result.at_ms, health)), NOTHING)?;
         if !grown.contains(&target) {
@@ -1416,9 +1419,8 @@ fn derive_events(txn: &redb::WriteTransaction) -> Result<u64, StoreError> {
             }
             newer = Some(head);
         }
-        if events.len() < MAX_EVENTS
-            && let Some(oldest) = newer
-        {
+        // The oldest result's health and START, unless 50 flips came before them.
+        if let Some(oldest) = newer {
             events.push((oldest.at_ms, HealthEvent::of(oldest.ok)));
             events.push((oldest.at_ms, HealthEvent::Start));
         }
