@@ -711,5 +711,15 @@ mod tests {
             assert_eq!(status, 404);
             assert_eq!(body, target::not_found("Status of things", "web"));
         }
+
+        #[tokio::test]
+        async fn a_text_body_is_served_as_its_media_type() {
+            let response = Text::<AtomMedia>::new("<feed/>".to_owned()).into_response();
+            assert_eq!(
+                response.headers().get(header::CONTENT_TYPE).unwrap(),
+                "application/atom+xml; charset=utf-8"
+            );
+            assert_eq!(response.into_body().into_string().await.unwrap(), "<feed/>");
+        }
     }
 }
