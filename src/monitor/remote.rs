@@ -639,4 +639,25 @@ mod tests {
             assert_eq!(back.observation(), observation);
         }
     }
+
+    #[test]
+    fn an_agent_reads_a_request_with_a_few_kilobytes_of_headers() {
+        // A bearer token of 2 KB (JWTs often are) and a few more headers: well within what an
+        // agent reads, 64 KiB, so it never refuses a target's request as too large.
+        let mut spec = spec();
+        spec.headers = vec![
+            (
+                HeaderName::from_static("authorization"),
+                HeaderValue::from_str(&format!("Bearer {}", "t".repeat(2048))).unwrap(),
+            ),
+            (
+                HeaderName::from_static("x-request-source"),
+                HeaderValue::from_static("health-service"),
+            ),
+        ];
+        let request = ProbeRequest::new(&spec, Some("https://status.example/"));
+        let bytes = request.to_json().unwrap().to_string().len();
+        assert!((2048..4096).contains(&bytes), "{bytes}");
+        assert!(bytes < MAX_REQUEST_BYTES);
+    }
 }
