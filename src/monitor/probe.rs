@@ -1038,4 +1038,52 @@ mod tests {
         let observed = prober.observe(&spec, &agent).await;
         assert_eq!((observed.error, observed.body), (None, Vec::new()));
     }
+
+    /// A loopback port nothing listens on (bound, then let go).
+    fn closed_port() -> u16 {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    }
+
+    #[tokio::test]
+    async fn each_scheme_is_probed_its_own_way_and_a_refusal_is_said_plainly() {
+        let prober = Prober::new(Vec::new()).unwrap();
+        let agent = HeaderValue::from_static("health-service-monitor/test");
+        let port = closed_port();
+        for scheme in ["tcp", "tls"] {
+            let spec = ProbeSpec::of(&target(&format!("url = \"{scheme}://127.0.0.1:{port}\"")));
+            let observed = prober.observe(&spec, &agent).await;
+            assert_eq!(
+                (observed.connected, observed.error.as_deref()),
+                (Some(false), Some("connection refused")),
+                "{scheme}"
+            );
+        }
+        let spec = ProbeSpec::of(&target(&format!("url = \"http://127.0.0.1:{port}/\"")));
+        let observed = prober.observe(&spec, &agent).await;
+        assert_eq!(
+            (
+                observed.connected,
+                observed.status_code,
+                observed.error.as_deref()
+            ),
+            (None, None, Some("connection refused"))
+        );
+    }
+
+    #[test]
+    fn extra_roots_are_read_from_a_pem_file_and_anything_else_is_refused() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls");
+        let roots = read_roots(&dir.join("ca.pem").to_string_lossy()).unwrap();
+        assert_eq!(roots.len(), 1);
+        let empty = tempfile::NamedTempFile::new().unwrap();
+        let path = empty.path().to_string_lossy().into_owned();
+        let err = read_roots(&path).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "SSL_CERT_FILE {path}: no certificate in it; expected a PEM file of CA certificates"
+            )
+        );
+    }
 }
