@@ -123,4 +123,20 @@ mod tests {
         assert_eq!(uptime_color(Some(0.5)), RED);
         assert_eq!(uptime_color(None), GREY);
     }
+
+    #[test]
+    fn each_part_is_its_texts_width_plus_10_and_the_text_is_centred_in_it() {
+        // "api": 6.6 + 6.6 + 3.4 = 16.6, so 17 px and 27 with padding; "up": 13.2, 14 and 24.
+        let svg = render("api", "up", GREEN);
+        for part in [
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"51\" height=\"20\"",
+            "<rect width=\"51\" height=\"20\" rx=\"3\" fill=\"#fff\">",
+            "<rect width=\"27\" height=\"20\" fill=\"#555\">",
+            "<rect x=\"27\" width=\"24\" height=\"20\" fill=\"#4c1\">",
+            "<text x=\"130\" y=\"140\" transform=\"scale(.1)\" fill=\"#fff\" textLength=\"170\">api</text>",
+            "<text x=\"390\" y=\"140\" transform=\"scale(.1)\" fill=\"#fff\" textLength=\"140\">up</text>",
+        ] {
+            assert!(svg.contains(part), "{part}: {svg}");
+        }
+    }
 }
