@@ -567,7 +567,8 @@ mod tests {
 
     /// The page at [`NOW`] of `db` (down, one location), then in group `production` `api` (up,
     /// two locations, one warning; certificate expiring in 10 days) and `web` (up; certificate in
-    /// 20 days), and `cache` in `staging` (no result yet); incidents of `db` ended 31 and 29 days
+    /// 20 days), and in `staging` `cache` (no result yet) and `legacy` (up; certificate expiring
+    /// now, but `certificate_warning = "0s"`); incidents of `db` ended 31 and 29 days
     /// ago, and one open.
     fn read_page() -> Page {
         use crate::monitor::store::{Batch, Store, Vote};
@@ -577,7 +578,9 @@ mod tests {
              [[target]]\nname = \"api\"\ngroup = \"production\"\nurl = \"https://127.0.0.1:1/\"\n\
              [[target]]\nname = \"db\"\nurl = \"http://127.0.0.1:2/\"\n\
              [[target]]\nname = \"web\"\ngroup = \"production\"\nurl = \"https://127.0.0.1:3/\"\n\
-             [[target]]\nname = \"cache\"\ngroup = \"staging\"\nurl = \"http://127.0.0.1:4/\"\n",
+             [[target]]\nname = \"cache\"\ngroup = \"staging\"\nurl = \"http://127.0.0.1:4/\"\n\
+             [[target]]\nname = \"legacy\"\ngroup = \"staging\"\nurl = \"https://127.0.0.1:5/\"\n\
+             certificate_warning = \"0s\"\n",
             |_| None,
         )
         .unwrap();
@@ -624,6 +627,8 @@ mod tests {
                         state(State::Down, None, vec![location("local", false, false)]),
                     ),
                     ("web".to_owned(), state(State::Up, Some(20), Vec::new())),
+                    // Expiring now, but its warnings are off.
+                    ("legacy".to_owned(), state(State::Up, Some(0), Vec::new())),
                 ]
                 .into(),
                 incidents: vec![
@@ -655,7 +660,8 @@ mod tests {
                 ("api", Some(NOW + 10 * DAY_MS)),
                 ("db", None),
                 ("web", None),
-                ("cache", None)
+                ("cache", None),
+                ("legacy", None)
             ]
         );
         let html = page.render();
