@@ -139,4 +139,17 @@ mod tests {
             assert!(svg.contains(part), "{part}: {svg}");
         }
     }
+
+    #[test]
+    fn text_widths_come_from_per_character_estimates_rounded_up() {
+        // Tenths of a pixel: narrow 34, a space and the like 44, wide 100, capitals 75, the
+        // rest 66.
+        assert_eq!(text_width("i"), 4);
+        assert_eq!(text_width(" "), 5);
+        assert_eq!(text_width("m"), 10);
+        assert_eq!(text_width("A"), 8);
+        assert_eq!(text_width("a"), 7);
+        assert_eq!(text_width("iiiii"), 17);
+        assert_eq!(text_width(""), 0);
+    }
 }

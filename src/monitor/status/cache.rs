@@ -235,4 +235,24 @@ mod tests {
         assert!(Arc::ptr_eq(&copy, &first));
         assert_eq!(made.load(Ordering::SeqCst), 0);
     }
+
+    #[test]
+    fn out_of_date_copies_are_dropped_once_256_variants_are_kept() {
+        let cache = Cache::default();
+        let copy = Arc::new(Representation::new("page", "text/html"));
+        let keep = |variant: Variant, read: Instant| {
+            *cache.slot(variant).current.lock().unwrap() = Some((read, copy.clone()));
+        };
+        let now = Instant::now();
+        keep(Variant::Page, now);
+        for i in 0..PRUNE_AT - 1 {
+            keep(Variant::Feed(i.to_string()), now - MAX_AGE);
+        }
+        let kept = || cache.slots.lock().unwrap().len();
+        assert_eq!(kept(), PRUNE_AT);
+        // The 257th: only the current copy stays, beside the new variant.
+        cache.slot(Variant::Feed("new".to_owned()));
+        assert_eq!(kept(), 2);
+        assert!(cache.slots.lock().unwrap().contains_key(&Variant::Page));
+    }
 }
