@@ -1059,6 +1059,19 @@ mod tests {
                 "{scheme}"
             );
         }
+        // DNS over UDP: the closed port's ICMP answer refuses the connected socket's read.
+        let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let udp_port = udp.local_addr().unwrap().port();
+        drop(udp);
+        let dns = target(&format!(
+            "url = \"dns://127.0.0.1:{udp_port}\"\n\
+             dns = {{ query_name = \"example.org\", query_type = \"A\" }}"
+        ));
+        let observed = prober.observe(&ProbeSpec::of(&dns), &agent).await;
+        assert_eq!(
+            (observed.connected, observed.error.as_deref()),
+            (Some(false), Some("connection refused"))
+        );
         let spec = ProbeSpec::of(&target(&format!("url = \"http://127.0.0.1:{port}/\"")));
         let observed = prober.observe(&spec, &agent).await;
         assert_eq!(
