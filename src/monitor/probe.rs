@@ -1099,4 +1099,80 @@ mod tests {
             )
         );
     }
+
+    /// An HTTPS server on loopback with the fixture certificate for `localhost`, answering each
+    /// request 200; its port.
+    async fn serve_tls() -> u16 {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls");
+        let chain: Vec<_> = CertificateDer::pem_file_iter(fixtures.join("localhost.pem"))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let key = PrivateKeyDer::from_pem_file(fixtures.join("localhost.key")).unwrap();
+        let server = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls_graviola::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            loop {
+                let (stream, _) = listener.accept().await.unwrap();
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    // A client that does not trust the certificate ends the handshake.
+                    let Ok(mut tls) = acceptor.accept(stream).await else {
+                        return;
+                    };
+                    let mut request = Vec::new();
+                    let mut buffer = [0; 4096];
+                    while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                        let Ok(read @ 1..) = tls.read(&mut buffer).await else {
+                            return;
+                        };
+                        request.extend_from_slice(&buffer[..read]);
+                    }
+                    let answer =
+                        b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok";
+                    let _ = tls.write_all(answer).await;
+                    let _ = tls.shutdown().await;
+                });
+            }
+        });
+        port
+    }
+
+    #[tokio::test]
+    async fn an_https_probe_keeps_the_certificate_and_says_why_one_is_not_trusted() {
+        let agent = HeaderValue::from_static("health-service-monitor/test");
+        let port = serve_tls().await;
+        let spec = ProbeSpec::of(&target(&format!("url = \"https://localhost:{port}/\"")));
+        let untrusting = Prober::new(Vec::new()).unwrap();
+        let refused = untrusting.observe(&spec, &agent).await;
+        assert_eq!(
+            (refused.status_code, refused.error.as_deref()),
+            (None, Some("TLS: invalid peer certificate: UnknownIssuer"))
+        );
+        let ca = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls/ca.pem");
+        let trusting = Prober::new(read_roots(&ca.to_string_lossy()).unwrap()).unwrap();
+        let observed = trusting.observe(&spec, &agent).await;
+        assert_eq!((observed.status_code, observed.error), (Some(200), None));
+        // The fixture's notAfter: 2035-02-15T06:02:48Z.
+        assert_eq!(
+            observed.certificate_expiry,
+            Some(SystemTime::UNIX_EPOCH + Duration::from_secs(2_055_132_168))
+        );
+        assert_eq!(
+            observed.certificate_subject.as_deref(),
+            Some("CN=localhost")
+        );
+    }
 }
