@@ -1065,4 +1065,41 @@ mod tests {
         // What a request without `limit` gets (the spec's default).
         assert_eq!(default_limit(), 100);
     }
+
+    #[tokio::test]
+    async fn a_monitor_without_agents_gives_its_own_locations_results() {
+        use crate::monitor::store::Batch;
+        let dir = tempfile::tempdir().unwrap();
+        let config = crate::monitor::config::parse(
+            "[[target]]\nname = \"api\"\nurl = \"http://127.0.0.1:1/\"",
+            |_| None,
+        )
+        .unwrap();
+        let result = ResultRecord {
+            at_ms: 1_796_581_800_000,
+            ok: true,
+            status_code: Some(200),
+            response_time_ms: 42,
+            error: None,
+            votes: vec![Vote {
+                location: "local".to_owned(),
+                ok: Some(true),
+                status_code: Some(200),
+                response_time_ms: 42,
+                error: None,
+            }],
+        };
+        let store = Store::open(dir.path()).unwrap();
+        store
+            .commit(&Batch {
+                results: vec![("api".to_owned(), result)],
+                ..Batch::default()
+            })
+            .unwrap();
+        let api = MonitorApi {
+            monitoring: Monitoring::with(config, store),
+        };
+        let listed = listed(&api, "api", 100, None, Some("local")).await;
+        assert_eq!(listed, [("local".to_owned(), 1_796_581_800_000, 42)]);
+    }
 }
