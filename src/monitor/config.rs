@@ -2726,4 +2726,22 @@ mod tests {
             ]
         );
     }
+
+    #[test]
+    fn a_condition_on_what_a_kind_does_not_record_names_the_kind() {
+        let problems = parse(
+            "[[target]]\nname = \"a\"\nurl = \"tcp://db.internal:5432\"\n\
+             conditions = [\"[BODY] == x\"]",
+            env,
+        )
+        .unwrap_err();
+        let messages: Vec<_> = problems.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            messages,
+            [
+                "target \"a\": conditions[0]: \"[BODY] == x\" reads [BODY], which means nothing \
+                 for a tcp:// target; it records [CONNECTED] [RESPONSE_TIME]"
+            ]
+        );
+    }
 }
