@@ -2744,4 +2744,22 @@ mod tests {
             ]
         );
     }
+
+    #[test]
+    fn a_timeout_may_be_the_whole_interval_and_a_push_targets_interval_is_its_period() {
+        let config = parse(
+            "[[target]]\nname = \"a\"\nurl = \"http://a.example/\"\n\
+             interval = \"10s\"\ntimeout = \"10s\"\n\
+             [[target]]\nname = \"job\"\nkind = \"push\"\nperiod = \"5m\"\n\
+             token = \"${JOB_TOKEN}\"",
+            env,
+        )
+        .unwrap();
+        let a = &config.targets[0];
+        assert_eq!(
+            (a.interval, a.timeout),
+            (Duration::from_secs(10), Duration::from_secs(10))
+        );
+        assert_eq!(config.targets[1].interval, Duration::from_secs(300));
+    }
 }
