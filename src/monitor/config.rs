@@ -2762,4 +2762,18 @@ mod tests {
         );
         assert_eq!(config.targets[1].interval, Duration::from_secs(300));
     }
+
+    #[test]
+    fn a_tcp_url_needs_a_port() {
+        let problems =
+            parse("[[target]]\nname = \"a\"\nurl = \"tcp://db.internal\"", env).unwrap_err();
+        let messages: Vec<_> = problems.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            messages,
+            [
+                "target \"a\": url: \"tcp://db.internal\" is not an http:// or https:// URL \
+                 with a host, tcp://host:port, tls://host:port or dns://server[:port]"
+            ]
+        );
+    }
 }
