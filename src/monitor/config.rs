@@ -2776,4 +2776,19 @@ mod tests {
             ]
         );
     }
+
+    #[test]
+    fn an_ntfy_alert_without_a_url_is_told_what_url_it_needs() {
+        let problems = parse(
+            "[[target]]\nname = \"a\"\nurl = \"http://a.example/\"\n\
+             [[alert]]\nkind = \"ntfy\"",
+            env,
+        )
+        .unwrap_err();
+        let messages: Vec<_> = problems.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            messages,
+            ["alert #1: url: missing; expected the topic's URL, such as https://ntfy.sh/my-alerts"]
+        );
+    }
 }
