@@ -703,4 +703,403 @@ mod tests {
         assert_eq!(fresh.stale_since, None);
         assert_eq!(fresh.store_error, None);
     }
+
+    #[test]
+    fn overall_is_up_without_a_down_target_down_when_all_are_and_degraded_between() {
+        use TargetState::{Down, Maintenance, Unknown, Up};
+        assert_eq!(Overall::of([].into_iter()), Overall::Up);
+        assert_eq!(
+            Overall::of([Up, Unknown, Maintenance].into_iter()),
+            Overall::Up
+        );
+        assert_eq!(Overall::of([Up, Down].into_iter()), Overall::Degraded);
+        assert_eq!(
+            Overall::of([Down, Maintenance].into_iter()),
+            Overall::Degraded
+        );
+        assert_eq!(Overall::of([Down].into_iter()), Overall::Down);
+        assert_eq!(Overall::of([Down, Down].into_iter()), Overall::Down);
+    }
+
+    const AMS_TOKEN: &str = "0123456789abcdef0123456789abcdef";
+
+    /// `api` (group `production`, five rounds a minute apart from `at`, the last ten minutes
+    /// ago; `ams` voted in the first, second and last only, and the last came with a check-in
+    /// message) and `db` (down, one failed round, incident 2 open; incident 1, of `api`, lasted
+    /// 305 s); the monitor's location is `local`, its agent `ams`.
+    fn fixture() -> (MonitorApi, tempfile::TempDir, u64) {
+        use crate::monitor::store::{Batch, TargetState as Saved};
+        let dir = tempfile::tempdir().unwrap();
+        let config = crate::monitor::config::parse(
+            &format!(
+                "[monitor]\ntitle = \"Status of things\"\n\
+                 [[target]]\nname = \"api\"\ngroup = \"production\"\nurl = \"http://127.0.0.1:1/\"\n\
+                 [[target]]\nname = \"db\"\nurl = \"http://127.0.0.1:2/\"\n\
+                 [[location]]\nname = \"ams\"\nurl = \"http://ams.internal:8080\"\n\
+                 token = \"{AMS_TOKEN}\"\n"
+            ),
+            |_| None,
+        )
+        .unwrap();
+        let at = store::millis(SystemTime::now()) / 1000 * 1000 - 14 * 60_000;
+        let vote = |location: &str, ok: Option<bool>, ms| Vote {
+            location: location.to_owned(),
+            ok,
+            status_code: ok.map(|_| 200),
+            response_time_ms: ms,
+            error: None,
+        };
+        let round = |i: u64| {
+            let ams = [0, 1, 4].contains(&i).then_some(true);
+            ResultRecord {
+                at_ms: at + i * 60_000,
+                ok: true,
+                status_code: Some(200),
+                response_time_ms: 10 + i,
+                error: None,
+                votes: vec![vote("local", Some(true), 10 + i), vote("ams", ams, 20 + i)],
+            }
+        };
+        let failed = ResultRecord {
+            at_ms: at,
+            ok: false,
+            status_code: Some(503),
+            response_time_ms: 7,
+            error: Some("[STATUS] (503) == 200".to_owned()),
+            votes: vec![Vote {
+                location: "local".to_owned(),
+                ok: Some(false),
+                status_code: Some(503),
+                response_time_ms: 7,
+                error: Some("[STATUS] (503) == 200".to_owned()),
+            }],
+        };
+        let api_state = Saved {
+            state: State::Up,
+            since_ms: Some(at),
+            last: Some(round(4)),
+            locations: vec![LocationState {
+                at_ms: at + 4 * 60_000,
+                vote: vote("ams", Some(true), 24),
+                failures: 0,
+                warning: false,
+            }],
+            ..Saved::default()
+        };
+        let db_state = Saved {
+            state: State::Down,
+            since_ms: Some(at),
+            open_incident: Some(2),
+            last: Some(failed.clone()),
+            ..Saved::default()
+        };
+        let incident = |id, target: &str, resolved_ms| Incident {
+            id,
+            target: target.to_owned(),
+            started_ms: at - 3_600_000,
+            resolved_ms,
+            cause: "connection refused".to_owned(),
+            reminders: Vec::new(),
+        };
+        let store = Store::open(dir.path()).unwrap();
+        let mut results: Vec<_> = (0..5).map(|i| ("api".to_owned(), round(i))).collect();
+        results.push(("db".to_owned(), failed));
+        store
+            .commit(&Batch {
+                results,
+                states: [("api".to_owned(), api_state), ("db".to_owned(), db_state)].into(),
+                incidents: vec![
+                    incident(1, "api", Some(at - 3_600_000 + 305_000)),
+                    incident(2, "db", None),
+                ],
+                messages: vec![("api".to_owned(), at + 4 * 60_000, "disk full".to_owned())],
+                ..Batch::default()
+            })
+            .unwrap();
+        let monitoring = Monitoring::with(config, store);
+        (MonitorApi { monitoring }, dir, at)
+    }
+
+    /// `(location, at_ms, response_time_ms)` of each result `name` answers with.
+    async fn listed(
+        api: &MonitorApi,
+        name: &str,
+        limit: u32,
+        before: Option<u64>,
+        location: Option<&str>,
+    ) -> Vec<(String, u64, u64)> {
+        let before = before.map(timestamp);
+        let response = api
+            .results(
+                Path(name.to_owned()),
+                Query(limit),
+                Query(before),
+                Query(location.map(str::to_owned)),
+            )
+            .await;
+        let ResultsResponse::Ok(results) = response else {
+            panic!("{name} {limit} {location:?}: not the results");
+        };
+        assert_eq!(results.0.target, name);
+        results
+            .0
+            .results
+            .iter()
+            .map(|c| {
+                let at = u64::try_from(c.at.timestamp_millis()).unwrap();
+                (c.location.clone().unwrap(), at, c.response_time_ms)
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn results_come_newest_first_by_location_without_splitting_a_round() {
+        let (api, _dir, at) = fixture();
+        let r = |location: &str, i: u64| {
+            let ms = if location == "ams" { 20 + i } else { 10 + i };
+            (location.to_owned(), at + i * 60_000, ms)
+        };
+        // Rounds 4 and 3, then 2 and 1 once the first page gave one of `ams`'s two.
+        assert_eq!(
+            listed(&api, "api", 2, None, Some("ams")).await,
+            [r("ams", 4), r("ams", 1)]
+        );
+        assert_eq!(
+            listed(&api, "api", 100, None, Some("ams")).await,
+            [r("ams", 4), r("ams", 1), r("ams", 0)]
+        );
+        assert_eq!(
+            listed(&api, "api", 3, None, Some("local")).await,
+            [r("local", 4), r("local", 3), r("local", 2)]
+        );
+        // Round 4 has two results: a limit of 3 takes round 3's one, 2 stops before it, and
+        // 1 takes the first of round 4 alone rather than nothing.
+        assert_eq!(
+            listed(&api, "api", 3, None, None).await,
+            [r("local", 4), r("ams", 4), r("local", 3)]
+        );
+        assert_eq!(
+            listed(&api, "api", 2, None, None).await,
+            [r("local", 4), r("ams", 4)]
+        );
+        assert_eq!(listed(&api, "api", 1, None, None).await, [r("local", 4)]);
+        // Rounds 1 and 0, two results each; the page of 3 does not split round 0.
+        let before = Some(at + 2 * 60_000);
+        assert_eq!(
+            listed(&api, "api", 100, before, None).await,
+            [r("local", 1), r("ams", 1), r("local", 0), r("ams", 0)]
+        );
+        assert_eq!(
+            listed(&api, "api", 3, before, None).await,
+            [r("local", 1), r("ams", 1)]
+        );
+        // Not one of the locations: nothing, without reading.
+        assert_eq!(listed(&api, "api", 100, None, Some("nrt")).await, []);
+        assert_eq!(listed(&api, "db", 100, None, Some("ams")).await, []);
+    }
+
+    #[tokio::test]
+    async fn a_result_carries_its_rounds_check_in_message_and_an_unknown_target_is_404() {
+        let (api, _dir, at) = fixture();
+        let ResultsResponse::Ok(results) = api
+            .results(Path("api".to_owned()), Query(2), Query(None), Query(None))
+            .await
+        else {
+            panic!("not the results");
+        };
+        let messages: Vec<_> = results
+            .0
+            .results
+            .iter()
+            .map(|c| c.message.clone())
+            .collect();
+        assert_eq!(
+            messages,
+            [Some("disk full".to_owned()), Some("disk full".to_owned())]
+        );
+        let ResultsResponse::Ok(older) = api
+            .results(
+                Path("api".to_owned()),
+                Query(1),
+                Query(Some(timestamp(at + 4 * 60_000))),
+                Query(None),
+            )
+            .await
+        else {
+            panic!("not the results");
+        };
+        assert_eq!(older.0.results[0].message, None);
+
+        let ResultsResponse::NotFound(body) = api
+            .results(Path("web".to_owned()), Query(100), Query(None), Query(None))
+            .await
+        else {
+            panic!("an unknown target has results");
+        };
+        assert_eq!(
+            body.0,
+            ErrorMessage {
+                status: 404,
+                error: "Not Found".to_owned(),
+                message: "no target named \"web\"; the targets are listed at /api/v1/status"
+                    .to_owned(),
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn the_status_reports_each_targets_state_check_uptime_and_locations() {
+        let (api, _dir, at) = fixture();
+        let StatusResponse::Ok(report) = api.status().await else {
+            panic!("not the status");
+        };
+        let report = report.0;
+        assert_eq!(report.title, "Status of things");
+        assert_eq!(report.status, Overall::Degraded);
+        assert_eq!((report.stale_since, report.store_error), (None, None));
+        let [api_status, db_status] = &report.targets[..] else {
+            panic!("{:?}", report.targets);
+        };
+        assert_eq!(
+            (api_status.name.as_str(), api_status.group.as_deref()),
+            ("api", Some("production"))
+        );
+        assert_eq!(
+            (api_status.state, db_status.state),
+            (TargetState::Up, TargetState::Down)
+        );
+        assert_eq!(api_status.since, Some(timestamp(at)));
+        assert_eq!(
+            api_status.last_check,
+            Some(Check {
+                at: timestamp(at + 4 * 60_000),
+                ok: true,
+                status_code: Some(200),
+                response_time_ms: 14,
+                error: None,
+                location: None,
+                message: None,
+            })
+        );
+        assert_eq!(
+            api_status.locations,
+            [LocationView {
+                name: "ams".to_owned(),
+                ok: Some(true),
+                status_code: Some(200),
+                response_time_ms: 24,
+                error: None,
+                at: timestamp(at + 4 * 60_000),
+                warning: false,
+            }]
+        );
+        assert_eq!(api_status.uptime.day, Some(1.0));
+        assert_eq!(db_status.uptime.day, Some(0.0));
+        assert_eq!(db_status.uptime.quarter, Some(0.0));
+        assert_eq!(
+            db_status
+                .last_check
+                .as_ref()
+                .and_then(|c| c.error.as_deref()),
+            Some("[STATUS] (503) == 200")
+        );
+    }
+
+    #[tokio::test]
+    async fn incidents_come_newest_first_with_their_duration() {
+        let (api, _dir, at) = fixture();
+        let IncidentsResponse::Ok(all) = api.incidents(Query(100)).await else {
+            panic!("not the incidents");
+        };
+        let ids: Vec<_> = all
+            .0
+            .incidents
+            .iter()
+            .map(|i| (i.id, i.target.as_str()))
+            .collect();
+        assert_eq!(ids, [(2, "db"), (1, "api")]);
+        assert_eq!(
+            all.0.incidents[1],
+            IncidentView {
+                id: 1,
+                target: "api".to_owned(),
+                started_at: timestamp(at - 3_600_000),
+                resolved_at: Some(timestamp(at - 3_600_000 + 305_000)),
+                duration_seconds: 305,
+                cause: "connection refused".to_owned(),
+            }
+        );
+        // Open: an hour and 14 minutes so far (and the test's few seconds).
+        let open = all.0.incidents[0].duration_seconds;
+        assert!((74 * 60..74 * 60 + 60).contains(&open), "{open}");
+        let IncidentsResponse::Ok(one) = api.incidents(Query(1)).await else {
+            panic!("not the incidents");
+        };
+        assert_eq!(one.0.incidents.len(), 1);
+        assert_eq!(one.0.incidents[0].id, 2);
+    }
+
+    #[test]
+    fn a_bad_parameter_is_a_400_with_poems_reason() {
+        let response: IncidentsResponse = bad_request(poem::Error::from_string(
+            "limit: must be at most 1000",
+            poem::http::StatusCode::BAD_REQUEST,
+        ));
+        let IncidentsResponse::BadRequest(body) = response else {
+            panic!("not a 400");
+        };
+        assert_eq!(
+            body.0,
+            ErrorMessage {
+                status: 400,
+                error: "Bad Request".to_owned(),
+                message: "limit: must be at most 1000".to_owned(),
+            }
+        );
+        let response: ResultsResponse = bad_request(poem::Error::from_string(
+            "before: not a time",
+            poem::http::StatusCode::BAD_REQUEST,
+        ));
+        assert!(matches!(response, ResultsResponse::BadRequest(body) if body.0.status == 400));
+        assert_eq!(error(599, String::new()).0.error, "Error");
+        // What a request without `limit` gets (the spec's default).
+        assert_eq!(default_limit(), 100);
+    }
+
+    #[tokio::test]
+    async fn a_monitor_without_agents_gives_its_own_locations_results() {
+        use crate::monitor::store::Batch;
+        let dir = tempfile::tempdir().unwrap();
+        let config = crate::monitor::config::parse(
+            "[[target]]\nname = \"api\"\nurl = \"http://127.0.0.1:1/\"",
+            |_| None,
+        )
+        .unwrap();
+        let result = ResultRecord {
+            at_ms: 1_796_581_800_000,
+            ok: true,
+            status_code: Some(200),
+            response_time_ms: 42,
+            error: None,
+            votes: vec![Vote {
+                location: "local".to_owned(),
+                ok: Some(true),
+                status_code: Some(200),
+                response_time_ms: 42,
+                error: None,
+            }],
+        };
+        let store = Store::open(dir.path()).unwrap();
+        store
+            .commit(&Batch {
+                results: vec![("api".to_owned(), result)],
+                ..Batch::default()
+            })
+            .unwrap();
+        let api = MonitorApi {
+            monitoring: Monitoring::with(config, store),
+        };
+        let listed = listed(&api, "api", 100, None, Some("local")).await;
+        assert_eq!(listed, [("local".to_owned(), 1_796_581_800_000, 42)]);
+    }
 }

@@ -2613,4 +2613,17 @@ mod tests {
             assert_eq!(format_duration(millis), expected, "{millis}");
         }
     }
+
+    #[test]
+    fn a_pattern_on_the_left_matches_as_on_the_right() {
+        check(&[
+            ("pat(*up*) == [BODY]", body("all up"), Ok(())),
+            ("[BODY] == pat(*up*)", body("all up"), Ok(())),
+            (
+                "pat(*up*) == [BODY]",
+                body("down"),
+                Err("pat(*up*) == [BODY] (down)"),
+            ),
+        ]);
+    }
 }

@@ -2726,4 +2726,69 @@ mod tests {
             ]
         );
     }
+
+    #[test]
+    fn a_condition_on_what_a_kind_does_not_record_names_the_kind() {
+        let problems = parse(
+            "[[target]]\nname = \"a\"\nurl = \"tcp://db.internal:5432\"\n\
+             conditions = [\"[BODY] == x\"]",
+            env,
+        )
+        .unwrap_err();
+        let messages: Vec<_> = problems.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            messages,
+            [
+                "target \"a\": conditions[0]: \"[BODY] == x\" reads [BODY], which means nothing \
+                 for a tcp:// target; it records [CONNECTED] [RESPONSE_TIME]"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_timeout_may_be_the_whole_interval_and_a_push_targets_interval_is_its_period() {
+        let config = parse(
+            "[[target]]\nname = \"a\"\nurl = \"http://a.example/\"\n\
+             interval = \"10s\"\ntimeout = \"10s\"\n\
+             [[target]]\nname = \"job\"\nkind = \"push\"\nperiod = \"5m\"\n\
+             token = \"${JOB_TOKEN}\"",
+            env,
+        )
+        .unwrap();
+        let a = &config.targets[0];
+        assert_eq!(
+            (a.interval, a.timeout),
+            (Duration::from_secs(10), Duration::from_secs(10))
+        );
+        assert_eq!(config.targets[1].interval, Duration::from_secs(300));
+    }
+
+    #[test]
+    fn a_tcp_url_needs_a_port() {
+        let problems =
+            parse("[[target]]\nname = \"a\"\nurl = \"tcp://db.internal\"", env).unwrap_err();
+        let messages: Vec<_> = problems.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            messages,
+            [
+                "target \"a\": url: \"tcp://db.internal\" is not an http:// or https:// URL \
+                 with a host, tcp://host:port, tls://host:port or dns://server[:port]"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_ntfy_alert_without_a_url_is_told_what_url_it_needs() {
+        let problems = parse(
+            "[[target]]\nname = \"a\"\nurl = \"http://a.example/\"\n\
+             [[alert]]\nkind = \"ntfy\"",
+            env,
+        )
+        .unwrap_err();
+        let messages: Vec<_> = problems.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            messages,
+            ["alert #1: url: missing; expected the topic's URL, such as https://ntfy.sh/my-alerts"]
+        );
+    }
 }

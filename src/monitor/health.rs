@@ -264,4 +264,15 @@ mod tests {
         assert_eq!(health.stale(), None);
         assert_eq!(health.metrics.up.get(), 1);
     }
+
+    #[test]
+    fn the_last_commit_gauge_is_the_time_of_the_last_commit_in_unix_seconds() {
+        let health = StoreHealth::new(0).unwrap();
+        let at = SystemTime::UNIX_EPOCH + Duration::from_millis(1_796_581_800_125);
+        health.fresh(at, true);
+        assert_eq!(health.metrics.last_commit.get(), 1_796_581_800.125);
+        // Up to date without writing anything: the last commit stays where it was.
+        health.fresh(at + Duration::from_secs(1), false);
+        assert_eq!(health.metrics.last_commit.get(), 1_796_581_800.125);
+    }
 }

@@ -125,3 +125,96 @@ impl MonitorMetrics {
         self.notifications.with_label_values(&[kind, result]).inc();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, SystemTime};
+
+    use super::*;
+    use crate::monitor::round::Ballot;
+
+    /// The registry's metrics in the text format, one sample a line.
+    fn exported(registry: &Registry) -> Vec<String> {
+        let text = prometheus::TextEncoder::new()
+            .encode_to_string(&registry.gather())
+            .unwrap();
+        text.lines()
+            .filter(|line| !line.starts_with('#'))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    #[test]
+    fn a_round_sets_each_answering_locations_gauges_and_who_answered() {
+        let registry = Registry::new();
+        let metrics = MonitorMetrics::register(&registry).unwrap();
+        metrics.locations("local", ["ams", "nrt"].into_iter());
+        let outcome = Outcome {
+            at: SystemTime::UNIX_EPOCH + Duration::from_secs(1_796_581_800),
+            ok: false,
+            status_code: Some(503),
+            response_time: Duration::from_millis(200),
+            duration: Duration::from_millis(250),
+            error: Some("[STATUS] (503) == 200".to_owned()),
+            certificate_expiry: Some(
+                SystemTime::UNIX_EPOCH + Duration::from_millis(1_800_000_000_900),
+            ),
+            certificate_subject: None,
+            conditions: Vec::new(),
+        };
+        let round = Round {
+            ballots: vec![
+                Ballot {
+                    location: "local".to_owned(),
+                    outcome: Ok(outcome.clone()),
+                },
+                Ballot {
+                    location: "ams".to_owned(),
+                    outcome: Ok(Outcome {
+                        ok: true,
+                        status_code: None,
+                        certificate_expiry: None,
+                        ..outcome
+                    }),
+                },
+                Ballot {
+                    location: "nrt".to_owned(),
+                    outcome: Err("no answer within 12s".to_owned()),
+                },
+            ],
+        };
+        metrics.observe("api", &round);
+        metrics.notification("slack", "delivered");
+        metrics.notification("slack", "delivered");
+        assert_eq!(
+            exported(&registry),
+            [
+                "monitor_location_up{location=\"ams\"} 1",
+                "monitor_location_up{location=\"local\"} 1",
+                "monitor_location_up{location=\"nrt\"} 0",
+                "monitor_notifications_total{kind=\"slack\",result=\"delivered\"} 2",
+                "probe_duration_seconds{location=\"ams\",target=\"api\"} 0.25",
+                "probe_duration_seconds{location=\"local\",target=\"api\"} 0.25",
+                "probe_http_status_code{location=\"ams\",target=\"api\"} 0",
+                "probe_http_status_code{location=\"local\",target=\"api\"} 503",
+                "probe_ssl_earliest_cert_expiry{location=\"local\",target=\"api\"} 1800000000",
+                "probe_success{location=\"ams\",target=\"api\"} 1",
+                "probe_success{location=\"local\",target=\"api\"} 0",
+            ]
+        );
+    }
+
+    #[test]
+    fn every_location_is_shown_from_the_start() {
+        let registry = Registry::new();
+        let metrics = MonitorMetrics::register(&registry).unwrap();
+        metrics.locations("local", ["ams"].into_iter());
+        assert_eq!(
+            exported(&registry),
+            [
+                "monitor_location_up{location=\"ams\"} 0",
+                "monitor_location_up{location=\"local\"} 1",
+            ]
+        );
+    }
+}

@@ -373,3 +373,68 @@ impl Running {
         tracing::info!("monitor stopped; every result is committed");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parsed(text: &str) -> MonitorConfig {
+        config::parse(text, |_| None).unwrap()
+    }
+
+    #[test]
+    fn expected_store_bytes_counts_results_and_aggregates_per_target() {
+        // 100 days: 8,640,000 s, so more than the 91 days of daily rows kept at least.
+        let config = parsed(
+            "[monitor]\nretention = \"100d\"\n\
+             [[target]]\nname = \"a\"\nurl = \"http://127.0.0.1:1/\"\ninterval = \"60s\"\n\
+             [[target]]\nname = \"b\"\nurl = \"http://127.0.0.1:2/\"\ninterval = \"7s\"\ntimeout = \"5s\"",
+        );
+        // a: 144,000 results; b: 1,234,285 (8,640,000 / 7, rounded down); each 720 hourly
+        // rows + 1 + 100 daily ones.
+        let aggregates = (720 + 1 + 100) * 64;
+        assert_eq!(aggregates, 52_544);
+        assert_eq!(
+            expected_store_bytes(&config),
+            144_000 * 320 + aggregates + 1_234_285 * 320 + aggregates
+        );
+        assert_eq!(expected_store_bytes(&config), 441_156_288);
+    }
+
+    #[test]
+    fn expected_store_bytes_keeps_91_days_of_daily_rows_under_a_shorter_retention() {
+        // The default retention, 90 days: 129,600 results a minute apart, 720 + 1 + 91 rows.
+        let config = parsed("[[target]]\nname = \"a\"\nurl = \"http://127.0.0.1:1/\"");
+        assert_eq!(expected_store_bytes(&config), 129_600 * 320 + 812 * 64);
+        assert_eq!(expected_store_bytes(&config), 41_523_968);
+    }
+
+    #[test]
+    fn max_store_bytes_is_the_setting_or_four_fifths_of_the_filesystem() {
+        let dir = tempfile::tempdir().unwrap();
+        let set = parsed(
+            "[monitor]\nmax_store_size = \"5MiB\"\n\
+             [[target]]\nname = \"a\"\nurl = \"http://127.0.0.1:1/\"",
+        );
+        assert_eq!(max_store_bytes(&set, dir.path()), Some(5 * 1024 * 1024));
+
+        let unset = parsed("[[target]]\nname = \"a\"\nurl = \"http://127.0.0.1:1/\"");
+        let (total, free) = filesystem_bytes(dir.path()).unwrap();
+        assert!(
+            total > 1024 * 1024 && free > 0 && free <= total,
+            "{total} {free}"
+        );
+        #[allow(
+            clippy::cast_precision_loss,
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss
+        )]
+        let share = (total as f64 * 0.8) as u64;
+        assert_eq!(max_store_bytes(&unset, dir.path()), Some(share));
+        // A data directory not made yet: the filesystem it will be on.
+        assert_eq!(
+            filesystem_bytes(&dir.path().join("not/yet")).map(|(total, _)| total),
+            Some(total)
+        );
+    }
+}

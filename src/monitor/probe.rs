@@ -712,3 +712,467 @@ fn check_cpu() -> Result<(), ProberError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The one target of `lines` (a `[[target]]` body).
+    fn target(lines: &str) -> Target {
+        let text = format!("[[target]]\nname = \"a\"\n{lines}");
+        crate::monitor::config::parse(&text, |_| None)
+            .unwrap()
+            .targets
+            .remove(0)
+    }
+
+    const AT: u64 = 1_796_581_800; // 2026-12-06 18:30:00 UTC
+
+    /// An HTTP observation of `status`, 42 ms, at [`AT`].
+    fn http(status: Option<u16>, error: Option<&str>) -> Observation {
+        Observation {
+            at: SystemTime::UNIX_EPOCH + Duration::from_secs(AT),
+            status_code: status,
+            response_time: Duration::from_millis(42),
+            duration: Duration::from_millis(50),
+            body: Vec::new(),
+            certificate_expiry: None,
+            certificate_subject: None,
+            error: error.map(str::to_owned),
+            connected: None,
+            dns_rcode: None,
+        }
+    }
+
+    /// A `tcp://`, `tls://` or `dns://` observation.
+    fn reached(connected: bool, error: Option<&str>, rcode: Option<&str>) -> Observation {
+        Observation {
+            connected: Some(connected),
+            dns_rcode: rcode.map(str::to_owned),
+            ..http(None, error)
+        }
+    }
+
+    fn verdict(condition: &str, failure: Option<&str>) -> Verdict {
+        Verdict {
+            condition: condition.to_owned(),
+            failure: failure.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn an_http_target_without_conditions_wants_a_status_from_200_to_399() {
+        let plain = target("url = \"http://127.0.0.1:1/\"");
+        let ok = http(Some(399), None).judge(&plain);
+        assert_eq!((ok.ok, ok.error, ok.conditions), (true, None, Vec::new()));
+        let failed = http(Some(503), None).judge(&plain);
+        assert_eq!(
+            (failed.ok, failed.error.as_deref()),
+            (false, Some("status 503 is not 200..399"))
+        );
+        assert_eq!(failed.status_code, Some(503));
+        assert_eq!(failed.response_time, Duration::from_millis(42));
+        let unreachable = http(None, Some("connection refused")).judge(&plain);
+        assert_eq!(unreachable.error.as_deref(), Some("connection refused"));
+        let silent = http(None, None).judge(&plain);
+        assert_eq!(silent.error.as_deref(), Some("no response"));
+    }
+
+    #[test]
+    fn an_http_targets_conditions_each_get_a_verdict_and_the_first_failure_is_the_reason() {
+        let checked = target(
+            "url = \"https://127.0.0.1:1/\"\n\
+             conditions = [\"[STATUS] == 200\", \"[CERTIFICATE_EXPIRATION] > 48h\", \
+             \"[RESPONSE_TIME] < 40\"]",
+        );
+        let at = SystemTime::UNIX_EPOCH + Duration::from_secs(AT);
+        let expiring = |hours: u64| Observation {
+            certificate_expiry: Some(at + Duration::from_secs(hours * 3600)),
+            ..http(Some(200), None)
+        };
+        let outcome = expiring(72).judge(&checked);
+        assert_eq!(outcome.error.as_deref(), Some("[RESPONSE_TIME] (42) < 40"));
+        assert_eq!(
+            outcome.conditions,
+            [
+                verdict("[STATUS] == 200", None),
+                verdict("[CERTIFICATE_EXPIRATION] > 48h", None),
+                verdict("[RESPONSE_TIME] < 40", Some("[RESPONSE_TIME] (42) < 40")),
+            ]
+        );
+        // 24 hours left, then none (expired before the probe).
+        let soon = expiring(24).judge(&checked);
+        assert_eq!(
+            soon.error.as_deref(),
+            Some("[CERTIFICATE_EXPIRATION] (24h) > 48h")
+        );
+        let expired = Observation {
+            certificate_expiry: Some(at - Duration::from_secs(60)),
+            ..http(Some(200), None)
+        };
+        assert_eq!(
+            expired.judge(&checked).error.as_deref(),
+            Some("[CERTIFICATE_EXPIRATION] (0s) > 48h")
+        );
+        // No response: every condition still judged, on status 0.
+        let none = http(None, Some("timeout: no complete answer within 10s")).judge(&checked);
+        assert_eq!(
+            none.error.as_deref(),
+            Some("timeout: no complete answer within 10s")
+        );
+        assert_eq!(
+            none.conditions[0],
+            verdict("[STATUS] == 200", Some("[STATUS] (0) == 200"))
+        );
+    }
+
+    #[test]
+    fn a_reach_target_without_conditions_wants_a_connection_and_dns_noerror() {
+        let tcp = target("url = \"tcp://127.0.0.1:1\"");
+        assert_eq!(reached(true, None, None).judge(&tcp).error, None);
+        let refused = reached(false, Some("connection refused"), None).judge(&tcp);
+        assert_eq!(
+            (refused.ok, refused.error.as_deref()),
+            (false, Some("connection refused"))
+        );
+        let dns = target(
+            "url = \"dns://127.0.0.1\"\ndns = { query_name = \"example.org\", query_type = \"A\" }",
+        );
+        assert_eq!(reached(true, None, Some("NOERROR")).judge(&dns).error, None);
+        assert_eq!(
+            reached(true, None, Some("NXDOMAIN"))
+                .judge(&dns)
+                .error
+                .as_deref(),
+            Some("[DNS_RCODE] (NXDOMAIN) == NOERROR")
+        );
+    }
+
+    #[test]
+    fn a_reach_targets_conditions_decide_and_a_failed_connection_says_why_after_them() {
+        let tcp = target("url = \"tcp://127.0.0.1:1\"\nconditions = [\"[CONNECTED] == true\"]");
+        let refused = reached(false, Some("connection refused"), None).judge(&tcp);
+        assert_eq!(
+            refused.error.as_deref(),
+            Some("[CONNECTED] (false) == true (connection refused)")
+        );
+        assert_eq!(
+            refused.conditions,
+            [verdict(
+                "[CONNECTED] == true",
+                Some("[CONNECTED] (false) == true")
+            )]
+        );
+        assert_eq!(reached(true, None, None).judge(&tcp).error, None);
+        // Expecting no connection: a refusal passes.
+        let closed = target("url = \"tcp://127.0.0.1:1\"\nconditions = [\"[CONNECTED] == false\"]");
+        let outcome = reached(false, Some("connection refused"), None).judge(&closed);
+        assert_eq!((outcome.ok, outcome.error), (true, None));
+        let dns = target(
+            "url = \"dns://127.0.0.1\"\ndns = { query_name = \"example.org\", query_type = \"A\" }\n\
+             conditions = [\"[DNS_RCODE] == NXDOMAIN\"]",
+        );
+        assert_eq!(
+            reached(true, None, Some("NXDOMAIN")).judge(&dns).error,
+            None
+        );
+        assert_eq!(
+            reached(true, None, Some("NOERROR"))
+                .judge(&dns)
+                .error
+                .as_deref(),
+            Some("[DNS_RCODE] (NOERROR) == NXDOMAIN")
+        );
+    }
+
+    #[test]
+    fn a_spec_carries_the_dns_query_and_keeps_the_body_only_for_a_body_condition() {
+        let dns = target(
+            "url = \"dns://127.0.0.1\"\ndns = { query_name = \"example.org\", query_type = \"A\" }",
+        );
+        let spec = ProbeSpec::of(&dns);
+        assert_eq!(
+            spec.dns.as_ref().map(|q| q.name.as_str()),
+            Some("example.org")
+        );
+        assert!(!spec.keep_body);
+        let http = target(
+            "url = \"http://127.0.0.1:1/\"\nconditions = [\"[STATUS] == 200\", \"[BODY].ok == true\"]",
+        );
+        let spec = ProbeSpec::of(&http);
+        assert_eq!(spec.dns, None);
+        assert!(spec.keep_body);
+        assert_eq!(spec.body_limit, MAX_BODY_BYTES);
+        assert!(!ProbeSpec::of(&target("url = \"http://127.0.0.1:1/\"")).keep_body);
+    }
+
+    #[test]
+    fn the_user_agent_names_the_version_location_and_status_page() {
+        let version = env!("CARGO_PKG_VERSION");
+        assert_eq!(
+            user_agent("ams", None),
+            format!("health-service-monitor/{version} (location=ams)")
+        );
+        assert_eq!(
+            user_agent("ams", Some("https://status.example.org/")),
+            format!(
+                "health-service-monitor/{version} (location=ams; +https://status.example.org/)"
+            )
+        );
+    }
+
+    #[test]
+    fn reach_urls_give_host_and_port_and_socket_errors_one_line() {
+        let url = |text: &str| Url::parse(text).unwrap();
+        assert_eq!(host_and_port(&url("dns://[::1]")), ("::1".to_owned(), 53));
+        assert_eq!(
+            host_and_port(&url("tcp://db.internal:5432")),
+            ("db.internal".to_owned(), 5432)
+        );
+        let io = |kind| std::io::Error::from(kind);
+        assert_eq!(
+            io_reason(&io(std::io::ErrorKind::ConnectionRefused)),
+            "connection refused"
+        );
+        assert_eq!(
+            io_reason(&io(std::io::ErrorKind::ConnectionReset)),
+            "connection reset by the server"
+        );
+        assert_eq!(
+            io_reason(&std::io::Error::other("no\nroute")),
+            "cannot connect: no route"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_reach_probe_that_does_not_end_in_time_fails_with_the_timeout() {
+        let mut spec = ProbeSpec::of(&target("url = \"tcp://127.0.0.1:1\""));
+        spec.timeout = Duration::from_millis(1500);
+        let observed = reach(&spec, std::future::pending()).await;
+        assert_eq!(observed.connected, Some(false));
+        assert_eq!(
+            observed.error.as_deref(),
+            Some("timeout: no answer within 1s 500ms")
+        );
+        let failed = reach(&spec, async {
+            Reach::failed(Duration::from_millis(3), "connection refused".to_owned())
+        })
+        .await;
+        assert_eq!(
+            (
+                failed.connected,
+                failed.error.as_deref(),
+                failed.status_code
+            ),
+            (Some(false), Some("connection refused"), None)
+        );
+    }
+
+    /// A server on loopback that answers one request with `body` and says what it was sent.
+    async fn serve_once(body: &'static [u8]) -> (Url, tokio::task::JoinHandle<String>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = Url::parse(&format!("http://{}/health", listener.local_addr().unwrap())).unwrap();
+        let served = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut request = Vec::new();
+            let mut buffer = [0; 4096];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                let read = socket.read(&mut buffer).await.unwrap();
+                assert!(read > 0, "the request ended early");
+                request.extend_from_slice(&buffer[..read]);
+            }
+            let head = format!(
+                "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                body.len()
+            );
+            socket.write_all(head.as_bytes()).await.unwrap();
+            socket.write_all(body).await.unwrap();
+            String::from_utf8_lossy(&request).into_owned()
+        });
+        (url, served)
+    }
+
+    #[tokio::test]
+    async fn an_http_probe_reads_the_body_up_to_its_limit_and_sends_the_user_agent() {
+        let prober = Prober::new(Vec::new()).unwrap();
+        let agent = HeaderValue::from_static("health-service-monitor/test (location=ams)");
+        let mut spec = ProbeSpec::of(&target(
+            "url = \"http://127.0.0.1:1/\"\nconditions = [\"[BODY] == 0123456789\"]",
+        ));
+        spec.body_limit = 10;
+
+        let (url, served) = serve_once(b"0123456789").await;
+        spec.url = url;
+        let observed = prober.observe(&spec, &agent).await;
+        assert_eq!(
+            (
+                observed.status_code,
+                observed.error.as_deref(),
+                observed.connected
+            ),
+            (Some(200), None, None)
+        );
+        assert_eq!(observed.body, b"0123456789");
+        let request = served.await.unwrap().to_ascii_lowercase();
+        assert!(request.starts_with("get /health http/1.1\r\n"), "{request}");
+        assert!(
+            request.contains("\r\nuser-agent: health-service-monitor/test (location=ams)\r\n"),
+            "{request}"
+        );
+
+        // One byte over: the answer so far, and why it failed.
+        let (url, _served) = serve_once(b"0123456789a").await;
+        spec.url = url;
+        let observed = prober.observe(&spec, &agent).await;
+        assert_eq!(observed.status_code, Some(200));
+        assert_eq!(
+            observed.error.as_deref(),
+            Some("body larger than 0 KiB; bodies are read up to 0 KiB")
+        );
+
+        // Without a body condition the body is read but not kept.
+        spec.keep_body = false;
+        let (url, _served) = serve_once(b"0123456789").await;
+        spec.url = url;
+        let observed = prober.observe(&spec, &agent).await;
+        assert_eq!((observed.error, observed.body), (None, Vec::new()));
+    }
+
+    /// A loopback port nothing listens on (bound, then let go).
+    fn closed_port() -> u16 {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    }
+
+    #[tokio::test]
+    async fn each_scheme_is_probed_its_own_way_and_a_refusal_is_said_plainly() {
+        let prober = Prober::new(Vec::new()).unwrap();
+        let agent = HeaderValue::from_static("health-service-monitor/test");
+        let port = closed_port();
+        for scheme in ["tcp", "tls"] {
+            let spec = ProbeSpec::of(&target(&format!("url = \"{scheme}://127.0.0.1:{port}\"")));
+            let observed = prober.observe(&spec, &agent).await;
+            assert_eq!(
+                (observed.connected, observed.error.as_deref()),
+                (Some(false), Some("connection refused")),
+                "{scheme}"
+            );
+        }
+        // DNS over UDP: the closed port's ICMP answer refuses the connected socket's read.
+        let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let udp_port = udp.local_addr().unwrap().port();
+        drop(udp);
+        let dns = target(&format!(
+            "url = \"dns://127.0.0.1:{udp_port}\"\n\
+             dns = {{ query_name = \"example.org\", query_type = \"A\" }}"
+        ));
+        let observed = prober.observe(&ProbeSpec::of(&dns), &agent).await;
+        assert_eq!(
+            (observed.connected, observed.error.as_deref()),
+            (Some(false), Some("connection refused"))
+        );
+        let spec = ProbeSpec::of(&target(&format!("url = \"http://127.0.0.1:{port}/\"")));
+        let observed = prober.observe(&spec, &agent).await;
+        assert_eq!(
+            (
+                observed.connected,
+                observed.status_code,
+                observed.error.as_deref()
+            ),
+            (None, None, Some("connection refused"))
+        );
+    }
+
+    #[test]
+    fn extra_roots_are_read_from_a_pem_file_and_anything_else_is_refused() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls");
+        let roots = read_roots(&dir.join("ca.pem").to_string_lossy()).unwrap();
+        assert_eq!(roots.len(), 1);
+        let empty = tempfile::NamedTempFile::new().unwrap();
+        let path = empty.path().to_string_lossy().into_owned();
+        let err = read_roots(&path).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "SSL_CERT_FILE {path}: no certificate in it; expected a PEM file of CA certificates"
+            )
+        );
+    }
+
+    /// An HTTPS server on loopback with the fixture certificate for `localhost`, answering each
+    /// request 200; its port.
+    async fn serve_tls() -> u16 {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls");
+        let chain: Vec<_> = CertificateDer::pem_file_iter(fixtures.join("localhost.pem"))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let key = PrivateKeyDer::from_pem_file(fixtures.join("localhost.key")).unwrap();
+        let server = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls_graviola::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            loop {
+                let (stream, _) = listener.accept().await.unwrap();
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    // A client that does not trust the certificate ends the handshake.
+                    let Ok(mut tls) = acceptor.accept(stream).await else {
+                        return;
+                    };
+                    let mut request = Vec::new();
+                    let mut buffer = [0; 4096];
+                    while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                        let Ok(read @ 1..) = tls.read(&mut buffer).await else {
+                            return;
+                        };
+                        request.extend_from_slice(&buffer[..read]);
+                    }
+                    let answer =
+                        b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok";
+                    let _ = tls.write_all(answer).await;
+                    let _ = tls.shutdown().await;
+                });
+            }
+        });
+        port
+    }
+
+    #[tokio::test]
+    async fn an_https_probe_keeps_the_certificate_and_says_why_one_is_not_trusted() {
+        let agent = HeaderValue::from_static("health-service-monitor/test");
+        let port = serve_tls().await;
+        let spec = ProbeSpec::of(&target(&format!("url = \"https://localhost:{port}/\"")));
+        let untrusting = Prober::new(Vec::new()).unwrap();
+        let refused = untrusting.observe(&spec, &agent).await;
+        assert_eq!(
+            (refused.status_code, refused.error.as_deref()),
+            (None, Some("TLS: invalid peer certificate: UnknownIssuer"))
+        );
+        let ca = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls/ca.pem");
+        let trusting = Prober::new(read_roots(&ca.to_string_lossy()).unwrap()).unwrap();
+        let observed = trusting.observe(&spec, &agent).await;
+        assert_eq!((observed.status_code, observed.error), (Some(200), None));
+        // The fixture's notAfter: 2035-02-15T06:02:48Z.
+        assert_eq!(
+            observed.certificate_expiry,
+            Some(SystemTime::UNIX_EPOCH + Duration::from_secs(2_055_132_168))
+        );
+        assert_eq!(
+            observed.certificate_subject.as_deref(),
+            Some("CN=localhost")
+        );
+    }
+}

@@ -639,4 +639,118 @@ mod tests {
             assert_eq!(back.observation(), observation);
         }
     }
+
+    #[test]
+    fn an_agent_reads_a_request_with_a_few_kilobytes_of_headers() {
+        // A bearer token of 2 KB (JWTs often are) and a few more headers: well within what an
+        // agent reads, 64 KiB, so it never refuses a target's request as too large.
+        let mut spec = spec();
+        spec.headers = vec![
+            (
+                HeaderName::from_static("authorization"),
+                HeaderValue::from_str(&format!("Bearer {}", "t".repeat(2048))).unwrap(),
+            ),
+            (
+                HeaderName::from_static("x-request-source"),
+                HeaderValue::from_static("health-service"),
+            ),
+        ];
+        let request = ProbeRequest::new(&spec, Some("https://status.example/"));
+        let bytes = request.to_json().unwrap().to_string().len();
+        assert!((2048..4096).contains(&bytes), "{bytes}");
+        assert!(bytes < MAX_REQUEST_BYTES);
+    }
+
+    #[test]
+    fn a_timeout_of_up_to_five_minutes_is_accepted() {
+        let mut request = ProbeRequest::new(&spec(), None);
+        request.timeout_ms = 300_000;
+        assert_eq!(request.spec().unwrap().timeout, MAX_TIMEOUT);
+        request.timeout_ms = 300_001;
+        assert_eq!(
+            request.spec().unwrap_err(),
+            "timeout_ms 300001 is not from 1 to 300000"
+        );
+    }
+
+    /// An agent on loopback that answers one probe request with `status` and `body`.
+    async fn agent_once(status: &'static str, body: String) -> Location {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut request = Vec::new();
+            let mut buffer = [0; 4096];
+            // The head, then as much body as it announces.
+            let length = loop {
+                let read = socket.read(&mut buffer).await.unwrap();
+                assert!(read > 0, "the request ended early");
+                request.extend_from_slice(&buffer[..read]);
+                let text = String::from_utf8_lossy(&request).to_ascii_lowercase();
+                if let Some(end) = text.find("\r\n\r\n") {
+                    let length: usize = text
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length: "))
+                        .map_or(0, |n| n.trim().parse().unwrap());
+                    break end + 4 + length;
+                }
+            };
+            while request.len() < length {
+                let read = socket.read(&mut buffer).await.unwrap();
+                assert!(read > 0, "the body ended early");
+                request.extend_from_slice(&buffer[..read]);
+            }
+            let head = format!(
+                "HTTP/1.1 {status}\r\ncontent-type: application/json\r\n\
+                 content-length: {}\r\nconnection: close\r\n\r\n",
+                body.len()
+            );
+            socket.write_all(head.as_bytes()).await.unwrap();
+            socket.write_all(body.as_bytes()).await.unwrap();
+        });
+        Location {
+            name: "ams".to_owned(),
+            url,
+            token: "0123456789abcdef0123456789abcdef".to_owned(),
+        }
+    }
+
+    #[tokio::test]
+    async fn an_agents_answer_is_its_observation_and_a_refusal_is_its_message() {
+        let agents = Agents::new(
+            super::super::probe::Prober::new(Vec::new())
+                .unwrap()
+                .alert_client(),
+            None,
+        );
+        let observation = Observation {
+            at: from_millis(1_800_000_000_123),
+            status_code: Some(200),
+            response_time: Duration::from_millis(42),
+            duration: Duration::from_millis(45),
+            body: Vec::new(),
+            certificate_expiry: None,
+            certificate_subject: None,
+            error: None,
+            connected: None,
+            dns_rcode: None,
+        };
+        let answer = ProbeObservation::new("ams", observation.clone())
+            .to_json()
+            .unwrap()
+            .to_string();
+        // A timeout at the margin: the wait is the timeout plus the margin, never less.
+        let mut spec = spec();
+        spec.timeout = ANSWER_MARGIN;
+        let location = agent_once("200 OK", answer).await;
+        assert_eq!(agents.probe(&location, &spec).await, Ok(observation));
+
+        let refusal = serde_json::json!({ "message": "wrong token" }).to_string();
+        let location = agent_once("401 Unauthorized", refusal).await;
+        assert_eq!(
+            agents.probe(&location, &spec).await,
+            Err("agent answered 401: wrong token".to_owned())
+        );
+    }
 }

@@ -123,4 +123,33 @@ mod tests {
         assert_eq!(uptime_color(Some(0.5)), RED);
         assert_eq!(uptime_color(None), GREY);
     }
+
+    #[test]
+    fn each_part_is_its_texts_width_plus_10_and_the_text_is_centred_in_it() {
+        // "api": 6.6 + 6.6 + 3.4 = 16.6, so 17 px and 27 with padding; "up": 13.2, 14 and 24.
+        let svg = render("api", "up", GREEN);
+        for part in [
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"51\" height=\"20\"",
+            "<rect width=\"51\" height=\"20\" rx=\"3\" fill=\"#fff\">",
+            "<rect width=\"27\" height=\"20\" fill=\"#555\">",
+            "<rect x=\"27\" width=\"24\" height=\"20\" fill=\"#4c1\">",
+            "<text x=\"130\" y=\"140\" transform=\"scale(.1)\" fill=\"#fff\" textLength=\"170\">api</text>",
+            "<text x=\"390\" y=\"140\" transform=\"scale(.1)\" fill=\"#fff\" textLength=\"140\">up</text>",
+        ] {
+            assert!(svg.contains(part), "{part}: {svg}");
+        }
+    }
+
+    #[test]
+    fn text_widths_come_from_per_character_estimates_rounded_up() {
+        // Tenths of a pixel: narrow 34, a space and the like 44, wide 100, capitals 75, the
+        // rest 66.
+        assert_eq!(text_width("i"), 4);
+        assert_eq!(text_width(" "), 5);
+        assert_eq!(text_width("m"), 10);
+        assert_eq!(text_width("A"), 8);
+        assert_eq!(text_width("a"), 7);
+        assert_eq!(text_width("iiiii"), 17);
+        assert_eq!(text_width(""), 0);
+    }
 }

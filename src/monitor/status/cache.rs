@@ -196,4 +196,63 @@ mod tests {
             .await;
         assert!(copy.is_ok());
     }
+
+    #[test]
+    fn a_copy_is_current_for_less_than_max_age_from_when_its_data_was_read() {
+        let slot = Slot::default();
+        let read = Instant::now();
+        *slot.current.lock().unwrap() =
+            Some((read, Arc::new(Representation::new("page", "text/html"))));
+        let fresh = |at: Instant| slot.latest(at).map(|(_, fresh)| fresh);
+        assert_eq!(fresh(read + MAX_AGE - Duration::from_nanos(1)), Some(true));
+        assert_eq!(fresh(read + MAX_AGE), Some(false));
+        assert!(slot.fresh(read).is_some());
+        assert!(slot.fresh(read + MAX_AGE).is_none());
+    }
+
+    #[tokio::test]
+    async fn a_reader_that_waited_for_the_first_copy_takes_it_rather_than_make_another() {
+        let cache = Cache::default();
+        let made = AtomicUsize::new(0);
+        let make = async || {
+            made.fetch_add(1, Ordering::SeqCst);
+            Ok::<_, ()>(Representation::new("second", "text/html"))
+        };
+        let none = HeaderMap::new();
+        let slot = cache.slot(Variant::Page);
+        // Another reader is making the first copy.
+        let making = slot.making.try_lock().unwrap();
+        let mut reader = std::pin::pin!(cache.get(Variant::Page, &none, make));
+        let waiting = std::future::poll_fn(|cx| {
+            std::task::Poll::Ready(reader.as_mut().poll(cx).is_pending())
+        })
+        .await;
+        assert!(waiting, "nothing to serve yet: the reader waits");
+        let first = Arc::new(Representation::new("first", "text/html"));
+        *slot.current.lock().unwrap() = Some((Instant::now(), first.clone()));
+        drop(making);
+        let copy = reader.await.unwrap();
+        assert!(Arc::ptr_eq(&copy, &first));
+        assert_eq!(made.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn out_of_date_copies_are_dropped_once_256_variants_are_kept() {
+        let cache = Cache::default();
+        let copy = Arc::new(Representation::new("page", "text/html"));
+        let keep = |variant: Variant, read: Instant| {
+            *cache.slot(variant).current.lock().unwrap() = Some((read, copy.clone()));
+        };
+        let now = Instant::now();
+        keep(Variant::Page, now);
+        for i in 0..PRUNE_AT - 1 {
+            keep(Variant::Feed(i.to_string()), now - MAX_AGE);
+        }
+        let kept = || cache.slots.lock().unwrap().len();
+        assert_eq!(kept(), PRUNE_AT);
+        // The 257th: only the current copy stays, beside the new variant.
+        cache.slot(Variant::Feed("new".to_owned()));
+        assert_eq!(kept(), 2);
+        assert!(cache.slots.lock().unwrap().contains_key(&Variant::Page));
+    }
 }

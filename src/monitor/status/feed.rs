@@ -96,3 +96,113 @@ fn datetime(ms: u64) -> FixedDateTime {
         .unwrap_or_default()
         .fixed_offset()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+
+    use super::*;
+
+    /// 2026-12-06 18:30:00 UTC.
+    const AT: u64 = 1_796_581_800_000;
+
+    fn incident(id: u64, target: &str, started_ms: u64, resolved_ms: Option<u64>) -> Incident {
+        Incident {
+            id,
+            target: target.to_owned(),
+            started_ms,
+            resolved_ms,
+            cause: "connection refused".to_owned(),
+            reminders: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn each_incident_is_an_entry_updated_when_it_resolves() {
+        let incidents = [
+            incident(2, "db", AT, None),
+            incident(1, "api", AT - 7_200_000, Some(AT - 6_900_000)),
+        ];
+        let now = AT + 600_000;
+        let text = render(
+            "Status of things",
+            "https://status.example.org",
+            &incidents,
+            now,
+        );
+        let feed = Feed::from_str(&text).unwrap();
+        assert_eq!(feed.title().as_str(), "Status of things: incidents");
+        assert_eq!(feed.id(), "https://status.example.org/incidents.atom");
+        assert_eq!(feed.updated(), &datetime(AT));
+        assert_eq!(feed.authors()[0].name(), "Status of things");
+        let links: Vec<_> = feed
+            .links()
+            .iter()
+            .map(|l| (l.href(), l.rel(), l.mime_type()))
+            .collect();
+        assert_eq!(
+            links,
+            [
+                (
+                    "https://status.example.org/incidents.atom",
+                    "self",
+                    Some("application/atom+xml")
+                ),
+                (
+                    "https://status.example.org/status",
+                    "alternate",
+                    Some("text/html")
+                ),
+            ]
+        );
+        let entries: Vec<_> = feed
+            .entries()
+            .iter()
+            .map(|e| {
+                (
+                    e.id(),
+                    e.title().as_str(),
+                    e.summary().map(Text::as_str),
+                    e.published().copied(),
+                    *e.updated(),
+                    e.links()[0].href(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            entries,
+            [
+                (
+                    "https://status.example.org/status#incident-2",
+                    "db is down",
+                    Some(
+                        "db has been down since 2026-12-06T18:30:00.000Z (10m so far). \
+                         Cause: connection refused"
+                    ),
+                    Some(datetime(AT)),
+                    datetime(AT),
+                    "https://status.example.org/status#incident-2",
+                ),
+                (
+                    "https://status.example.org/status#incident-1",
+                    "api was down for 5m",
+                    Some(
+                        "api was down from 2026-12-06T16:30:00.000Z to \
+                         2026-12-06T16:35:00.000Z. Cause: connection refused"
+                    ),
+                    Some(datetime(AT - 7_200_000)),
+                    datetime(AT - 6_900_000),
+                    "https://status.example.org/status#incident-1",
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_feed_without_incidents_is_dated_now() {
+        let text = render("Status", "http://localhost", &[], AT);
+        let feed = Feed::from_str(&text).unwrap();
+        assert!(feed.entries().is_empty());
+        assert_eq!(feed.updated().to_rfc3339(), "2026-12-06T18:30:00+00:00");
+    }
+}

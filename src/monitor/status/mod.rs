@@ -494,7 +494,9 @@ impl StatusApi {
         let host = headers
             .get(poem::http::header::HOST)
             .and_then(|h| h.to_str().ok())
-            .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_graphic()))
+            // `str::is_empty`: on the `&&str` here, `h.is_empty()` would be poem-openapi's
+            // `Type::is_empty` (imported above), which is false for every string.
+            .filter(|h| !str::is_empty(h) && h.chars().all(|c| c.is_ascii_graphic()))
             .unwrap_or("localhost");
         format!("http://{host}")
     }
@@ -531,5 +533,193 @@ mod tests {
         assert_eq!(percent(Some(0.99999)).as_deref(), Some("99.99%"));
         assert_eq!(percent(Some(0.5)).as_deref(), Some("50.00%"));
         assert_eq!(percent(None), None);
+    }
+
+    /// The handlers, called over a store the test fills.
+    mod handlers {
+        use super::super::*;
+        use crate::monitor::store::{Batch, ResultRecord, TargetState};
+
+        /// `api` (up: a failure 3 days ago, a success in 42 ms an hour ago), `db` (down),
+        /// `new` (no result yet), and `slow`, `slower`, `slowest` (one success each in the last
+        /// day, 300, 1000 and 3000 ms).
+        fn fixture(public_url: Option<&str>) -> (StatusApi, tempfile::TempDir) {
+            let dir = tempfile::tempdir().unwrap();
+            let public =
+                public_url.map_or(String::new(), |url| format!("public_url = \"{url}\"\n"));
+            let names = ["api", "db", "new", "slow", "slower", "slowest"];
+            let targets: String = names
+                .iter()
+                .enumerate()
+                .map(|(i, name)| {
+                    format!(
+                        "[[target]]\nname = \"{name}\"\nurl = \"http://127.0.0.1:{}/\"\n",
+                        i + 1
+                    )
+                })
+                .collect();
+            let config = crate::monitor::config::parse(
+                &format!("[monitor]\ntitle = \"Status of things\"\n{public}{targets}"),
+                |_| None,
+            )
+            .unwrap();
+            let now = store::millis(SystemTime::now());
+            let result = |ago_ms: u64, ok: bool, ms: u64| ResultRecord {
+                at_ms: now - ago_ms,
+                ok,
+                status_code: Some(if ok { 200 } else { 503 }),
+                response_time_ms: ms,
+                error: (!ok).then(|| "[STATUS] (503) == 200".to_owned()),
+                votes: Vec::new(),
+            };
+            let state = |state| TargetState {
+                state,
+                ..TargetState::default()
+            };
+            let store = Store::open(dir.path()).unwrap();
+            store
+                .commit(&Batch {
+                    results: vec![
+                        ("api".to_owned(), result(3 * 86_400_000, false, 10)),
+                        ("api".to_owned(), result(3_600_000, true, 42)),
+                        ("db".to_owned(), result(3_600_000, false, 5)),
+                        ("slow".to_owned(), result(3_600_000, true, 300)),
+                        ("slower".to_owned(), result(3_600_000, true, 1000)),
+                        ("slowest".to_owned(), result(3_600_000, true, 3000)),
+                    ],
+                    states: [
+                        ("api".to_owned(), state(State::Up)),
+                        ("db".to_owned(), state(State::Down)),
+                    ]
+                    .into(),
+                    ..Batch::default()
+                })
+                .unwrap();
+            let monitoring = Monitoring::with(config, store);
+            let api = StatusApi {
+                monitoring,
+                cache: Arc::default(),
+            };
+            (api, dir)
+        }
+
+        /// The status and body of `answer`.
+        async fn read<T: IntoResponse>(answer: Cached<T>) -> (u16, String) {
+            let response = answer.into_response();
+            let status = response.status().as_u16();
+            (status, response.into_body().into_string().await.unwrap())
+        }
+
+        fn name(text: &str) -> Path<String> {
+            Path(text.to_owned())
+        }
+
+        #[tokio::test]
+        async fn the_status_badge_says_up_down_or_unknown_and_an_unknown_target_is_404() {
+            let (api, _dir) = fixture(None);
+            let headers = HeaderMap::new();
+            for (target, message, color) in [
+                ("api", "up", badge::GREEN),
+                ("db", "down", badge::RED),
+                ("new", "unknown", badge::GREY),
+            ] {
+                let answer = api.status_badge(name(target), &headers).await;
+                assert_eq!(
+                    read(answer).await,
+                    (200, badge::render(target, message, color)),
+                    "{target}"
+                );
+            }
+            let Cached::Other(BadgeResponse::NotFound(body)) =
+                api.status_badge(name("web"), &headers).await
+            else {
+                panic!("an unknown target has a badge");
+            };
+            assert_eq!(
+                body.0.message,
+                "no target named \"web\"; the targets are listed at /api/v1/status"
+            );
+        }
+
+        #[tokio::test]
+        async fn the_uptime_badge_shows_its_windows_share() {
+            let (api, _dir) = fixture(None);
+            let headers = HeaderMap::new();
+            let half = Some(0.5);
+            for (window, label, message, uptime) in [
+                (Window::Day, "uptime 24h", "100%", Some(1.0)),
+                (Window::Week, "uptime 7d", "50.00%", half),
+                (Window::Month, "uptime 30d", "50.00%", half),
+                (Window::Quarter, "uptime 90d", "50.00%", half),
+            ] {
+                let answer = api.uptime_badge(name("api"), Query(window), &headers).await;
+                let expected = badge::render(label, message, badge::uptime_color(uptime));
+                assert_eq!(read(answer).await, (200, expected), "{label}");
+            }
+            let answer = api
+                .uptime_badge(name("new"), Query(Window::Week), &headers)
+                .await;
+            let expected = badge::render("uptime 7d", "no data", badge::uptime_color(None));
+            assert_eq!(read(answer).await, (200, expected));
+            assert_eq!(default_window(), Window::Month);
+        }
+
+        #[tokio::test]
+        async fn the_response_time_badge_is_coloured_by_the_days_mean() {
+            let (api, _dir) = fixture(None);
+            let headers = HeaderMap::new();
+            for (target, message, color) in [
+                ("api", "42 ms", badge::GREEN),
+                ("slow", "300 ms", badge::YELLOW_GREEN),
+                ("slower", "1000 ms", badge::ORANGE),
+                ("slowest", "3000 ms", badge::RED),
+                ("new", "no data", badge::GREY),
+            ] {
+                let answer = api.response_time_badge(name(target), &headers).await;
+                let expected = badge::render("response time", message, color);
+                assert_eq!(read(answer).await, (200, expected), "{target}");
+            }
+        }
+
+        #[test]
+        fn links_lead_to_the_public_url_else_to_the_requests_host() {
+            let (api, _dir) = fixture(None);
+            let host = |value: &str| {
+                let mut headers = HeaderMap::new();
+                headers.insert(header::HOST, value.parse().unwrap());
+                headers
+            };
+            assert_eq!(
+                api.base(&host("status.example.org:8080")),
+                "http://status.example.org:8080"
+            );
+            assert_eq!(api.base(&host("")), "http://localhost");
+            assert_eq!(api.base(&host("a b")), "http://localhost");
+            assert_eq!(api.base(&HeaderMap::new()), "http://localhost");
+            let (public, _dir) = fixture(Some("https://status.example.org/"));
+            assert_eq!(public.base(&host("x")), "https://status.example.org");
+        }
+
+        #[tokio::test]
+        async fn a_target_page_of_an_unknown_name_is_a_404_page_naming_it() {
+            let (api, _dir) = fixture(None);
+            let headers = HeaderMap::new();
+            let (status, body) = read(api.target_page(name("api"), &headers).await).await;
+            assert_eq!(status, 200);
+            assert!(body.contains("<title>api"), "{body}");
+            let (status, body) = read(api.target_page(name("web"), &headers).await).await;
+            assert_eq!(status, 404);
+            assert_eq!(body, target::not_found("Status of things", "web"));
+        }
+
+        #[tokio::test]
+        async fn a_text_body_is_served_as_its_media_type() {
+            let response = Text::<AtomMedia>::new("<feed/>".to_owned()).into_response();
+            assert_eq!(
+                response.headers().get(header::CONTENT_TYPE).unwrap(),
+                "application/atom+xml; charset=utf-8"
+            );
+            assert_eq!(response.into_body().into_string().await.unwrap(), "<feed/>");
+        }
     }
 }

@@ -561,4 +561,221 @@ mod tests {
         assert_eq!(ago(0, 7_200_000), "2 h ago");
         assert_eq!(ago(0, 90_000_000), "1970-01-01 00:00 UTC");
     }
+
+    /// 2026-12-06 18:30:00 UTC.
+    const NOW: u64 = 1_796_581_800_000;
+
+    /// The page at [`NOW`] of `db` (down, one location), then in group `production` `api` (up,
+    /// two locations, one warning; certificate expiring in 10 days) and `web` (up; certificate in
+    /// 20 days), and in `staging` `cache` (no result yet) and `legacy` (up; certificate expiring
+    /// now, but `certificate_warning = "0s"`); incidents of `db` ended 31 and 29 days
+    /// ago, and one open.
+    fn read_page() -> Page {
+        use crate::monitor::store::{Batch, Store, Vote};
+        let dir = tempfile::tempdir().unwrap();
+        let config = crate::monitor::config::parse(
+            "[monitor]\ntitle = \"Status of things\"\n\
+             [[target]]\nname = \"api\"\ngroup = \"production\"\nurl = \"https://127.0.0.1:1/\"\n\
+             [[target]]\nname = \"db\"\nurl = \"http://127.0.0.1:2/\"\n\
+             [[target]]\nname = \"web\"\ngroup = \"production\"\nurl = \"https://127.0.0.1:3/\"\n\
+             [[target]]\nname = \"cache\"\ngroup = \"staging\"\nurl = \"http://127.0.0.1:4/\"\n\
+             [[target]]\nname = \"legacy\"\ngroup = \"staging\"\nurl = \"https://127.0.0.1:5/\"\n\
+             certificate_warning = \"0s\"\n",
+            |_| None,
+        )
+        .unwrap();
+        let location = |name: &str, ok: bool, warning: bool| LocationState {
+            at_ms: NOW - 60_000,
+            vote: Vote {
+                location: name.to_owned(),
+                ok: Some(ok),
+                status_code: Some(if ok { 200 } else { 503 }),
+                response_time_ms: 42,
+                error: (!ok).then(|| "[STATUS] (503) == 200".to_owned()),
+            },
+            failures: if ok { 0 } else { 3 },
+            warning,
+        };
+        let state = |state, expires_in_days: Option<u64>, locations| SavedState {
+            state,
+            certificate_expiry_s: expires_in_days.map(|days| NOW / 1000 + days * 86_400),
+            locations,
+            ..SavedState::default()
+        };
+        let incident = |id, resolved_ms: Option<u64>| Incident {
+            id,
+            target: "db".to_owned(),
+            started_ms: resolved_ms.unwrap_or(NOW) - 600_000,
+            resolved_ms,
+            cause: format!("cause {id}"),
+            reminders: Vec::new(),
+        };
+        let store = Store::open(dir.path()).unwrap();
+        store
+            .commit(&Batch {
+                states: [
+                    (
+                        "api".to_owned(),
+                        state(
+                            State::Up,
+                            Some(10),
+                            vec![location("local", true, false), location("ams", false, true)],
+                        ),
+                    ),
+                    (
+                        "db".to_owned(),
+                        state(State::Down, None, vec![location("local", false, false)]),
+                    ),
+                    ("web".to_owned(), state(State::Up, Some(20), Vec::new())),
+                    // Expiring now, but its warnings are off.
+                    ("legacy".to_owned(), state(State::Up, Some(0), Vec::new())),
+                ]
+                .into(),
+                incidents: vec![
+                    incident(1, Some(NOW - 31 * DAY_MS)),
+                    incident(2, Some(NOW - 29 * DAY_MS)),
+                    incident(3, None),
+                ],
+                ..Batch::default()
+            })
+            .unwrap();
+        let monitoring = Monitoring::with(config, store);
+        let at = crate::monitor::store::from_millis(NOW);
+        Page::read(&monitoring, at).unwrap()
+    }
+
+    #[test]
+    fn the_page_groups_targets_and_shows_the_last_30_days_incidents_and_warnings() {
+        let page = read_page();
+        let ids: Vec<_> = page.incidents.iter().map(|i| i.id).collect();
+        assert_eq!(ids, [3, 2]);
+        let expiring: Vec<_> = page
+            .targets
+            .iter()
+            .map(|t| (t.name.as_str(), t.certificate_expires_ms))
+            .collect();
+        assert_eq!(
+            expiring,
+            [
+                ("api", Some(NOW + 10 * DAY_MS)),
+                ("db", None),
+                ("web", None),
+                ("cache", None),
+                ("legacy", None)
+            ]
+        );
+        let html = page.render();
+        assert!(
+            html.contains("<p class=\"banner degraded\" role=\"status\">Partial outage</p>"),
+            "{html}"
+        );
+        // Ungrouped first, then the groups in order of first appearance.
+        let at = |text: &str| html.find(text).unwrap_or_else(|| panic!("{text}: {html}"));
+        assert!(at("aria-label=\"db\"") < at("<h2>production</h2>"));
+        assert!(at("<h2>production</h2>") < at("aria-label=\"api\""));
+        assert!(at("aria-label=\"api\"") < at("aria-label=\"web\""));
+        assert!(at("aria-label=\"web\"") < at("<h2>staging</h2>"));
+        assert!(at("<h2>staging</h2>") < at("aria-label=\"cache\""));
+        assert_eq!(html.matches("<h2>production</h2>").count(), 1);
+        assert_eq!(html.matches("Certificate expires in").count(), 1);
+        assert!(
+            html.contains("Certificate expires in 10 days, at 2026-12-16 18:30 UTC."),
+            "{html}"
+        );
+        // Only api has two locations: one list, one warning.
+        assert_eq!(html.matches("<ul class=\"locations\"").count(), 1);
+        assert!(
+            html.contains("Location warning: <b>ams</b> has failed 3 checks in a row"),
+            "{html}"
+        );
+        assert!(html.contains("id=\"incident-2\""), "{html}");
+        assert!(!html.contains("id=\"incident-1\""), "{html}");
+        assert!(!html.contains("leave maintenance windows out"), "{html}");
+    }
+
+    #[test]
+    fn a_page_of_targets_not_yet_checked_waits_for_them_and_one_of_all_down_is_a_major_outage() {
+        let mut page = read_page();
+        page.targets.retain(|t| t.name == "cache");
+        assert!(page.render().contains(
+            "<p class=\"banner unknown\" role=\"status\">Waiting for the first checks</p>"
+        ));
+        let mut page = read_page();
+        page.targets.retain(|t| t.name == "db");
+        assert!(
+            page.render()
+                .contains("<p class=\"banner down\" role=\"status\">Major outage</p>")
+        );
+        let mut page = read_page();
+        page.targets.retain(|t| t.name == "api");
+        assert!(
+            page.render()
+                .contains("<p class=\"banner up\" role=\"status\">All systems operational</p>")
+        );
+    }
+
+    fn aggregate(checks: u64, failures: u64, response_time_ms: u64) -> Aggregate {
+        Aggregate {
+            checks,
+            failures,
+            response_time_ms,
+        }
+    }
+
+    #[test]
+    fn day_bars_count_the_days_below_99_percent() {
+        let history = History {
+            hours: Vec::new(),
+            days: vec![
+                (20_000, aggregate(100, 0, 0)),
+                (20_001, aggregate(100, 1, 0)),
+                (20_002, aggregate(10, 5, 0)),
+                (20_003, aggregate(0, 0, 0)),
+            ],
+        };
+        let bars = day_bars(&history, &aggregate(210, 6, 0)).into_string();
+        assert!(
+            bars.starts_with(
+                "<svg class=\"bars\" role=\"img\" aria-label=\"Uptime per day over 90 days: \
+                 97.14% in all; 1 days below 99%\" viewBox=\"0 0 40 34\""
+            ),
+            "{bars}"
+        );
+        assert!(
+            bars.contains(
+                "<rect x=\"20\" width=\"8\" height=\"34\" rx=\"1.5\" class=\"bad\">\
+                 <title>2024-10-06: 50.00% up, 5 of 10 checks failed</title></rect>"
+            ),
+            "{bars}"
+        );
+    }
+
+    #[test]
+    fn the_sparkline_draws_runs_of_hours_and_a_lone_hour_as_a_dash() {
+        let hours = [
+            (0, aggregate(1, 0, 100)),
+            (1, aggregate(1, 0, 300)),
+            (2, aggregate(0, 0, 0)),
+            (3, aggregate(1, 0, 200)),
+        ];
+        let line = sparkline(&hours, Span::Day).into_string();
+        assert_eq!(
+            line,
+            "<span>24 h response time, mean 200 ms</span><svg class=\"spark\" role=\"img\" \
+             aria-label=\"Response time over 24 hours: mean 200 ms, slowest hour 300 ms on \
+             average\" viewBox=\"0 0 30 40\" preserveAspectRatio=\"none\" \
+             xmlns=\"http://www.w3.org/2000/svg\"><polyline points=\"0,26.0 10,2.0\">\
+             </polyline><polyline points=\"27,14.0 30,14.0\"></polyline></svg>"
+        );
+        let month = sparkline(&hours[..1], Span::Month).into_string();
+        assert!(
+            month.starts_with("<span>30 d response time, mean 100 ms</span>"),
+            "{month}"
+        );
+        assert!(month.contains("slowest day 100 ms"), "{month}");
+        assert_eq!(
+            sparkline(&hours[2..3], Span::Day).into_string(),
+            "<span>Response time: no data in 24 h</span>"
+        );
+    }
 }
