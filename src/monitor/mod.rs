@@ -391,22 +391,23 @@ mod tests {
              [[target]]\nname = \"b\"\nurl = \"http://127.0.0.1:2/\"\ninterval = \"7s\"\ntimeout = \"5s\"",
         );
         // a: 144,000 results; b: 1,234,285 (8,640,000 / 7, rounded down); each 720 hourly
-        // rows + 1 + 100 daily ones.
-        let aggregates = (720 + 1 + 100) * 64;
-        assert_eq!(aggregates, 52_544);
+        // rows + 1 + 100 daily ones + 50 events.
+        let aggregates = (720 + 1 + 100 + 50) * 64;
+        assert_eq!(aggregates, 55_744);
         assert_eq!(
             expected_store_bytes(&config),
             144_000 * 320 + aggregates + 1_234_285 * 320 + aggregates
         );
-        assert_eq!(expected_store_bytes(&config), 441_156_288);
+        assert_eq!(expected_store_bytes(&config), 441_162_688);
     }
 
     #[test]
     fn expected_store_bytes_keeps_91_days_of_daily_rows_under_a_shorter_retention() {
-        // The default retention, 90 days: 129,600 results a minute apart, 720 + 1 + 91 rows.
+        // The default retention, 90 days: 129,600 results a minute apart, 720 + 1 + 91 rows
+        // and 50 events.
         let config = parsed("[[target]]\nname = \"a\"\nurl = \"http://127.0.0.1:1/\"");
-        assert_eq!(expected_store_bytes(&config), 129_600 * 320 + 812 * 64);
-        assert_eq!(expected_store_bytes(&config), 41_523_968);
+        assert_eq!(expected_store_bytes(&config), 129_600 * 320 + 862 * 64);
+        assert_eq!(expected_store_bytes(&config), 41_527_168);
     }
 
     #[test]
