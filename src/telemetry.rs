@@ -284,9 +284,21 @@ impl fmt::Write for JsonEscape<'_> {
 /// JSON lines logged, for tests that pin what is logged and how often.
 #[cfg(test)]
 pub(crate) fn logged(f: impl FnOnce(&'static LineBuffer<Vec<u8>>)) -> Vec<serde_json::Value> {
+    // tracing caches each callsite's interest and the highest level enabled across all
+    // subscribers. Tests run on many threads, so a callsite first reached (or a subscriber
+    // dropped) on another thread while this one was being set up could leave this subscriber
+    // out: a line not logged, and a test failing under load. A global subscriber that wants
+    // every event keeps both caches open, and the rebuild recomputes them with this one in.
+    static WANTS_ALL: std::sync::Once = std::sync::Once::new();
+    WANTS_ALL.call_once(|| {
+        let _ = tracing::subscriber::set_global_default(Registry::default());
+    });
     let lines: &'static LineBuffer<Vec<u8>> = Box::leak(Box::new(LineBuffer::new(Vec::new())));
     let subscriber = Registry::default().with(JsonLines::new(lines));
-    tracing::subscriber::with_default(subscriber, || f(lines));
+    tracing::subscriber::with_default(subscriber, || {
+        tracing::callsite::rebuild_interest_cache();
+        f(lines);
+    });
     lines.with_out(|out| {
         out.split(|&b| b == b'\n')
             .filter(|line| !line.is_empty())
