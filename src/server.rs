@@ -159,10 +159,12 @@ impl<E: Endpoint + 'static> Connection<E> {
         match result {
             // Malformed or oversized heads, resets: the client's doing, not ours.
             Some(Err(err)) => {
-                tracing::debug!(remote = %self.remote, error = %err, "connection ended with an error");
+                let remote = self.remote;
+                tracing::debug!(%remote, error = %err, "connection ended with an error");
             }
             None => {
-                tracing::debug!(remote = %self.remote, "closed: no progress within the header timeout")
+                let remote = self.remote;
+                tracing::debug!(%remote, "closed: no progress within the header timeout");
             }
             Some(Ok(())) => {}
         }
@@ -333,8 +335,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_handler_slower_than_the_header_timeout_still_answers_then_the_idle_connection_closes()
-     {
+    async fn a_handler_slower_than_the_header_timeout_answers_then_the_idle_connection_closes() {
         // Three header timeouts: hyper's own timeout never ran while a handler did, nor does the
         // watchdog's.
         let (addr, stop) = slow_server(Duration::from_millis(600)).await;
