@@ -22,6 +22,7 @@ use poem::{Addr, Endpoint};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
+use tokio::task::AbortHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -83,17 +84,20 @@ pub async fn serve<E>(
             },
             () = stop.cancelled() => break,
         };
+        let shared = Arc::new((endpoint.clone(), Progress::default()));
         let connection = Connection {
             stream,
             local,
             remote,
-            endpoint: endpoint.clone(),
+            shared: shared.clone(),
         };
         let (http, stop) = (http.clone(), stop.clone());
-        connections.spawn(async move {
-            connection.serve(&http, header_timeout, &stop).await;
+        let task = connections.spawn(async move {
+            connection.serve(&http, &stop).await;
             drop(permit);
         });
+        // Its own task, so that the connection's task polls no timer while it serves.
+        tokio::spawn(Watchdog::new(header_timeout).watch(shared, task.abort_handle(), remote));
     }
 }
 
@@ -102,16 +106,12 @@ struct Connection<E> {
     stream: TcpStream,
     local: Option<SocketAddr>,
     remote: SocketAddr,
-    endpoint: Arc<E>,
+    /// The endpoint, and the connection's progress for its watchdog.
+    shared: Arc<(Arc<E>, Progress)>,
 }
 
 impl<E: Endpoint + 'static> Connection<E> {
-    async fn serve(
-        self,
-        http: &http1::Builder,
-        header_timeout: Duration,
-        stop: &CancellationToken,
-    ) {
+    async fn serve(self, http: &http1::Builder, stop: &CancellationToken) {
         // Health answers are small; waiting to coalesce them only adds latency.
         let _ = self.stream.set_nodelay(true);
         let local = LocalAddr(
@@ -119,7 +119,7 @@ impl<E: Endpoint + 'static> Connection<E> {
                 .map_or(Addr::Custom("tcp", "".into()), Addr::SocketAddr),
         );
         let remote = RemoteAddr(Addr::SocketAddr(self.remote));
-        let shared = Arc::new((self.endpoint, Progress::default()));
+        let shared = self.shared;
         let service = {
             let shared = shared.clone();
             hyper::service::service_fn(move |req| {
@@ -141,39 +141,24 @@ impl<E: Endpoint + 'static> Connection<E> {
         };
         let connection = http.serve_connection(TokioIo::new(io), service);
         tokio::pin!(connection);
-        // Also while a shutdown waits for the request in flight.
-        let stalled = Watchdog::new(header_timeout).stalled(&shared.1);
-        tokio::pin!(stalled);
         let result = tokio::select! {
-            result = connection.as_mut() => Some(result),
-            () = stalled.as_mut() => None,
+            result = connection.as_mut() => result,
             () = stop.cancelled() => {
                 // Finish the request in flight, if any, then close instead of keeping alive.
                 connection.as_mut().graceful_shutdown();
-                tokio::select! {
-                    result = connection.as_mut() => Some(result),
-                    () = stalled.as_mut() => None,
-                }
+                connection.await
             }
         };
-        match result {
+        if let Err(err) = result {
             // Malformed or oversized heads, resets: the client's doing, not ours.
-            Some(Err(err)) => {
-                let remote = self.remote;
-                tracing::debug!(%remote, error = %err, "connection ended with an error");
-            }
-            None => {
-                let remote = self.remote;
-                tracing::debug!(%remote, "closed: no progress within the header timeout");
-            }
-            Some(Ok(())) => {}
+            tracing::debug!(remote = %self.remote, error = %err, "connection ended with an error");
         }
     }
 }
 
-/// What a connection has done, for its [`Watchdog`]. Only the connection's own task touches it
-/// (its service, its socket and its watchdog are polled by that one task), so plain loads and
-/// stores suffice: the atomics only make it `Sync`.
+/// What a connection has done, for its [`Watchdog`]. Only the connection's own task writes it
+/// (its service and its socket are polled by that one task), so plain loads and stores suffice;
+/// the watchdog only reads.
 #[derive(Default)]
 struct Progress {
     /// Requests started, requests answered and writes to the socket: any change is progress.
@@ -214,8 +199,9 @@ impl Progress {
 /// no request being handled, starts no request and writes nothing for a whole `header_timeout`
 /// (it is silent, drips a head that never ends, or idles between keep-alive requests) is closed
 /// within 1.5 times the timeout. hyper's own timeout armed and dropped a boxed timer in tokio's
-/// timer wheel for every request; this one ticks twice per timeout per connection, and each
-/// request only bumps two counters (README, "Performance").
+/// timer wheel for every request; this one, a task of its own beside the connection's, ticks
+/// twice per timeout per connection, and each request only bumps counters (README,
+/// "Performance").
 struct Watchdog {
     /// Half the header timeout: two ticks without progress are at least one whole timeout.
     tick: Duration,
@@ -228,9 +214,15 @@ impl Watchdog {
         }
     }
 
-    /// Returns once `progress` has shown no progress, and no request in flight, for at least the
-    /// header timeout.
-    async fn stalled(self, progress: &Progress) {
+    /// Aborts `connection` once `shared`'s progress has shown no progress, and no request in
+    /// flight, for at least the header timeout; returns then or when the connection has ended.
+    async fn watch<E>(
+        self,
+        shared: Arc<(Arc<E>, Progress)>,
+        connection: AbortHandle,
+        remote: SocketAddr,
+    ) {
+        let progress = &shared.1;
         let mut ticks = tokio::time::interval(self.tick);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         // The first tick is at once: the connection's start.
@@ -239,6 +231,9 @@ impl Watchdog {
         let mut quiet_ticks = 0;
         loop {
             ticks.tick().await;
+            if connection.is_finished() {
+                return;
+            }
             let now = progress.idle_events();
             quiet_ticks = if now.is_some() && now == seen {
                 quiet_ticks + 1
@@ -246,6 +241,8 @@ impl Watchdog {
                 0
             };
             if quiet_ticks == 2 {
+                tracing::debug!(%remote, "closed: no progress within the header timeout");
+                connection.abort();
                 return;
             }
             seen = now;
