@@ -2,7 +2,7 @@
 //!
 //! poem's own `Server` sets no header-read timeout and no request-head limit, so slow or oversized
 //! request heads would hold connections and memory. Here hyper serves each connection directly
-//! with the head limit, a [`Watchdog`] closes connections that make no progress, and poem handles
+//! with the head limit, a `Watchdog` closes connections that make no progress, and poem handles
 //! the requests.
 
 use std::convert::Infallible;
