@@ -1,6 +1,7 @@
 """What the benchmark scripts share: the builds, free ports, readiness, peak RSS."""
 
 import http.client
+import json
 import os
 import re
 import socket
@@ -38,6 +39,25 @@ def builds(names):
     if GLIBC in names:
         build_release()
         paths[GLIBC] = BINARY
+    return paths
+
+
+def floors(names):
+    """{name: path} of benches/floor.rs (bare hyper and tokio) built as each of `names` is."""
+    paths = {}
+    if SHIPPED in names:
+        built = subprocess.run([ROOT / ".ci" / "build-musl", "--floor", "--quiet"], cwd=ROOT,
+                               check=True, capture_output=True, text=True)
+        paths[SHIPPED] = ROOT / built.stdout.strip().splitlines()[-1]
+    if GLIBC in names:
+        built = subprocess.run(
+            ["cargo", "bench", "--no-run", "--bench", "floor", "--message-format=json"],
+            cwd=ROOT, check=True, capture_output=True, text=True)
+        paths[GLIBC] = Path([
+            message["executable"] for message in map(json.loads, built.stdout.splitlines())
+            if message.get("reason") == "compiler-artifact" and message.get("executable")
+            and message["target"]["name"] == "floor"
+        ][-1])
     return paths
 
 

@@ -5,6 +5,7 @@
     python3 benches/load.py --rounds 1 --duration 2s   # a quick smoke run
     python3 benches/load.py --log-dir /tmp   # logs on disk instead of tmpfs
     python3 benches/load.py --also jemalloc=/tmp/hs-jemalloc   # another build beside them
+    python3 benches/load.py --builds musl --floor   # and the floor: bare hyper + tokio
     python3 benches/load.py --builds glibc --also baseline=/tmp/old/health-service --browser \
         --only "health-service (glibc),health-service (baseline)"   # two builds, turn by turn,
                                                                      # with a browser's Accept-Encoding
@@ -14,8 +15,10 @@ musl binary the image ships (.ci/build-musl); the glibc release build (`cargo bu
 and the shipped binary again with METRICS_PORT=0, to price the metrics, and with RUST_LOG=off,
 to price the request log (not a production setting). `--builds glibc` measures the glibc build
 alone (where the musl one cannot be built), `--also NAME=PATH` adds other builds (another
-allocator, say). health-service runs its production defaults: JSON request logs on, written to a
-file as nginx's access log is; metrics on.
+allocator, say), `--floor` the floor of this stack (benches/floor.rs: hyper and tokio's
+current-thread runtime answering the same body to every request, no routing, no log, no metrics),
+built as each build is. health-service runs its production defaults: JSON request logs on,
+written to a file as nginx's access log is; metrics on.
 
 Every server is pinned to core 0 and wrk to core 1, 50 connections, loopback only. Servers take
 turns round by round, in an order that changes every round, and each figure is the median over the
@@ -40,7 +43,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from common import add_builds_argument, builds, free_port, peak_rss_mb, wrk
+from common import add_builds_argument, builds, floors, free_port, peak_rss_mb, wrk
 
 CONNECTIONS = 50
 NGINX = "nginx (static string)"
@@ -117,9 +120,15 @@ def service_name(build):
     return f"health-service ({build})"
 
 
-def servers(work, binaries):
+def floor_name(build):
+    # "musl, shipped" -> "musl": the floor is built as the shipped binary is, but is not it.
+    return f"floor ({build.split(',')[0]}): hyper + tokio"
+
+
+def servers(work, binaries, floor_binaries):
     """name -> function returning (argv, env) for a fresh run on a free port. `binaries` is
-    {build name: path}, the first one also run with metrics and with logs off."""
+    {build name: path}, the first one also run with metrics and with logs off; `floor_binaries`
+    {build name: path} of benches/floor.rs."""
     def nginx():
         port = free_port()
         conf = work / "nginx.conf"
@@ -141,6 +150,9 @@ def servers(work, binaries):
     runs[f"{service_name(first)}, metrics off"] = service(first_path, metrics=False)
     # Not a production setting: shows what the per-request log line costs.
     runs[f"{service_name(first)}, logs off"] = service(first_path, logs=False)
+    for name, path in floor_binaries.items():
+        # The floor reads HOST and PORT only; the other variables change nothing.
+        runs[floor_name(name)] = service(path)
     return runs
 
 
@@ -166,16 +178,21 @@ def main():
     parser.add_argument("--browser", action="store_true",
                         help="send a browser's Accept-Encoding with every request")
     parser.add_argument("--only", help="comma-separated servers to run (default: all)")
+    parser.add_argument("--floor", action="store_true",
+                        help="also run benches/floor.rs, built as each of --builds")
     args = parser.parse_args()
     if (os.cpu_count() or 1) < 2:
         sys.exit("benches/load.py needs 2 cores: the server on one, wrk on the other")
 
+    # The floor first: cargo also links health-service for a bench, with the dev-dependencies'
+    # features, into the path of the shipped binary, which builds() then puts back.
+    floor_binaries = floors(args.builds) if args.floor else {}
     binaries = builds(args.builds)
     binaries.update(args.also)
     headers = BROWSER_HEADERS if args.browser else ()
     with tempfile.TemporaryDirectory(prefix="health-service-load-", dir=args.log_dir) as tmp:
         work = Path(tmp)
-        runs = servers(work, binaries)
+        runs = servers(work, binaries, floor_binaries)
         if args.only:
             runs = {name: runs[name] for name in args.only.split(",")}
         results = {name: [] for name in runs}
@@ -218,7 +235,9 @@ def main():
         print(f"{a} vs {b}, per-round ratios: req/s {ratio(a, b, 0):.3f}, p99 {ratio(a, b, 2):.3f}")
     if NGINX not in results:
         return  # --only without nginx: the comparison of builds above is all there is
-    for svc in built:
+    for svc in built + [floor_name(build) for build in floor_binaries]:
+        if svc not in results:
+            continue
         print(f"{svc} vs nginx, per-round ratios: req/s {ratio(svc, NGINX, 0):.2f}x, "
               f"p99 {ratio(svc, NGINX, 2):.2f}x; peak RSS {med[svc][3]:.1f} MB; "
               f"first 200 after {med[svc][4]:.1f} ms")
