@@ -319,19 +319,21 @@ async fn readers_within_a_second_share_one_copy_of_the_page_and_a_reload_gets_30
     let (monitor, _up, _down) = monitor().await;
     let url = monitor.url("/status");
     // Reads in a row come from one copy unless the second it is kept for ends between them;
-    // of ten tries, one is within one copy.
+    // one try in 30 is within one copy even on a loaded machine, where a request can take a
+    // good part of that second. The reload comes right after the first read: most likely the
+    // same copy.
     let mut revalidated = false;
-    for _ in 0..10 {
+    for _ in 0..30 {
         let first = raw(&url, Some(BROWSER)).await;
         let etag = first.header("etag");
-        let (second, reload) = (
-            raw(&url, Some(BROWSER)).await,
+        let (reload, second) = (
             fetch(
                 reqwest::Method::GET,
                 &url,
                 &[("accept-encoding", BROWSER), ("if-none-match", etag)],
             )
             .await,
+            raw(&url, Some(BROWSER)).await,
         );
         if second.header("etag") == etag {
             assert_eq!(second.body, first.body, "one tag, one body");
