@@ -621,6 +621,7 @@ pub fn parse(
     }
     let mut targets = Vec::new();
     let mut names = HashSet::new();
+    let mut tokens = HashSet::new();
     for (index, mut value) in raw_targets.into_iter().enumerate() {
         let place = target_place(&value, index);
         let value = known_keys(&place, &mut value, TARGET_KEYS, &mut problems);
@@ -637,6 +638,17 @@ pub fn parse(
                 "another target has this name; names must be unique",
             ));
         }
+        // Compared as written, like the names, so that a target with another problem counts too
+        // (check_target drops such a target).
+        if raw.kind == Some(RawTargetKind::Push)
+            && let Some(token) = &raw.token
+            && !tokens.insert(token.clone())
+        {
+            problems.push(problem(
+                &format!("{place}: token"),
+                "another push target has this token; each needs its own",
+            ));
+        }
         targets.extend(check_target(
             &place,
             raw,
@@ -644,18 +656,6 @@ pub fn parse(
             certificate_warning,
             &mut problems,
         ));
-    }
-
-    let mut tokens = HashSet::new();
-    for target in &targets {
-        if let Some(push) = target.push()
-            && !tokens.insert(push.token.expose().clone())
-        {
-            problems.push(problem(
-                &format!("target {:?}: token", target.name),
-                "another push target has this token; each needs its own",
-            ));
-        }
     }
 
     let mut alerts = Vec::new();
@@ -2789,6 +2789,32 @@ mod tests {
         assert_eq!(
             messages,
             ["alert #1: url: missing; expected the topic's URL, such as https://ntfy.sh/my-alerts"]
+        );
+    }
+
+    #[test]
+    fn two_push_targets_with_one_token_are_told_even_when_one_has_another_problem() {
+        let found = problems(
+            r#"
+            [[target]]
+            name = "backup"
+            kind = "push"
+            period = "1d"
+            token = "${JOB_TOKEN}"
+            group = " "
+            [[target]]
+            name = "report"
+            kind = "push"
+            period = "1d"
+            token = "${JOB_TOKEN}"
+            "#,
+        );
+        assert_eq!(
+            found,
+            [
+                "target \"backup\": group: is empty; leave it out instead",
+                "target \"report\": token: another push target has this token; each needs its own",
+            ]
         );
     }
 }
