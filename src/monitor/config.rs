@@ -1957,9 +1957,13 @@ fn substitute_value<E: Fn(&str) -> Option<String>>(
         }
         toml::Value::Array(items) => {
             for (index, item) in items.iter_mut().enumerate() {
+                // As parse places the entry's other problems: by name, or by number when it
+                // has none (an empty one), so that an unset variable is reported once.
                 let name = match item.get("name").and_then(toml::Value::as_str) {
                     Some(name)
-                        if path.len() == 1 && (path[0] == "target" || path[0] == "location") =>
+                        if !name.is_empty()
+                            && path.len() == 1
+                            && (path[0] == "target" || path[0] == "location") =>
                     {
                         format!("{name:?}")
                     }
@@ -2004,11 +2008,15 @@ fn is_public(path: &[String]) -> bool {
     }
 }
 
-/// `["target", "\"api\"", "headers", "X"]` → `target "api": headers.X`.
+/// `["target", "\"api\"", "headers", "X"]` → `target "api": headers.X`: the place parse gives
+/// the entry's other problems.
 fn display_path(path: &[String]) -> String {
     match path {
         [section, entry, keys @ ..]
-            if section == "target" || section == "alert" || section == "location" =>
+            if section == "target"
+                || section == "alert"
+                || section == "location"
+                || section == "maintenance" =>
         {
             format!("{section} {entry}: {}", keys.join("."))
         }
@@ -2814,6 +2822,31 @@ mod tests {
             [
                 "target \"backup\": group: is empty; leave it out instead",
                 "target \"report\": token: another push target has this token; each needs its own",
+            ]
+        );
+    }
+
+    #[test]
+    fn an_unset_variable_is_placed_as_the_sections_other_problems_are() {
+        let found = problems(
+            r#"
+            [monitor]
+            title = "${UNSET_TITLE}"
+            [[target]]
+            name = ""
+            url = "${API_URL}"
+            [[maintenance]]
+            from = "${UNSET_FROM}"
+            until = "2026-12-08T00:00:00Z"
+            "#,
+        );
+        assert_eq!(
+            found,
+            [
+                "maintenance #1: from: environment variable UNSET_FROM is not set",
+                "[monitor] title: environment variable UNSET_TITLE is not set",
+                "target #1: url: environment variable API_URL is not set",
+                "target #1: name: \"\" is not 1 to 63 characters of a-z, 0-9 and -",
             ]
         );
     }
