@@ -2101,6 +2101,10 @@ mod tests {
             "SHORT_TOKEN" => Some("0123456789abcdef".to_owned()),
             "JOB_TOKEN" => Some("Zm9vYmFyYmF6cXV4cXV1eHo".to_owned()),
             "ODD_TOKEN" => Some("not/a/url/safe/token/at/all".to_owned()),
+            "TITLE" => Some("Acme status".to_owned()),
+            "SITE" => Some("https://status.acme.example/".to_owned()),
+            "GROUP" => Some("Edge".to_owned()),
+            "RETENTION" => Some("365d".to_owned()),
             _ => None,
         }
     }
@@ -2801,6 +2805,78 @@ mod tests {
     }
 
     #[test]
+    fn debug_of_a_location_shows_its_name_and_url_and_never_its_token() {
+        let config = parse(
+            "[[target]]\nname = \"a\"\nurl = \"http://a/\"\n[[location]]\nname = \"ams\"\n\
+             url = \"http://ams.internal:8080\"\ntoken = \"0123456789abcdef0123456789abcdef\"",
+            env,
+        )
+        .unwrap();
+        assert_eq!(
+            format!("{:?}", config.locations[0]),
+            "Location { name: \"ams\", url: \"http://ams.internal:8080/\", .. }"
+        );
+    }
+
+    #[test]
+    fn a_location_name_is_1_to_32_of_a_z_0_9_and_hyphens() {
+        let location = |name: &str| {
+            format!(
+                "[[target]]\nname = \"a\"\nurl = \"http://a/\"\n[[location]]\nname = \"{name}\"\n\
+                 url = \"http://agent.internal:8080\"\ntoken = \"0123456789abcdef0123456789abcdef\""
+            )
+        };
+        // An empty name is placed by its number, as a target's is.
+        assert_eq!(
+            problems(&location("")),
+            ["location #1: name: \"\" is not 1 to 32 characters of a-z, 0-9 and -"]
+        );
+        assert_eq!(
+            problems(&location("Ams")),
+            ["location \"Ams\": name: \"Ams\" is not 1 to 32 characters of a-z, 0-9 and -"]
+        );
+        let long = "a".repeat(33);
+        assert_eq!(
+            problems(&location(&long)),
+            [format!(
+                "location \"{long}\": name: \"{long}\" is not 1 to 32 characters of a-z, 0-9 and -"
+            )]
+        );
+        for name in ["eu-west-1", &"a".repeat(32)] {
+            let config = parse(&location(name), env).unwrap();
+            assert_eq!(config.locations[0].name, name);
+        }
+    }
+
+    #[test]
+    fn the_url_scheme_chooses_the_probe_kind() {
+        let kind = |url: &str| target(url, "").kind;
+        assert!(matches!(kind("tls://a.example:443"), TargetKind::Tls));
+        assert!(matches!(kind("tcp://a.example:5432"), TargetKind::Tcp));
+        assert!(matches!(kind("https://a.example/"), TargetKind::Http));
+    }
+
+    #[test]
+    fn an_email_port_is_1_to_65535() {
+        let email = |port: u32| {
+            format!(
+                "[[target]]\nname = \"a\"\nurl = \"http://a/\"\n[[alert]]\nkind = \"email\"\n\
+                 host = \"smtp.example.org\"\nport = {port}\nfrom = \"status@example.org\"\n\
+                 to = [\"ops@example.org\"]"
+            )
+        };
+        assert_eq!(
+            problems(&email(0)),
+            ["alert #1: port: 0 is not a port number from 1 to 65535"]
+        );
+        let config = parse(&email(1), env).unwrap();
+        let AlertKind::Email { server, .. } = &config.alerts[0].kind else {
+            panic!("not email: {:?}", config.alerts[0].kind);
+        };
+        assert_eq!(server.port, 1);
+    }
+
+    #[test]
     fn two_push_targets_with_one_token_are_told_even_when_one_has_another_problem() {
         let found = problems(
             r#"
@@ -2827,6 +2903,31 @@ mod tests {
     }
 
     #[test]
+    fn variables_in_the_title_public_url_and_groups_are_public_and_elsewhere_secret() {
+        let config = parse(
+            r#"
+            [monitor]
+            title = "${TITLE}"
+            public_url = "${SITE}"
+            retention = "${RETENTION}"
+            [[target]]
+            name = "api"
+            url = "https://a.example/"
+            group = "${GROUP}"
+            "#,
+            env,
+        )
+        .unwrap();
+        assert_eq!(config.title, "Acme status");
+        let target = &config.targets[0];
+        assert_eq!(target.group.as_deref(), Some("Edge"));
+        assert_eq!(
+            target.scrub("Acme status at https://status.acme.example/: Edge, kept 365d"),
+            "Acme status at https://status.acme.example/: Edge, kept ${RETENTION}"
+        );
+    }
+
+    #[test]
     fn an_unset_variable_is_placed_as_the_sections_other_problems_are() {
         let found = problems(
             r#"
@@ -2847,6 +2948,22 @@ mod tests {
                 "[monitor] title: environment variable UNSET_TITLE is not set",
                 "target #1: url: environment variable API_URL is not set",
                 "target #1: name: \"\" is not 1 to 63 characters of a-z, 0-9 and -",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_variable_name_starts_with_a_letter_or_underscore() {
+        let url = |url: &str| problems(&format!("[[target]]\nname = \"a\"\nurl = \"{url}\""));
+        assert_eq!(
+            url("http://a/${_UNSET}"),
+            ["target \"a\": url: environment variable _UNSET is not set"]
+        );
+        assert_eq!(
+            url("http://a/${1X}"),
+            [
+                "target \"a\": url: ${1X} is not a variable reference; expected ${NAME} with \
+                 letters, digits and _"
             ]
         );
     }
