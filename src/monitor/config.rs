@@ -2939,14 +2939,24 @@ mod tests {
             [[maintenance]]
             from = "${UNSET_FROM}"
             until = "2026-12-08T00:00:00Z"
+            [[location]]
+            name = "ams"
+            url = "http://ams.internal:8080"
+            token = "${UNSET_AGENT_TOKEN}"
+            [extra]
+            key = "${UNSET_EXTRA}"
             "#,
         );
         assert_eq!(
             found,
             [
+                "extra.key: environment variable UNSET_EXTRA is not set",
+                "location \"ams\": token: environment variable UNSET_AGENT_TOKEN is not set",
                 "maintenance #1: from: environment variable UNSET_FROM is not set",
                 "[monitor] title: environment variable UNSET_TITLE is not set",
                 "target #1: url: environment variable API_URL is not set",
+                "extra: unknown top-level key; expected [monitor], [[target]], [[alert]], [[location]] \
+                 or [[maintenance]]",
                 "target #1: name: \"\" is not 1 to 63 characters of a-z, 0-9 and -",
             ]
         );
@@ -2966,5 +2976,25 @@ mod tests {
                  letters, digits and _"
             ]
         );
+    }
+
+    #[test]
+    fn a_matrix_room_id_starts_with_an_exclamation_mark_and_names_its_server() {
+        let matrix = |room: &str| {
+            format!(
+                "[[target]]\nname = \"a\"\nurl = \"http://a/\"\n[[alert]]\nkind = \"matrix\"\n\
+                 homeserver = \"https://matrix.org\"\nroom_id = \"{room}\"\naccess_token = \"syt\""
+            )
+        };
+        for bad in ["!abc", "abc:matrix.org"] {
+            assert_eq!(
+                problems(&matrix(bad)),
+                [format!(
+                    "alert #1: room_id: {bad:?} is not a room id; expected one such as \
+                     !abc:matrix.org (Room settings, Advanced)"
+                )]
+            );
+        }
+        assert!(parse(&matrix("!abc:matrix.org"), env).is_ok());
     }
 }
