@@ -2348,6 +2348,8 @@ mod tests {
             ("[BODY].a..b == UP", "[BODY].a..b: empty key in the JSON path".to_owned()),
             ("[BODY].a. == UP", "[BODY].a.: empty key in the JSON path".to_owned()),
             ("[BODY].a[x] == 1", r#"[BODY].a[x]: array index "x" is not a whole number"#.to_owned()),
+            // A dot inside brackets does not split the path.
+            ("[BODY].a[1.5] == 1", r#"[BODY].a[1.5]: array index "1.5" is not a whole number"#.to_owned()),
             // Mirrors jsonpath's negative-index-* cases (always an error in Gatus).
             ("[BODY].data[-1] == 1", r#"[BODY].data[-1]: array index "-1" is not a whole number"#.to_owned()),
             ("[BODY][-1] == 1", r#"[BODY][-1]: array index "-1" is not a whole number"#.to_owned()),
