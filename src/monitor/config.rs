@@ -2854,6 +2854,14 @@ mod tests {
         assert!(matches!(kind("tls://a.example:443"), TargetKind::Tls));
         assert!(matches!(kind("tcp://a.example:5432"), TargetKind::Tcp));
         assert!(matches!(kind("https://a.example/"), TargetKind::Http));
+        // A host and a port are not enough: the scheme must be one of these.
+        assert_eq!(
+            problems("[[target]]\nname = \"a\"\nurl = \"ftp://a.example:2121/\""),
+            [
+                "target \"a\": url: \"ftp://a.example:2121/\" is not an http:// or https:// URL \
+                 with a host, tcp://host:port, tls://host:port or dns://server[:port]"
+            ]
+        );
     }
 
     #[test]
