@@ -955,8 +955,9 @@ fn integral(number: &serde_json::Number) -> Option<String> {
         return Some(integer.to_string());
     }
     let float = number.as_f64()?;
-    // Below 2^63 the cast is exact for an integral float.
-    (float.fract() == 0.0 && float.abs() < 9.223_372_036_854_775e18)
+    // Below 2^63 (written out: 9.223372036854775e18 would be the float below it) the cast
+    // is exact for an integral float.
+    (float.fract() == 0.0 && float.abs() < 9_223_372_036_854_775_808.0)
         .then(|| (float as i64).to_string())
 }
 
@@ -2067,6 +2068,14 @@ mod tests {
                 "[1000000, 1.0, 2e3, 9007199254740993, 12345678901234567890]",
                 "[1000000 1 2000 9007199254740993 12345678901234567890]",
             ),
+            // Integral floats too, where Go's %v would write an exponent (Gatus: [1e+06 -2.5e+07]).
+            ("[1e6, -2.5e7]", "[1000000 -25000000]"),
+            // The largest f64 below 2^63 fits an i64; 2^63 does not (Gatus:
+            // [9.223372036854775e+18 9.223372036854776e+18]).
+            (
+                "[9223372036854774784.0, 9223372036854775808.0]",
+                "[9223372036854774784 9.223372036854776e+18]",
+            ),
         ];
         for (data, expected) in cases {
             let value: Value = serde_json::from_str(data).expect("JSON");
@@ -2339,6 +2348,8 @@ mod tests {
             ("[BODY].a..b == UP", "[BODY].a..b: empty key in the JSON path".to_owned()),
             ("[BODY].a. == UP", "[BODY].a.: empty key in the JSON path".to_owned()),
             ("[BODY].a[x] == 1", r#"[BODY].a[x]: array index "x" is not a whole number"#.to_owned()),
+            // A dot inside brackets does not split the path.
+            ("[BODY].a[1.5] == 1", r#"[BODY].a[1.5]: array index "1.5" is not a whole number"#.to_owned()),
             // Mirrors jsonpath's negative-index-* cases (always an error in Gatus).
             ("[BODY].data[-1] == 1", r#"[BODY].data[-1]: array index "-1" is not a whole number"#.to_owned()),
             ("[BODY][-1] == 1", r#"[BODY][-1]: array index "-1" is not a whole number"#.to_owned()),
@@ -2479,6 +2490,8 @@ mod tests {
             ("0b101", Some(5)),
             ("1_000", Some(1000)),
             ("0x_1F", Some(31)),
+            ("0xf_f", Some(255)),
+            ("0XF_F", Some(255)),
             ("0_17", Some(15)),
             ("9223372036854775807", Some(i64::MAX)),
             ("-9223372036854775808", Some(i64::MIN)),

@@ -621,6 +621,7 @@ pub fn parse(
     }
     let mut targets = Vec::new();
     let mut names = HashSet::new();
+    let mut tokens = HashSet::new();
     for (index, mut value) in raw_targets.into_iter().enumerate() {
         let place = target_place(&value, index);
         let value = known_keys(&place, &mut value, TARGET_KEYS, &mut problems);
@@ -637,6 +638,17 @@ pub fn parse(
                 "another target has this name; names must be unique",
             ));
         }
+        // Compared as written, like the names, so that a target with another problem counts too
+        // (check_target drops such a target).
+        if raw.kind == Some(RawTargetKind::Push)
+            && let Some(token) = &raw.token
+            && !tokens.insert(token.clone())
+        {
+            problems.push(problem(
+                &format!("{place}: token"),
+                "another push target has this token; each needs its own",
+            ));
+        }
         targets.extend(check_target(
             &place,
             raw,
@@ -644,18 +656,6 @@ pub fn parse(
             certificate_warning,
             &mut problems,
         ));
-    }
-
-    let mut tokens = HashSet::new();
-    for target in &targets {
-        if let Some(push) = target.push()
-            && !tokens.insert(push.token.expose().clone())
-        {
-            problems.push(problem(
-                &format!("target {:?}: token", target.name),
-                "another push target has this token; each needs its own",
-            ));
-        }
     }
 
     let mut alerts = Vec::new();
@@ -1957,9 +1957,13 @@ fn substitute_value<E: Fn(&str) -> Option<String>>(
         }
         toml::Value::Array(items) => {
             for (index, item) in items.iter_mut().enumerate() {
+                // As parse places the entry's other problems: by name, or by number when it
+                // has none (an empty one), so that an unset variable is reported once.
                 let name = match item.get("name").and_then(toml::Value::as_str) {
                     Some(name)
-                        if path.len() == 1 && (path[0] == "target" || path[0] == "location") =>
+                        if !name.is_empty()
+                            && path.len() == 1
+                            && (path[0] == "target" || path[0] == "location") =>
                     {
                         format!("{name:?}")
                     }
@@ -2004,11 +2008,15 @@ fn is_public(path: &[String]) -> bool {
     }
 }
 
-/// `["target", "\"api\"", "headers", "X"]` → `target "api": headers.X`.
+/// `["target", "\"api\"", "headers", "X"]` → `target "api": headers.X`: the place parse gives
+/// the entry's other problems.
 fn display_path(path: &[String]) -> String {
     match path {
         [section, entry, keys @ ..]
-            if section == "target" || section == "alert" || section == "location" =>
+            if section == "target"
+                || section == "alert"
+                || section == "location"
+                || section == "maintenance" =>
         {
             format!("{section} {entry}: {}", keys.join("."))
         }
@@ -2093,6 +2101,10 @@ mod tests {
             "SHORT_TOKEN" => Some("0123456789abcdef".to_owned()),
             "JOB_TOKEN" => Some("Zm9vYmFyYmF6cXV4cXV1eHo".to_owned()),
             "ODD_TOKEN" => Some("not/a/url/safe/token/at/all".to_owned()),
+            "TITLE" => Some("Acme status".to_owned()),
+            "SITE" => Some("https://status.acme.example/".to_owned()),
+            "GROUP" => Some("Edge".to_owned()),
+            "RETENTION" => Some("365d".to_owned()),
             _ => None,
         }
     }
@@ -2790,5 +2802,207 @@ mod tests {
             messages,
             ["alert #1: url: missing; expected the topic's URL, such as https://ntfy.sh/my-alerts"]
         );
+    }
+
+    #[test]
+    fn debug_of_a_location_shows_its_name_and_url_and_never_its_token() {
+        let config = parse(
+            "[[target]]\nname = \"a\"\nurl = \"http://a/\"\n[[location]]\nname = \"ams\"\n\
+             url = \"http://ams.internal:8080\"\ntoken = \"0123456789abcdef0123456789abcdef\"",
+            env,
+        )
+        .unwrap();
+        assert_eq!(
+            format!("{:?}", config.locations[0]),
+            "Location { name: \"ams\", url: \"http://ams.internal:8080/\", .. }"
+        );
+    }
+
+    #[test]
+    fn a_location_name_is_1_to_32_of_a_z_0_9_and_hyphens() {
+        let location = |name: &str| {
+            format!(
+                "[[target]]\nname = \"a\"\nurl = \"http://a/\"\n[[location]]\nname = \"{name}\"\n\
+                 url = \"http://agent.internal:8080\"\ntoken = \"0123456789abcdef0123456789abcdef\""
+            )
+        };
+        // An empty name is placed by its number, as a target's is.
+        assert_eq!(
+            problems(&location("")),
+            ["location #1: name: \"\" is not 1 to 32 characters of a-z, 0-9 and -"]
+        );
+        assert_eq!(
+            problems(&location("Ams")),
+            ["location \"Ams\": name: \"Ams\" is not 1 to 32 characters of a-z, 0-9 and -"]
+        );
+        let long = "a".repeat(33);
+        assert_eq!(
+            problems(&location(&long)),
+            [format!(
+                "location \"{long}\": name: \"{long}\" is not 1 to 32 characters of a-z, 0-9 and -"
+            )]
+        );
+        for name in ["eu-west-1", &"a".repeat(32)] {
+            let config = parse(&location(name), env).unwrap();
+            assert_eq!(config.locations[0].name, name);
+        }
+    }
+
+    #[test]
+    fn the_url_scheme_chooses_the_probe_kind() {
+        let kind = |url: &str| target(url, "").kind;
+        assert!(matches!(kind("tls://a.example:443"), TargetKind::Tls));
+        assert!(matches!(kind("tcp://a.example:5432"), TargetKind::Tcp));
+        assert!(matches!(kind("https://a.example/"), TargetKind::Http));
+        // A host and a port are not enough: the scheme must be one of these.
+        assert_eq!(
+            problems("[[target]]\nname = \"a\"\nurl = \"ftp://a.example:2121/\""),
+            [
+                "target \"a\": url: \"ftp://a.example:2121/\" is not an http:// or https:// URL \
+                 with a host, tcp://host:port, tls://host:port or dns://server[:port]"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_email_port_is_1_to_65535() {
+        let email = |port: u32| {
+            format!(
+                "[[target]]\nname = \"a\"\nurl = \"http://a/\"\n[[alert]]\nkind = \"email\"\n\
+                 host = \"smtp.example.org\"\nport = {port}\nfrom = \"status@example.org\"\n\
+                 to = [\"ops@example.org\"]"
+            )
+        };
+        assert_eq!(
+            problems(&email(0)),
+            ["alert #1: port: 0 is not a port number from 1 to 65535"]
+        );
+        let config = parse(&email(1), env).unwrap();
+        let AlertKind::Email { server, .. } = &config.alerts[0].kind else {
+            panic!("not email: {:?}", config.alerts[0].kind);
+        };
+        assert_eq!(server.port, 1);
+    }
+
+    #[test]
+    fn two_push_targets_with_one_token_are_told_even_when_one_has_another_problem() {
+        let found = problems(
+            r#"
+            [[target]]
+            name = "backup"
+            kind = "push"
+            period = "1d"
+            token = "${JOB_TOKEN}"
+            group = " "
+            [[target]]
+            name = "report"
+            kind = "push"
+            period = "1d"
+            token = "${JOB_TOKEN}"
+            "#,
+        );
+        assert_eq!(
+            found,
+            [
+                "target \"backup\": group: is empty; leave it out instead",
+                "target \"report\": token: another push target has this token; each needs its own",
+            ]
+        );
+    }
+
+    #[test]
+    fn variables_in_the_title_public_url_and_groups_are_public_and_elsewhere_secret() {
+        let config = parse(
+            r#"
+            [monitor]
+            title = "${TITLE}"
+            public_url = "${SITE}"
+            retention = "${RETENTION}"
+            [[target]]
+            name = "api"
+            url = "https://a.example/"
+            group = "${GROUP}"
+            "#,
+            env,
+        )
+        .unwrap();
+        assert_eq!(config.title, "Acme status");
+        let target = &config.targets[0];
+        assert_eq!(target.group.as_deref(), Some("Edge"));
+        assert_eq!(
+            target.scrub("Acme status at https://status.acme.example/: Edge, kept 365d"),
+            "Acme status at https://status.acme.example/: Edge, kept ${RETENTION}"
+        );
+    }
+
+    #[test]
+    fn an_unset_variable_is_placed_as_the_sections_other_problems_are() {
+        let found = problems(
+            r#"
+            [monitor]
+            title = "${UNSET_TITLE}"
+            [[target]]
+            name = ""
+            url = "${API_URL}"
+            [[maintenance]]
+            from = "${UNSET_FROM}"
+            until = "2026-12-08T00:00:00Z"
+            [[location]]
+            name = "ams"
+            url = "http://ams.internal:8080"
+            token = "${UNSET_AGENT_TOKEN}"
+            [extra]
+            key = "${UNSET_EXTRA}"
+            "#,
+        );
+        assert_eq!(
+            found,
+            [
+                "extra.key: environment variable UNSET_EXTRA is not set",
+                "location \"ams\": token: environment variable UNSET_AGENT_TOKEN is not set",
+                "maintenance #1: from: environment variable UNSET_FROM is not set",
+                "[monitor] title: environment variable UNSET_TITLE is not set",
+                "target #1: url: environment variable API_URL is not set",
+                "extra: unknown top-level key; expected [monitor], [[target]], [[alert]], [[location]] \
+                 or [[maintenance]]",
+                "target #1: name: \"\" is not 1 to 63 characters of a-z, 0-9 and -",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_variable_name_starts_with_a_letter_or_underscore() {
+        let url = |url: &str| problems(&format!("[[target]]\nname = \"a\"\nurl = \"{url}\""));
+        assert_eq!(
+            url("http://a/${_UNSET}"),
+            ["target \"a\": url: environment variable _UNSET is not set"]
+        );
+        assert_eq!(
+            url("http://a/${1X}"),
+            [
+                "target \"a\": url: ${1X} is not a variable reference; expected ${NAME} with \
+                 letters, digits and _"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_matrix_room_id_starts_with_an_exclamation_mark_and_names_its_server() {
+        let matrix = |room: &str| {
+            format!(
+                "[[target]]\nname = \"a\"\nurl = \"http://a/\"\n[[alert]]\nkind = \"matrix\"\n\
+                 homeserver = \"https://matrix.org\"\nroom_id = \"{room}\"\naccess_token = \"syt\""
+            )
+        };
+        for bad in ["!abc", "abc:matrix.org"] {
+            assert_eq!(
+                problems(&matrix(bad)),
+                [format!(
+                    "alert #1: room_id: {bad:?} is not a room id; expected one such as \
+                     !abc:matrix.org (Room settings, Advanced)"
+                )]
+            );
+        }
+        assert!(parse(&matrix("!abc:matrix.org"), env).is_ok());
     }
 }

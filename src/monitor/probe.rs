@@ -1086,8 +1086,7 @@ mod tests {
 
     #[test]
     fn extra_roots_are_read_from_a_pem_file_and_anything_else_is_refused() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls");
-        let roots = read_roots(&dir.join("ca.pem").to_string_lossy()).unwrap();
+        let roots = read_roots(&tls_fixture("ca.pem").to_string_lossy()).unwrap();
         assert_eq!(roots.len(), 1);
         let empty = tempfile::NamedTempFile::new().unwrap();
         let path = empty.path().to_string_lossy().into_owned();
@@ -1100,18 +1099,24 @@ mod tests {
         );
     }
 
-    /// An HTTPS server on loopback with the fixture certificate for `localhost`, answering each
-    /// request 200; its port.
-    async fn serve_tls() -> u16 {
+    /// tests/fixtures/tls's `file`: the test CA (`ca.pem`) and its certificate and key for
+    /// localhost (`localhost.pem`, `localhost.key`).
+    pub(super) fn tls_fixture(file: &str) -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/tls")
+            .join(file)
+    }
+
+    /// What the tests' TLS servers (here and in `tls.rs`) accept with: the fixture
+    /// certificate for `localhost`.
+    pub(super) fn fixture_acceptor() -> tokio_rustls::TlsAcceptor {
         use rustls::pki_types::pem::PemObject;
         use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls");
-        let chain: Vec<_> = CertificateDer::pem_file_iter(fixtures.join("localhost.pem"))
+        let chain: Vec<_> = CertificateDer::pem_file_iter(tls_fixture("localhost.pem"))
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap();
-        let key = PrivateKeyDer::from_pem_file(fixtures.join("localhost.key")).unwrap();
+        let key = PrivateKeyDer::from_pem_file(tls_fixture("localhost.key")).unwrap();
         let server = rustls::ServerConfig::builder_with_provider(Arc::new(
             rustls_graviola::default_provider(),
         ))
@@ -1120,7 +1125,14 @@ mod tests {
         .with_no_client_auth()
         .with_single_cert(chain, key)
         .unwrap();
-        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server));
+        tokio_rustls::TlsAcceptor::from(Arc::new(server))
+    }
+
+    /// An HTTPS server on loopback with the fixture certificate for `localhost`, answering each
+    /// request 200; its port.
+    async fn serve_tls() -> u16 {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let acceptor = fixture_acceptor();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         tokio::spawn(async move {
@@ -1161,8 +1173,8 @@ mod tests {
             (refused.status_code, refused.error.as_deref()),
             (None, Some("TLS: invalid peer certificate: UnknownIssuer"))
         );
-        let ca = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls/ca.pem");
-        let trusting = Prober::new(read_roots(&ca.to_string_lossy()).unwrap()).unwrap();
+        let trusting =
+            Prober::new(read_roots(&tls_fixture("ca.pem").to_string_lossy()).unwrap()).unwrap();
         let observed = trusting.observe(&spec, &agent).await;
         assert_eq!((observed.status_code, observed.error), (Some(200), None));
         // The fixture's notAfter: 2035-02-15T06:02:48Z.

@@ -48,37 +48,18 @@ pub(super) async fn probe(tls: Arc<rustls::ClientConfig>, spec: &ProbeSpec) -> R
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
     use std::time::{Duration, SystemTime};
 
+    use rustls::pki_types::CertificateDer;
     use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
     use tokio::net::TcpListener;
 
     use super::*;
-
-    /// tests/fixtures/tls: the test CA and its certificate for localhost.
-    fn fixture(file: &str) -> std::path::PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/tls")
-            .join(file)
-    }
+    use crate::monitor::probe::tests::{fixture_acceptor, tls_fixture};
 
     #[tokio::test]
     async fn a_handshake_keeps_the_leafs_expiry_and_subject() {
-        let provider = Arc::new(rustls_graviola::default_provider());
-        let chain: Vec<_> = CertificateDer::pem_file_iter(fixture("localhost.pem"))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
-        let key = PrivateKeyDer::from_pem_file(fixture("localhost.key")).unwrap();
-        let server = rustls::ServerConfig::builder_with_provider(provider.clone())
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(chain, key)
-            .unwrap();
-        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server));
+        let acceptor = fixture_acceptor();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         tokio::spawn(async move {
@@ -88,14 +69,16 @@ mod tests {
             std::future::pending::<()>().await;
         });
         let mut roots = rustls::RootCertStore::empty();
-        for ca in CertificateDer::pem_file_iter(fixture("ca.pem")).unwrap() {
+        for ca in CertificateDer::pem_file_iter(tls_fixture("ca.pem")).unwrap() {
             roots.add(ca.unwrap()).unwrap();
         }
-        let client = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_root_certificates(roots)
-            .with_no_client_auth();
+        let client = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls_graviola::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
         let spec = ProbeSpec {
             url: reqwest::Url::parse(&format!("tls://localhost:{port}")).unwrap(),
             dns: None,
