@@ -2583,6 +2583,10 @@ mod tests {
             go_parse_duration("4611686018427387904ns4611686018427387903ns"),
             Some(i64::MAX)
         );
+        // One term of exactly 2^63 with a fraction: Go reads the negative one as its shortest
+        // duration; the positive one is too long.
+        assert_eq!(go_parse_duration("-9223372036.854775808s"), Some(i64::MIN));
+        assert_eq!(go_parse_duration("9223372036.854775808s"), None);
     }
 
     #[test]
