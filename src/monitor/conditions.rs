@@ -2497,7 +2497,10 @@ mod tests {
             ("-9223372036854775808", Some(i64::MIN)),
             ("9223372036854775808", None),
             ("08", None),
+            // A prefix with no digits after it is no number in any base.
             ("0x", None),
+            ("0b", None),
+            ("0o", None),
             ("0b2", None),
             ("1__0", None),
             ("_1", None),
@@ -2536,6 +2539,8 @@ mod tests {
             ("1ns", Some(1)),
             ("2562047h47m16.854775807s", Some(i64::MAX)),
             ("2562047h47m16.854775808s", None),
+            // Once 19 fraction digits reach 2^63, the 20th is skipped, not multiplied in.
+            (".92233720368547758080s", Some(922_337_203)),
             ("1", None),
             ("1d", None),
             ("1 s", None),
@@ -2600,6 +2605,8 @@ mod tests {
             ("-1.9", Some(-1)),
             ("1e3", Some(1000)),
             ("1_000.5", Some(1000)),
+            // A hex letter is a digit only after 0x: `e` after `_` is not.
+            ("1_e5", None),
             ("0s", None),
             ("potato", None),
             ("1e400", None),
