@@ -2726,15 +2726,26 @@ mod tests {
             name = "query"
             url = "https://a.example/h?k=v"
             show_url = true
+            [[target]]
+            name = "user"
+            url = "https://u@a.example/h"
+            show_url = true
+            [[target]]
+            name = "password"
+            url = "https://:p@a.example/h"
+            show_url = true
             "#,
             env,
         )
         .unwrap();
+        // A user name alone, or a password alone, is user info too.
         assert_eq!(
             config.warnings(),
             [
                 "target \"both\": show_url: the URL's user info and query are never shown; the page and API show https://a.example/h",
                 "target \"query\": show_url: the URL's query is never shown; the page and API show https://a.example/h",
+                "target \"user\": show_url: the URL's user info is never shown; the page and API show https://a.example/h",
+                "target \"password\": show_url: the URL's user info is never shown; the page and API show https://a.example/h",
             ]
         );
     }
