@@ -6,8 +6,9 @@ use std::time::Instant;
 
 use poem::PathPattern;
 use poem::http::{HeaderMap, HeaderName, HeaderValue, header};
-use poem::{Endpoint, IntoResponse, Request, Response};
+use poem::{Endpoint, Request, Response};
 
+use crate::api::router::Router;
 use crate::errors::{self, AllowTable};
 use crate::metrics::Metrics;
 
@@ -23,18 +24,18 @@ const MAX_REQUEST_ID_LEN: usize = 128;
 
 /// Wraps the public endpoint: every request gets an id, a log line and the common headers, and
 /// every error becomes a JSON response.
-pub struct Observe<E> {
+pub struct Observe {
     /// The routed API.
-    inner: E,
+    inner: Router,
     /// Methods per route, for the `Allow` header of a 405.
     allow: AllowTable,
     /// Where requests are counted, when the metrics listener is on.
     metrics: Option<Arc<Metrics>>,
 }
 
-impl<E> Observe<E> {
+impl Observe {
     /// Wraps `inner`.
-    pub fn new(inner: E, allow: AllowTable, metrics: Option<Arc<Metrics>>) -> Self {
+    pub fn new(inner: Router, allow: AllowTable, metrics: Option<Arc<Metrics>>) -> Self {
         Self {
             inner,
             allow,
@@ -43,7 +44,7 @@ impl<E> Observe<E> {
     }
 }
 
-impl<E: Endpoint> Endpoint for Observe<E> {
+impl Endpoint for Observe {
     type Output = Response;
 
     async fn call(&self, req: Request) -> poem::Result<Response> {
@@ -52,10 +53,11 @@ impl<E: Endpoint> Endpoint for Observe<E> {
         let uri = req.uri().clone();
         let request_id = request_id(req.headers());
 
-        let mut response = match self.inner.call(req).await {
-            Ok(output) => output.into_response(),
+        let (result, matched) = self.inner.dispatch(req).await;
+        let mut response = match result {
+            Ok(response) => response,
             Err(err) => {
-                let route = err.data::<PathPattern>().cloned();
+                let route = matched.or_else(|| err.data::<PathPattern>()).cloned();
                 let route_str = route.as_ref().map(|p| &*p.0);
                 let mut response =
                     errors::into_response(&err, &method, uri.path(), route_str, &self.allow);
@@ -66,8 +68,9 @@ impl<E: Endpoint> Endpoint for Observe<E> {
             }
         };
 
-        let route = response
-            .data::<PathPattern>()
+        // The table's routes come from the router; the rest with the answer (see `Router`).
+        let route = matched
+            .or_else(|| response.data::<PathPattern>())
             .map_or(UNMATCHED_ROUTE, |p| &*p.0);
         let elapsed = started.elapsed();
         if let Some(metrics) = &self.metrics {

@@ -242,6 +242,12 @@ impl HealthApi {
 }
 
 impl HealthApi {
+    /// What `GET` and `HEAD /health` answer, for [`super::router::Direct`]: the response the
+    /// operations' endpoints make of their return value.
+    pub fn answer(&self, headers: &HeaderMap) -> poem::Response {
+        poem::IntoResponse::into_response(NoStore(self.report(headers)))
+    }
+
     fn report(&self, headers: &HeaderMap) -> HealthResponse {
         let component = self.lifecycle.component();
         let failing = component.as_ref().is_some_and(|c| c.failure.is_some());

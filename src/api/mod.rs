@@ -21,7 +21,8 @@ pub mod router;
 
 use std::sync::Arc;
 
-use poem::Endpoint;
+use poem::http::Method;
+use poem::{Endpoint, Request};
 use poem_openapi::{ExtraHeader, OpenApi, OpenApiService, Tags};
 
 use crate::config::Identity;
@@ -76,7 +77,7 @@ pub fn endpoint<X: Extension>(
 ) -> impl Endpoint {
     let documents = documents(&identity, &lifecycle, extra.clone());
     let apis = apis(&identity, &lifecycle, documents, extra);
-    let router = router::Router::new(apis.clone(), describe(apis));
+    let router = router::Router::new(apis.clone(), describe(apis.clone()), direct(&apis));
     let allow = crate::errors::AllowTable::from_meta::<Apis<X>>();
     crate::middleware::Observe::new(router, allow, metrics)
 }
@@ -98,6 +99,35 @@ fn apis<X: Extension>(
         },
         extra,
     )
+}
+
+/// The operations answered every few seconds by monitors and orchestrators, called without
+/// poem-openapi's endpoint for each (see [`router`]).
+fn direct<X>(apis: &Apis<X>) -> Vec<(&'static str, Method, router::Direct)> {
+    let (health, probes) = (apis.0.clone(), apis.1.clone());
+    let head = health.clone();
+    vec![
+        (
+            "/health",
+            Method::GET,
+            Box::new(move |req: &Request| health.answer(req.headers())),
+        ),
+        (
+            "/health",
+            Method::HEAD,
+            Box::new(move |req: &Request| head.answer(req.headers())),
+        ),
+        (
+            "/livez",
+            Method::GET,
+            Box::new(|_: &Request| ProbeApi::livez_answer()),
+        ),
+        (
+            "/readyz",
+            Method::GET,
+            Box::new(move |_: &Request| probes.readyz_answer()),
+        ),
+    ]
 }
 
 fn describe<X: OpenApi>(apis: Apis<X>) -> OpenApiService<Apis<X>, ()> {

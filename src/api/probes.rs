@@ -4,8 +4,9 @@
 //! shutdown included. Readiness asks "should traffic come here?" and turns 503 the moment a shutdown
 //! signal arrives, so load balancers drain this instance during the drain delay.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
+use poem::{IntoResponse, Response};
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use super::health::Status;
@@ -64,9 +65,7 @@ impl ProbeApi {
     /// 200 as long as the process can answer; a failure means "restart me".
     #[oai(path = "/livez", method = "get", operation_id = "getLivez")]
     async fn livez(&self) -> NoStore<LivezResponse> {
-        NoStore(LivezResponse::Alive(SerdeJson::new(&Probe {
-            status: Status::Up,
-        })))
+        Self::alive()
     }
 
     /// Readiness probe
@@ -76,17 +75,52 @@ impl ProbeApi {
     /// blind).
     #[oai(path = "/readyz", method = "get", operation_id = "getReadyz")]
     async fn readyz(&self) -> NoStore<ReadyzResponse> {
+        self.ready()
+    }
+}
+
+impl ProbeApi {
+    /// What `GET /livez` answers, for [`super::router::Direct`].
+    #[must_use]
+    pub fn livez_answer() -> Response {
+        Self::alive().into_response()
+    }
+
+    /// What `GET /readyz` answers, for [`super::router::Direct`].
+    #[must_use]
+    pub fn readyz_answer(&self) -> Response {
+        self.ready().into_response()
+    }
+
+    fn alive() -> NoStore<LivezResponse> {
+        NoStore(LivezResponse::Alive(probe(Status::Up)))
+    }
+
+    fn ready(&self) -> NoStore<ReadyzResponse> {
         let failing = self
             .lifecycle
             .component()
             .is_some_and(|c| c.failure.is_some());
         NoStore(if self.lifecycle.is_stopping() || failing {
-            ReadyzResponse::Stopping(SerdeJson::new(&Probe {
-                status: Status::Down,
-            }))
+            ReadyzResponse::Stopping(probe(Status::Down))
         } else {
-            ReadyzResponse::Ready(SerdeJson::new(&Probe { status: Status::Up }))
+            ReadyzResponse::Ready(probe(Status::Up))
         })
+    }
+}
+
+/// A probe's body with `status`: one of two constant texts, serialized once per process.
+fn probe(status: Status) -> SerdeJson<Probe> {
+    static UP: LazyLock<SerdeJson<Probe>> =
+        LazyLock::new(|| SerdeJson::new(&Probe { status: Status::Up }));
+    static DOWN: LazyLock<SerdeJson<Probe>> = LazyLock::new(|| {
+        SerdeJson::new(&Probe {
+            status: Status::Down,
+        })
+    });
+    match status {
+        Status::Up => UP.clone(),
+        Status::Down => DOWN.clone(),
     }
 }
 

@@ -11,7 +11,9 @@
 //! Every operation but the health report and the probes, and the fallback, goes through
 //! [`Compress`]: their answers may be large. The health report and the probes answer in under
 //! 1 KB, thousands of times a second, and are called as they are: their hot path does not even
-//! read `Accept-Encoding`.
+//! read `Accept-Encoding`. Those also skip poem-openapi's endpoint for the operation: each is
+//! given as a [`Direct`] function, which answers what the operation answers without the boxed
+//! future, the copy of the API value and the response extension that endpoint adds per request.
 
 use std::collections::HashMap;
 
@@ -22,6 +24,11 @@ use poem_openapi::{OpenApi, Tags};
 
 use super::ApiTags;
 use crate::compression::Compress;
+
+/// An operation answered by a plain function of the request: what the operation's own method
+/// returns, turned into a response. Only for operations that take nothing but the request's
+/// headers and cannot fail.
+pub type Direct = Box<dyn Fn(&Request) -> Response + Send + Sync>;
 
 /// Routes a request to its operation directly when it can, else to poem-openapi's router.
 pub struct Router {
@@ -35,15 +42,29 @@ pub struct Router {
 struct ExactPath {
     /// The path as a route pattern, attached to responses for logs and metrics as the router does.
     pattern: PathPattern,
-    methods: Vec<(Method, BoxEndpoint<'static>)>,
+    methods: Vec<(Method, Operation)>,
+}
+
+/// How an operation is called.
+enum Operation {
+    /// Through poem-openapi's endpoint for it.
+    Endpoint(BoxEndpoint<'static>),
+    /// By the function given for it.
+    Direct(Direct),
 }
 
 impl Router {
     /// A router for the operations of `apis`, falling back to `fallback`, which must route the
-    /// same operations (poem-openapi's `OpenApiService` built from `apis`).
-    pub fn new<T: OpenApi>(apis: T, fallback: impl IntoEndpoint<Endpoint: 'static>) -> Self {
+    /// same operations (poem-openapi's `OpenApiService` built from `apis`). Each of `direct`,
+    /// `(path, method, function)`, answers that operation of `apis` in place of its endpoint;
+    /// one that names no operation of `apis` is ignored, so that the spec documents every route.
+    pub fn new<T: OpenApi>(
+        apis: T,
+        fallback: impl IntoEndpoint<Endpoint: 'static>,
+        direct: Vec<(&str, Method, Direct)>,
+    ) -> Self {
         let small = [ApiTags::Health.name(), ApiTags::Probes.name()];
-        let direct: Vec<(String, Method, bool)> = T::meta()
+        let fixed: Vec<(String, Method, bool)> = T::meta()
             .into_iter()
             .flat_map(|api| api.paths)
             .flat_map(|path| {
@@ -63,14 +84,18 @@ impl Router {
         let mut table = HashMap::new();
         apis.add_routes(&mut table);
         let mut exact: HashMap<String, ExactPath> = HashMap::new();
-        for (path, method, compress) in direct {
+        let mut direct: HashMap<(String, Method), Direct> = direct
+            .into_iter()
+            .map(|(path, method, function)| ((path.to_owned(), method), function))
+            .collect();
+        for (path, method, compress) in fixed {
             let Some(endpoint) = table.get_mut(&path).and_then(|m| m.remove(&method)) else {
                 continue;
             };
-            let endpoint = if compress {
-                Compress { inner: endpoint }.boxed()
-            } else {
-                endpoint
+            let operation = match direct.remove(&(path.clone(), method.clone())) {
+                Some(function) => Operation::Direct(function),
+                None if compress => Operation::Endpoint(Compress { inner: endpoint }.boxed()),
+                None => Operation::Endpoint(endpoint),
             };
             exact
                 .entry(path.clone())
@@ -79,7 +104,7 @@ impl Router {
                     methods: Vec::new(),
                 })
                 .methods
-                .push((method, endpoint));
+                .push((method, operation));
         }
         Self {
             exact,
@@ -101,27 +126,60 @@ impl Router {
         routes.sort_by(|a, b| (&a.0, a.1.as_str()).cmp(&(&b.0, b.1.as_str())));
         routes
     }
+
+    /// The `(path, method)` pairs answered by a [`Direct`] function, sorted.
+    #[cfg(test)]
+    fn function_routes(&self) -> Vec<(String, Method)> {
+        let mut routes: Vec<_> = self
+            .exact
+            .iter()
+            .flat_map(|(path, p)| {
+                p.methods
+                    .iter()
+                    .filter(|(_, op)| matches!(op, Operation::Direct(_)))
+                    .map(|(m, _)| (path.clone(), m.clone()))
+            })
+            .collect();
+        routes.sort_by(|a, b| (&a.0, a.1.as_str()).cmp(&(&b.0, b.1.as_str())));
+        routes
+    }
 }
 
+impl Router {
+    /// The answer to `req`, and the route it matched when the table held it. The fallback's
+    /// answers carry their route as poem's router attaches it, a [`PathPattern`] in the response
+    /// or error data; the table's do not, which spares every request the allocations of
+    /// response data.
+    pub async fn dispatch(&self, req: Request) -> (Result<Response>, Option<&PathPattern>) {
+        let Some(path) = self.exact.get(req.uri().path()) else {
+            return (self.fallback.call(req).await, None);
+        };
+        let Some((_, operation)) = path.methods.iter().find(|(m, _)| m == req.method()) else {
+            return (self.fallback.call(req).await, None);
+        };
+        let result = match operation {
+            Operation::Direct(function) => Ok(function(&req)),
+            Operation::Endpoint(endpoint) => endpoint.call(req).await,
+        };
+        (result, Some(&path.pattern))
+    }
+}
+
+/// As a plain endpoint, every answer carries its route as poem's router attaches it.
 impl Endpoint for Router {
     type Output = Response;
 
     async fn call(&self, req: Request) -> Result<Response> {
-        let Some(path) = self.exact.get(req.uri().path()) else {
-            return self.fallback.call(req).await;
-        };
-        let Some((_, endpoint)) = path.methods.iter().find(|(m, _)| m == req.method()) else {
-            return self.fallback.call(req).await;
-        };
-        match endpoint.call(req).await {
-            Ok(mut response) => {
-                response.set_data(path.pattern.clone());
+        match self.dispatch(req).await {
+            (Ok(mut response), Some(pattern)) => {
+                response.set_data(pattern.clone());
                 Ok(response)
             }
-            Err(mut err) => {
-                err.set_data(path.pattern.clone());
+            (Err(mut err), Some(pattern)) => {
+                err.set_data(pattern.clone());
                 Err(err)
             }
+            (result, None) => result,
         }
     }
 }
@@ -133,7 +191,7 @@ mod tests {
     use poem::http::{StatusCode, header};
 
     use super::*;
-    use crate::api::{Apis, apis, describe, documents};
+    use crate::api::{Apis, apis, describe, direct, documents};
     use crate::config::Identity;
     use crate::lifecycle::Lifecycle;
 
@@ -150,7 +208,7 @@ mod tests {
             documents(&identity, &lifecycle, ()),
             (),
         );
-        let router = Router::new(apis.clone(), describe(apis.clone()));
+        let router = Router::new(apis.clone(), describe(apis.clone()), direct(&apis));
         let fallback = describe(apis).into_endpoint().map_to_response().boxed();
         (router, fallback)
     }
@@ -175,6 +233,19 @@ mod tests {
             .collect();
         operations.sort_by(|a, b| (&a.0, a.1.as_str()).cmp(&(&b.0, b.1.as_str())));
         assert_eq!(routers().0.direct_routes(), operations);
+    }
+
+    #[test]
+    fn the_health_report_and_the_probes_are_answered_by_their_functions() {
+        let routes: Vec<(String, Method)> = routers().0.function_routes();
+        let expected = [
+            ("/health", Method::GET),
+            ("/health", Method::HEAD),
+            ("/livez", Method::GET),
+            ("/readyz", Method::GET),
+        ]
+        .map(|(path, method)| (path.to_owned(), method));
+        assert_eq!(routes, expected);
     }
 
     #[tokio::test]
