@@ -2213,6 +2213,24 @@ mod tests {
     }
 
     #[test]
+    fn a_value_that_reads_as_its_own_text_is_shown_once_as_gatus_does() {
+        let reason = |body: &str| {
+            let observed = Observed::new(200, Duration::ZERO, body.as_bytes(), None);
+            Condition::parse("[BODY].name == x")
+                .expect("parses")
+                .evaluate(&observed)
+        };
+        assert_eq!(
+            reason(r#"{"name": "y"}"#),
+            Err("[BODY].name (y) == x".to_owned())
+        );
+        assert_eq!(
+            reason(r#"{"name": "[BODY].name"}"#),
+            Err("[BODY].name == x".to_owned())
+        );
+    }
+
+    #[test]
     fn reasons_stay_on_one_line() {
         check(&[
             (

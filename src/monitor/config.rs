@@ -2816,6 +2816,18 @@ mod tests {
     }
 
     #[test]
+    fn a_push_token_may_use_base64urls_hyphen_and_underscore_and_nothing_else() {
+        // `openssl rand -base64 16 | tr +/ -_` gives such tokens.
+        for token in ["Zm9vYmFy-mF6cXV4cXV1eHo", "Zm9vYmFy_mF6cXV4cXV1eHo"] {
+            assert_eq!(token_problem(token), None, "{token}");
+        }
+        assert_eq!(
+            token_problem("Zm9vYmFy.mF6cXV4cXV1eHo").as_deref(),
+            Some("has characters other than A-Z, a-z, 0-9, - and _; it is part of a URL")
+        );
+    }
+
+    #[test]
     fn debug_of_a_location_shows_its_name_and_url_and_never_its_token() {
         let config = parse(
             "[[target]]\nname = \"a\"\nurl = \"http://a/\"\n[[location]]\nname = \"ams\"\n\
