@@ -2559,6 +2559,9 @@ mod tests {
             ("2562047h47m16.854775808s", None),
             // Once 19 fraction digits reach 2^63, the 20th is skipped, not multiplied in.
             (".92233720368547758080s", Some(922_337_203)),
+            // A fraction past (2^63 - 1) / 10 after 19 digits skips the 20th: times 10 it would
+            // not fit a u64.
+            (".20000000000000000000s", Some(200_000_000)),
             ("1", None),
             ("1d", None),
             ("1 s", None),
