@@ -2231,6 +2231,15 @@ mod tests {
     }
 
     #[test]
+    fn brackets_around_what_is_no_placeholder_in_capitals_are_text() {
+        for text in ["[ok]", "[1 2]", "[Ok]"] {
+            let condition = Condition::parse(&format!("[BODY] == {text}")).expect(text);
+            let observed = Observed::new(200, Duration::ZERO, text.as_bytes(), None);
+            assert_eq!(condition.evaluate(&observed), Ok(()), "{text}");
+        }
+    }
+
+    #[test]
     fn reasons_stay_on_one_line() {
         check(&[
             (
