@@ -312,19 +312,9 @@ impl Monitor {
             &config.location,
             config.locations.iter().map(|l| l.name.as_str()),
         );
-        let agents = (!config.locations.is_empty()).then(|| {
-            let public_url = config.public_url.as_ref().map(ToString::to_string);
-            let client = Agents::new(prober.alert_client(), public_url);
-            (client, config.locations.clone())
-        });
-        let voters = Voters {
-            prober: prober.clone(),
-            location: config.location.clone(),
-            agents,
-        };
         schedule::spawn(
             targets,
-            Arc::new(voters),
+            Arc::new(voters(&config, &prober)),
             metrics.clone(),
             &results,
             &stop,
@@ -355,6 +345,20 @@ impl Monitor {
     }
 }
 
+/// Who votes in each round: this process's prober, and the agents when `[[location]]`s are set.
+fn voters(config: &MonitorConfig, prober: &Arc<Prober>) -> Voters<Arc<Prober>> {
+    let agents = (!config.locations.is_empty()).then(|| {
+        let public_url = config.public_url.as_ref().map(ToString::to_string);
+        let client = Agents::new(prober.alert_client(), public_url);
+        (client, config.locations.clone())
+    });
+    Voters {
+        prober: prober.clone(),
+        location: config.location.clone(),
+        agents,
+    }
+}
+
 /// A started monitor.
 pub struct Running {
     /// Probing and delivery.
@@ -380,6 +384,81 @@ mod tests {
 
     fn parsed(text: &str) -> MonitorConfig {
         config::parse(text, |_| None).unwrap()
+    }
+
+    #[test]
+    fn agents_vote_only_when_locations_are_set() {
+        let prober = Arc::new(Prober::new(Vec::new()).unwrap());
+        let target = "[[target]]\nname = \"a\"\nurl = \"http://127.0.0.1:1/\"\n";
+        let alone = voters(&parsed(target), &prober);
+        assert!(alone.agents.is_none());
+        let with_agent = voters(
+            &parsed(&format!(
+                "{target}[[location]]\nname = \"ams\"\nurl = \"http://ams.internal:8080\"\n\
+                 token = \"0123456789abcdef0123456789abcdef\"\n"
+            )),
+            &prober,
+        );
+        let (_, locations) = with_agent.agents.expect("the agent at ams votes");
+        let names: Vec<&str> = locations.iter().map(|l| l.name.as_str()).collect();
+        assert_eq!(names, ["ams"]);
+    }
+
+    /// A server that answers every connection's first request with an empty 200.
+    fn answering_200() -> std::net::SocketAddr {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            for mut stream in listener.incoming().flatten() {
+                let _ = stream.read(&mut [0; 4096]);
+                let _ = stream.write_all(
+                    b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                );
+            }
+        });
+        address
+    }
+
+    // Current-thread: after `stop` is cancelled, the probing and delivery tasks can end only
+    // while `finish` awaits them, so nothing but `finish` can have committed the result below.
+    #[tokio::test(flavor = "current_thread")]
+    async fn finish_returns_after_the_last_result_is_committed_and_the_store_let_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = parsed(&format!(
+            "[[target]]\nname = \"a\"\nurl = \"http://{}/\"\ninterval = \"1h\"\n",
+            answering_200()
+        ));
+        let monitor =
+            Monitor::open_with(config, dir.path(), Prober::new(Vec::new()).unwrap()).unwrap();
+        let (store, progress) = (monitor.store.clone(), monitor.progress.clone());
+        let metrics = Arc::new(MonitorMetrics::unexposed().unwrap());
+        let stop = CancellationToken::new();
+        let running = monitor.start(metrics, stop.clone());
+        // The first round is probed at once; wait (bounded) until the ledger has received it.
+        // `stalled` is None once a round arrived within the hour and the ledger's loop turned.
+        let received = || {
+            let epoch = std::time::SystemTime::UNIX_EPOCH;
+            let hour = std::time::Duration::from_secs(3600);
+            progress
+                .stalled(std::time::SystemTime::now(), hour, epoch)
+                .is_none()
+        };
+        for _ in 0..500 {
+            if received() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert!(received(), "no round reached the ledger within 5 s");
+        stop.cancel();
+        running.finish().await;
+        assert_eq!(
+            Arc::strong_count(&store),
+            1,
+            "a task or the ledger still holds the store"
+        );
+        assert_eq!(store.result_count().unwrap(), 1);
     }
 
     #[test]

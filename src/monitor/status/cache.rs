@@ -170,7 +170,14 @@ mod tests {
         }
         // While a new copy is being made, the previous one is served.
         let making = slot.making.try_lock().unwrap();
-        let meanwhile = cache.get(Variant::Page, &none, make).await.unwrap();
+        // Bounded: a reader that waited for the copy being made would wait here forever.
+        let meanwhile = tokio::time::timeout(
+            Duration::from_secs(5),
+            cache.get(Variant::Page, &none, make),
+        )
+        .await
+        .expect("the previous copy is served without waiting for the next")
+        .unwrap();
         assert!(Arc::ptr_eq(&first, &meanwhile));
         assert_eq!(made.load(Ordering::SeqCst), 1);
         drop(making);
