@@ -689,6 +689,12 @@ mod tests {
             "{html}"
         );
         assert!(html.contains("id=\"incident-2\""), "{html}");
+        // Incident 2 lasted ten minutes; incident 3 has been open for ten.
+        assert_eq!(
+            html.matches("<td data-label=\"Duration\">10m</td>").count(),
+            2,
+            "{html}"
+        );
         assert!(!html.contains("id=\"incident-1\""), "{html}");
         assert!(!html.contains("leave maintenance windows out"), "{html}");
     }
@@ -731,13 +737,17 @@ mod tests {
                 (20_001, aggregate(100, 1, 0)),
                 (20_002, aggregate(10, 5, 0)),
                 (20_003, aggregate(0, 0, 0)),
+                (20_004, aggregate(100, 2, 0)),
+                (20_005, aggregate(100, 100, 0)),
             ],
         };
-        let bars = day_bars(&history, &aggregate(210, 6, 0)).into_string();
+        // Below 99 %: 50 %, 98 % and 0 %; not the day at exactly 99 %, nor the one without data.
+        // (Percentages are cut, not rounded: 302 of 410 is 73.658 %.)
+        let bars = day_bars(&history, &aggregate(410, 108, 0)).into_string();
         assert!(
             bars.starts_with(
                 "<svg class=\"bars\" role=\"img\" aria-label=\"Uptime per day over 90 days: \
-                 97.14% in all; 1 days below 99%\" viewBox=\"0 0 40 34\""
+                 73.65% in all; 3 days below 99%\" viewBox=\"0 0 60 34\""
             ),
             "{bars}"
         );
