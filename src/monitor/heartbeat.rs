@@ -131,6 +131,71 @@ mod tests {
     use super::*;
     use crate::monitor::store::from_millis;
 
+    /// A server that answers its requests with `statuses` in turn, and sends when each came.
+    fn answering(statuses: Vec<u16>) -> (String, tokio::sync::mpsc::UnboundedReceiver<Instant>) {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/ping", listener.local_addr().unwrap());
+        let (came, arrivals) = tokio::sync::mpsc::unbounded_channel();
+        std::thread::spawn(move || {
+            for (mut stream, status) in listener.incoming().flatten().zip(statuses) {
+                let _ = came.send(Instant::now());
+                let _ = stream.read(&mut [0; 4096]);
+                let answer = format!(
+                    "HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                );
+                let _ = stream.write_all(answer.as_bytes());
+            }
+        });
+        (url, arrivals)
+    }
+
+    #[test]
+    fn beats_each_interval_from_one_after_the_start_and_warns_of_a_refusal_only() {
+        const INTERVAL: Duration = Duration::from_millis(300);
+        let (url, mut arrivals) = answering(vec![503, 200, 200]);
+        let progress = Arc::new(Progress::default());
+        progress.tick(SystemTime::now());
+        progress.round(SystemTime::now());
+        let heartbeat = Heartbeat {
+            url: url.parse().unwrap(),
+            interval: INTERVAL,
+        };
+        let mut came = Vec::new();
+        let said = crate::telemetry::logged(|_| {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                let stop = CancellationToken::new();
+                let started = Instant::now();
+                let hour = Duration::from_secs(3600);
+                let client = crate::monitor::probe::Prober::new(Vec::new())
+                    .unwrap()
+                    .alert_client();
+                let beating = tokio::spawn(beat(heartbeat, hour, progress, client, stop.clone()));
+                // The third request comes after the second answer's outcome was logged (or not).
+                for _ in 0..3 {
+                    let at = tokio::time::timeout(Duration::from_secs(10), arrivals.recv()).await;
+                    came.push(at.expect("a heartbeat within 10 s").unwrap() - started);
+                }
+                stop.cancel();
+                beating.await.unwrap();
+            });
+        });
+        // Beat k is due k intervals after the start, never earlier.
+        for (k, at) in (1..).zip(&came) {
+            assert!(*at >= INTERVAL * k, "beat {k} too early: {came:?}");
+        }
+        let refused: Vec<_> = said
+            .iter()
+            .filter(|line| line["message"] == "heartbeat refused")
+            .map(|line| &line["status"])
+            .collect();
+        assert_eq!(refused, [503]);
+    }
+
     #[test]
     fn a_heartbeat_needs_a_turning_ledger_and_recent_rounds() {
         let start = from_millis(1_800_000_000_000);
