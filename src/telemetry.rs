@@ -193,9 +193,9 @@ struct JsonFields<'a>(&'a mut Vec<u8>);
 
 impl JsonFields<'_> {
     fn name(&mut self, field: &Field) {
-        self.0.push(b',');
-        write_json_str(self.0, field.name());
-        self.0.push(b':');
+        self.0.extend_from_slice(b",\"");
+        let _ = JsonEscape(self.0).write_str(field.name());
+        self.0.extend_from_slice(b"\":");
     }
 
     fn value(&mut self, field: &Field, value: impl Serialize) {
@@ -247,12 +247,7 @@ struct JsonEscape<'a>(&'a mut Vec<u8>);
 impl fmt::Write for JsonEscape<'_> {
     fn write_str(&mut self, text: &str) -> fmt::Result {
         let bytes = text.as_bytes();
-        // Most values need no escaping. This check has no early exit, so it compiles to a
-        // vectorised loop, much cheaper than the byte-by-byte one below.
-        let needs_escape = bytes.iter().fold(false, |any, &b| {
-            any | (b < 0x20) | (b == b'"') | (b == b'\\')
-        });
-        if !needs_escape {
+        if !needs_escape(bytes) {
             self.0.extend_from_slice(bytes);
             return Ok(());
         }
@@ -278,6 +273,58 @@ impl fmt::Write for JsonEscape<'_> {
         self.0.extend_from_slice(&bytes[clean..]);
         Ok(())
     }
+}
+
+/// Whether `bytes` hold a byte that a JSON string must escape: a control character, `"` or `\`.
+///
+/// Most names and values need no escaping, and are 3 to 36 bytes long: mostly too short for the
+/// vectorised loop the compiler makes of a byte-by-byte check, whose scalar remainder took some 10
+/// instructions a byte (1,345 per access-log line). So this checks eight bytes at a time, and
+/// shorter strings as one word padded with spaces: 602 instructions fewer per `GET /livez`.
+fn needs_escape(bytes: &[u8]) -> bool {
+    let len = bytes.len();
+    let marked = if len >= 8 {
+        // The last eight bytes as well, overlapping the last whole chunk, cover the remainder.
+        bytes
+            .chunks_exact(8)
+            .fold(escape_marks(word(&bytes[len - 8..])), |marked, chunk| {
+                marked | escape_marks(word(chunk))
+            })
+    } else if len >= 4 {
+        // The first four and the last four bytes, overlapping when fewer than eight.
+        let mut both = [0; 8];
+        both[..4].copy_from_slice(&bytes[..4]);
+        both[4..].copy_from_slice(&bytes[len - 4..]);
+        escape_marks(u64::from_le_bytes(both))
+    } else if len > 0 {
+        let (first, middle, last) = (bytes[0], bytes[len / 2], bytes[len - 1]);
+        escape_marks(u64::from_le_bytes([
+            first, middle, last, b' ', b' ', b' ', b' ', b' ',
+        ]))
+    } else {
+        0
+    };
+    marked != 0
+}
+
+/// The first eight bytes of `bytes` as one word.
+fn word(bytes: &[u8]) -> u64 {
+    let mut word = [0; 8];
+    word.copy_from_slice(&bytes[..8]);
+    u64::from_le_bytes(word)
+}
+
+/// Non-zero when one of the eight bytes of `word` is a control character, `"` or `\`.
+fn escape_marks(word: u64) -> u64 {
+    const ONES: u64 = u64::from_le_bytes([1; 8]);
+    // `(x - n) & !x` sets the high bit of the lowest byte of `x` below `n` (n at most 128), and
+    // of no byte when there is none: Bit Twiddling Hacks' `hasless`. A borrow from the lowest
+    // may mark bytes above it too, which does not matter here.
+    let below = |x: u64, n: u8| x.wrapping_sub(ONES * u64::from(n)) & !x;
+    let control = below(word, 0x20);
+    let quote = below(word ^ (ONES * u64::from(b'"')), 1);
+    let backslash = below(word ^ (ONES * u64::from(b'\\')), 1);
+    (control | quote | backslash) & (ONES * 0x80)
 }
 
 /// A buffer to a Vec, and a subscriber that logs into it while `f` runs (on this thread): the
@@ -321,6 +368,30 @@ mod tests {
         );
         let parsed: String = serde_json::from_slice(&out).unwrap();
         assert_eq!(parsed, "a\"b\\c\nd\u{1}é");
+    }
+
+    #[test]
+    fn finds_every_byte_to_escape_at_every_length_and_position() {
+        // Backgrounds around the byte tested: ASCII, the bytes next to those escaped, and bytes
+        // with the high bit set, which the word-at-a-time check must not mistake.
+        for background in [b'a', b' ', b'!', b'#', b'[', b']', 0x7f, 0x80, 0xff] {
+            for len in 0..=24 {
+                let clean = vec![background; len];
+                assert!(!needs_escape(&clean), "{background:#x} x {len}");
+                for at in 0..len {
+                    for byte in 0..=u8::MAX {
+                        let mut bytes = clean.clone();
+                        bytes[at] = byte;
+                        let expected = byte < 0x20 || byte == b'"' || byte == b'\\';
+                        assert_eq!(
+                            needs_escape(&bytes),
+                            expected,
+                            "{byte:#x} at {at} of {len} in {background:#x}"
+                        );
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -32,8 +32,10 @@ pub type Direct = Box<dyn Fn(&Request) -> Response + Send + Sync>;
 
 /// Routes a request to its operation directly when it can, else to poem-openapi's router.
 pub struct Router {
-    /// Operations reachable by exact path, with the methods each path serves.
-    exact: HashMap<String, ExactPath>,
+    /// Operations reachable by exact path, with the methods each path serves. A list searched
+    /// in order rather than a `HashMap`: for the handful of fixed paths, comparing each one's
+    /// length (and the path of the same length) costs less than SipHash of the request's path.
+    exact: Vec<ExactPath>,
     /// poem-openapi's router over every operation.
     fallback: BoxEndpoint<'static>,
 }
@@ -83,7 +85,7 @@ impl Router {
 
         let mut table = HashMap::new();
         apis.add_routes(&mut table);
-        let mut exact: HashMap<String, ExactPath> = HashMap::new();
+        let mut exact: Vec<ExactPath> = Vec::new();
         let mut direct: HashMap<(String, Method), Direct> = direct
             .into_iter()
             .map(|(path, method, function)| ((path.to_owned(), method), function))
@@ -97,14 +99,17 @@ impl Router {
                 None if compress => Operation::Endpoint(Compress { inner: endpoint }.boxed()),
                 None => Operation::Endpoint(endpoint),
             };
-            exact
-                .entry(path.clone())
-                .or_insert_with(|| ExactPath {
-                    pattern: PathPattern(path.into()),
-                    methods: Vec::new(),
-                })
-                .methods
-                .push((method, operation));
+            let index = match exact.iter().position(|p| *p.pattern.0 == *path) {
+                Some(index) => index,
+                None => {
+                    exact.push(ExactPath {
+                        pattern: PathPattern(path.into()),
+                        methods: Vec::new(),
+                    });
+                    exact.len() - 1
+                }
+            };
+            exact[index].methods.push((method, operation));
         }
         Self {
             exact,
@@ -121,7 +126,11 @@ impl Router {
         let mut routes: Vec<_> = self
             .exact
             .iter()
-            .flat_map(|(path, p)| p.methods.iter().map(|(m, _)| (path.clone(), m.clone())))
+            .flat_map(|p| {
+                p.methods
+                    .iter()
+                    .map(|(m, _)| (p.pattern.0.to_string(), m.clone()))
+            })
             .collect();
         routes.sort_by(|a, b| (&a.0, a.1.as_str()).cmp(&(&b.0, b.1.as_str())));
         routes
@@ -133,11 +142,11 @@ impl Router {
         let mut routes: Vec<_> = self
             .exact
             .iter()
-            .flat_map(|(path, p)| {
+            .flat_map(|p| {
                 p.methods
                     .iter()
                     .filter(|(_, op)| matches!(op, Operation::Direct(_)))
-                    .map(|(m, _)| (path.clone(), m.clone()))
+                    .map(|(m, _)| (p.pattern.0.to_string(), m.clone()))
             })
             .collect();
         routes.sort_by(|a, b| (&a.0, a.1.as_str()).cmp(&(&b.0, b.1.as_str())));
@@ -151,7 +160,8 @@ impl Router {
     /// or error data; the table's do not, which spares every request the allocations of
     /// response data.
     pub async fn dispatch(&self, req: Request) -> (Result<Response>, Option<&PathPattern>) {
-        let Some(path) = self.exact.get(req.uri().path()) else {
+        let requested = req.uri().path();
+        let Some(path) = self.exact.iter().find(|p| *p.pattern.0 == *requested) else {
             return (self.fallback.call(req).await, None);
         };
         let Some((_, operation)) = path.methods.iter().find(|(m, _)| m == req.method()) else {
