@@ -131,29 +131,10 @@ mod tests {
     use super::*;
     use crate::monitor::store::from_millis;
 
-    /// A server that answers its requests with `statuses` in turn, and sends when each came.
-    fn answering(statuses: Vec<u16>) -> (String, tokio::sync::mpsc::UnboundedReceiver<Instant>) {
-        use std::io::{Read, Write};
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}/ping", listener.local_addr().unwrap());
-        let (came, arrivals) = tokio::sync::mpsc::unbounded_channel();
-        std::thread::spawn(move || {
-            for (mut stream, status) in listener.incoming().flatten().zip(statuses) {
-                let _ = came.send(Instant::now());
-                let _ = stream.read(&mut [0; 4096]);
-                let answer = format!(
-                    "HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
-                );
-                let _ = stream.write_all(answer.as_bytes());
-            }
-        });
-        (url, arrivals)
-    }
-
     #[test]
     fn beats_each_interval_from_one_after_the_start_and_warns_of_a_refusal_only() {
         const INTERVAL: Duration = Duration::from_millis(300);
-        let (url, mut arrivals) = answering(vec![503, 200, 200]);
+        let (url, mut arrivals) = crate::monitor::tests::answering(vec![503, 200, 200]);
         let progress = Arc::new(Progress::default());
         progress.tick(SystemTime::now());
         progress.round(SystemTime::now());

@@ -404,20 +404,23 @@ mod tests {
         assert_eq!(names, ["ams"]);
     }
 
-    /// A server that answers every connection's first request with an empty 200.
-    fn answering_200() -> std::net::SocketAddr {
+    /// A server that answers its requests with `statuses` in turn, and sends when each came.
+    pub(super) fn answering(statuses: Vec<u16>) -> (String, UnboundedReceiver<std::time::Instant>) {
         use std::io::{Read, Write};
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let address = listener.local_addr().unwrap();
+        let url = format!("http://{}/ping", listener.local_addr().unwrap());
+        let (came, arrivals) = tokio::sync::mpsc::unbounded_channel();
         std::thread::spawn(move || {
-            for mut stream in listener.incoming().flatten() {
+            for (mut stream, status) in listener.incoming().flatten().zip(statuses) {
+                let _ = came.send(std::time::Instant::now());
                 let _ = stream.read(&mut [0; 4096]);
-                let _ = stream.write_all(
-                    b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                let answer = format!(
+                    "HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
                 );
+                let _ = stream.write_all(answer.as_bytes());
             }
         });
-        address
+        (url, arrivals)
     }
 
     // Current-thread: after `stop` is cancelled, the probing and delivery tasks can end only
@@ -425,9 +428,9 @@ mod tests {
     #[tokio::test(flavor = "current_thread")]
     async fn finish_returns_after_the_last_result_is_committed_and_the_store_let_go() {
         let dir = tempfile::tempdir().unwrap();
+        let (url, _arrivals) = answering(vec![200]);
         let config = parsed(&format!(
-            "[[target]]\nname = \"a\"\nurl = \"http://{}/\"\ninterval = \"1h\"\n",
-            answering_200()
+            "[[target]]\nname = \"a\"\nurl = \"{url}\"\ninterval = \"1h\"\n"
         ));
         let monitor =
             Monitor::open_with(config, dir.path(), Prober::new(Vec::new()).unwrap()).unwrap();
