@@ -4,6 +4,7 @@
     python3 benches/load.py                  # the README's table: 8 rounds of 5 s per server
     python3 benches/load.py --rounds 1 --duration 2s   # a quick smoke run
     python3 benches/load.py --log-dir /tmp   # logs on disk instead of tmpfs
+    python3 benches/load.py --log-to pipe    # logs to a pipe read on the server's core
     python3 benches/load.py --also jemalloc=/tmp/hs-jemalloc   # another build beside them
     python3 benches/load.py --builds musl --floor   # and the floor: bare hyper + tokio
     python3 benches/load.py --builds glibc --also baseline=/tmp/old/health-service --browser \
@@ -23,16 +24,22 @@ written to a file as nginx's access log is; metrics on.
 Every server is pinned to core 0 and wrk to core 1, 50 connections, loopback only. Servers take
 turns round by round, in an order that changes every round, and each figure is the median over the
 rounds, because a shared VM's speed drifts over a minute; ratios to nginx are taken within each
-round, under the same drift. Both servers' logs go to tmpfs (/dev/shm) by default: every line is
-still formatted and written, but the disk's writeback of one run's tens of megabytes of log does
-not slow the runs after it, and in a container stdout is a pipe, not a disk. `--log-dir` puts them
-elsewhere. Needs taskset, wrk and nginx (Debian: util-linux, wrk, nginx-light).
+round, under the same drift. Both servers' logs go to files on tmpfs (/dev/shm) by default:
+every line is still formatted and written, but the disk's writeback of one run's tens of
+megabytes of log does not slow the runs after it. `--log-dir` puts them elsewhere. `--log-to pipe`
+sends both servers' stdout (nginx's access log as `/dev/stdout`, as its official container image
+does) into a pipe that `cat` drains on the server's core, as a container's stdout is read by its
+host's agent on the same CPU: there nginx's unbuffered log pays a wake-up of the reader per line,
+which a tmpfs file does not charge. nginx also runs with `access_log ... buffer=32k`, batching its
+lines as health-service batches its own: the like-for-like comparison, printed beside the
+target's. Needs taskset, wrk and nginx (Debian: util-linux, wrk, nginx-light).
 
 Targets (issues 6 and 18), for the first build (the shipped one): req/s >= 1.0x nginx's, p99 <=
 2x nginx's, peak RSS <= 16 MB, first 200 within 50 ms of exec; metrics cost <= 5 % of req/s.
 """
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -47,6 +54,9 @@ from common import add_builds_argument, builds, floors, free_port, peak_rss_mb, 
 
 CONNECTIONS = 50
 NGINX = "nginx (static string)"
+# nginx with its access log batched as health-service batches its own (telemetry::LineBuffer):
+# not the target's comparison, which is nginx as configured by default, but the like-for-like one.
+NGINX_BUFFERED = "nginx, access_log buffer=32k"
 # The machine's load when the run started: a shared machine's figures depend on it.
 LOAD_BEFORE = " ".join(f"{x:.2f}" for x in os.getloadavg())
 SERVER_CORE, LOAD_CORE = "0", "1"
@@ -71,7 +81,7 @@ pid {dir}/nginx.pid;
 error_log {dir}/error.log;
 events {{ worker_connections 1024; }}
 http {{
-  access_log {dir}/access.log;
+  access_log {access_log};
   client_body_temp_path {dir};
   proxy_temp_path {dir};
   fastcgi_temp_path {dir};
@@ -86,6 +96,26 @@ http {{
   }}
 }}
 """
+
+
+@contextlib.contextmanager
+def log_sink(work, pipe):
+    """What a server's stdout and stderr go to: a fresh file, or the write end of a pipe that
+    `cat` drains to /dev/null on the server's core (the reader's work is the server's cost, as
+    in a one-CPU container whose log shipper shares the CPU)."""
+    if not pipe:
+        with open(work / "server.log", "w") as log:
+            yield log
+        return
+    read, write = os.pipe()
+    reader = subprocess.Popen(["taskset", "-c", SERVER_CORE, "cat"], stdin=read,
+                              stdout=subprocess.DEVNULL)
+    os.close(read)
+    try:
+        yield write
+    finally:
+        os.close(write)
+        reader.wait(timeout=30)
 
 
 def start(argv, env, log):
@@ -125,15 +155,21 @@ def floor_name(build):
     return f"floor ({build.split(',')[0]}): hyper + tokio"
 
 
-def servers(work, binaries, floor_binaries):
+def servers(work, binaries, floor_binaries, pipe):
     """name -> function returning (argv, env) for a fresh run on a free port. `binaries` is
     {build name: path}, the first one also run with metrics and with logs off; `floor_binaries`
     {build name: path} of benches/floor.rs."""
-    def nginx():
-        port = free_port()
-        conf = work / "nginx.conf"
-        conf.write_text(NGINX_CONF.format(dir=work, port=port, body=BODY))
-        return ["nginx", "-c", str(conf), "-p", str(work)], {"PORT": str(port)}
+    def nginx(buffered=False):
+        def make():
+            port = free_port()
+            conf = work / "nginx.conf"
+            # In pipe mode nginx's stdout is the pipe, as in its official container image.
+            access_log = "/dev/stdout" if pipe else work / "access.log"
+            if buffered:
+                access_log = f"{access_log} combined buffer=32k flush=1s"
+            conf.write_text(NGINX_CONF.format(dir=work, port=port, body=BODY, access_log=access_log))
+            return ["nginx", "-c", str(conf), "-p", str(work)], {"PORT": str(port)}
+        return make
 
     def service(binary, metrics=True, logs=True):
         def make():
@@ -145,7 +181,7 @@ def servers(work, binaries, floor_binaries):
         return make
 
     first, first_path = next(iter(binaries.items()))
-    runs = {NGINX: nginx}
+    runs = {NGINX: nginx(), NGINX_BUFFERED: nginx(buffered=True)}
     runs.update({service_name(name): service(path) for name, path in binaries.items()})
     runs[f"{service_name(first)}, metrics off"] = service(first_path, metrics=False)
     # Not a production setting: shows what the per-request log line costs.
@@ -154,6 +190,19 @@ def servers(work, binaries, floor_binaries):
         # The floor reads HOST and PORT only; the other variables change nothing.
         runs[floor_name(name)] = service(path)
     return runs
+
+
+def only(runs, text):
+    """The runs `text` names, comma-separated; names hold commas themselves ("musl, shipped"), so
+    at each point the longest name that ends at a comma or the end is taken."""
+    chosen, rest = {}, text
+    while rest:
+        name = max((n for n in runs if rest == n or rest.startswith(n + ",")), key=len, default=None)
+        if name is None:
+            sys.exit(f"--only: unknown server at {rest!r}; the servers are: " + "; ".join(runs))
+        chosen[name] = runs[name]
+        rest = rest[len(name) + 1:]
+    return chosen
 
 
 def extra_build(text):
@@ -170,6 +219,10 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--duration", default="5s", help="wrk's -d per server per round")
+    parser.add_argument("--log-to", choices=["file", "pipe"], default="file",
+                        help="file: each server's log to a file in --log-dir (nginx's access log "
+                             "too); pipe: both servers' stdout to a pipe read on the server's core, "
+                             "as a container's stdout is read by its host")
     parser.add_argument("--log-dir", default="/dev/shm" if Path("/dev/shm").is_dir() else None,
                         help="where both servers' logs are written (default: tmpfs at /dev/shm)")
     add_builds_argument(parser)
@@ -192,9 +245,9 @@ def main():
     headers = BROWSER_HEADERS if args.browser else ()
     with tempfile.TemporaryDirectory(prefix="health-service-load-", dir=args.log_dir) as tmp:
         work = Path(tmp)
-        runs = servers(work, binaries, floor_binaries)
+        runs = servers(work, binaries, floor_binaries, args.log_to == "pipe")
         if args.only:
-            runs = {name: runs[name] for name in args.only.split(",")}
+            runs = only(runs, args.only)
         results = {name: [] for name in runs}
         names = list(runs)
         for round_ in range(args.rounds):
@@ -204,7 +257,7 @@ def main():
             order = names[shift:] + names[:shift]
             for name in reversed(order) if round_ % 2 else order:
                 argv, env = runs[name]()
-                with open(work / "server.log", "w") as log:
+                with log_sink(work, args.log_to == "pipe") as log:
                     proc, ready_ms = start(argv, {**os.environ, **env}, log)
                     try:
                         rps, p50, p99 = load(env["PORT"], args.duration, headers)
@@ -218,7 +271,7 @@ def main():
     if args.browser:
         print(f"Accept-Encoding: {BROWSER_HEADERS[1].split(': ')[1]}")
     print(f"wrk -t1 -c{CONNECTIONS} -d{args.duration}, {args.rounds} rounds, medians; "
-          f"server on core {SERVER_CORE}, wrk on core {LOAD_CORE}; logs in {args.log_dir or tempfile.gettempdir()}; "
+          f"server on core {SERVER_CORE}, wrk on core {LOAD_CORE}; logs {'to a pipe' if args.log_to == 'pipe' else 'in ' + (args.log_dir or tempfile.gettempdir())}; "
           f"load average before: {LOAD_BEFORE}\n")
     print("| server | req/s | p50 ms | p99 ms | peak RSS MB | exec to first 200 ms |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
@@ -242,6 +295,9 @@ def main():
               f"p99 {ratio(svc, NGINX, 2):.2f}x; peak RSS {med[svc][3]:.1f} MB; "
               f"first 200 after {med[svc][4]:.1f} ms")
     first = service_name(next(iter(binaries)))
+    if {first, NGINX_BUFFERED} <= set(results):
+        print(f"{first} vs {NGINX_BUFFERED}, per-round ratios: req/s "
+              f"{ratio(first, NGINX_BUFFERED, 0):.2f}x, p99 {ratio(first, NGINX_BUFFERED, 2):.2f}x")
     if {first, f"{first}, metrics off"} - set(results):
         return
     metrics = ratio(first, f"{first}, metrics off", 0)
