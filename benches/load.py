@@ -105,17 +105,37 @@ def log_sink(work, pipe):
     in a one-CPU container whose log shipper shares the CPU)."""
     if not pipe:
         with open(work / "server.log", "w") as log:
-            yield log
+            yield log, None
         return
     read, write = os.pipe()
     reader = subprocess.Popen(["taskset", "-c", SERVER_CORE, "cat"], stdin=read,
                               stdout=subprocess.DEVNULL)
     os.close(read)
     try:
-        yield write
+        yield write, reader.pid
     finally:
         os.close(write)
         reader.wait(timeout=30)
+
+
+def cpu(pid):
+    """(user seconds, system seconds, context switches) of process `pid` so far, its threads'
+    included."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    status = Path(f"/proc/{pid}/status").read_text().splitlines()
+    switches = sum(int(line.split()[1]) for line in status if "ctxt_switches" in line)
+    return int(fields[11]) / tick, int(fields[12]) / tick, switches
+
+
+def per_request(before, after, requests):
+    """What `cpu` counted between two readings, per request: (user µs, system µs, switches)."""
+    return tuple((b - a) / requests * m for a, b, m in zip(before, after, (1e6, 1e6, 1)))
+
+
+def seconds(duration):
+    """wrk's -d (`5s`, `1m`) in seconds."""
+    return float(duration[:-1]) * {"s": 1, "m": 60, "h": 3600}[duration[-1]]
 
 
 def start(argv, env, log):
@@ -257,15 +277,21 @@ def main():
             order = names[shift:] + names[:shift]
             for name in reversed(order) if round_ % 2 else order:
                 argv, env = runs[name]()
-                with log_sink(work, args.log_to == "pipe") as log:
+                with log_sink(work, args.log_to == "pipe") as (log, reader):
                     proc, ready_ms = start(argv, {**os.environ, **env}, log)
                     try:
+                        counted = [cpu(pid) for pid in (proc.pid, reader) if pid]
                         rps, p50, p99 = load(env["PORT"], args.duration, headers)
+                        requests = rps * seconds(args.duration)
+                        usage = [per_request(before, cpu(pid), requests)
+                                 for before, pid in zip(counted, (proc.pid, reader))]
                         rss = peak_rss_mb(proc.pid)
                     finally:
                         proc.terminate()
                         proc.wait(timeout=30)
-                results[name].append((rps, p50, p99, rss, ready_ms))
+                server_cpu = usage[0]
+                reader_cpu = sum(usage[1][:2]) if reader else 0.0
+                results[name].append((rps, p50, p99, rss, ready_ms, *server_cpu, reader_cpu))
 
     med = {name: [statistics.median(col) for col in zip(*rows)] for name, rows in results.items()}
     if args.browser:
@@ -275,8 +301,16 @@ def main():
           f"load average before: {LOAD_BEFORE}\n")
     print("| server | req/s | p50 ms | p99 ms | peak RSS MB | exec to first 200 ms |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
-    for name, (rps, p50, p99, rss, ready) in med.items():
+    for name, (rps, p50, p99, rss, ready, *_) in med.items():
         print(f"| {name} | {rps:.0f} | {p50:.2f} | {p99:.2f} | {rss:.1f} | {ready:.1f} |")
+    # Where each server's time goes: what the kernel does for it (socket, log writes, wake-ups)
+    # against its own code, and what the pipe's reader spends on its lines.
+    print("\nCPU per request, from /proc/PID/stat and status over the load (medians):\n")
+    print("| server | user µs | system µs | context switches | pipe reader µs |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for name, (*_, user, system, switches, reader_us) in med.items():
+        reader_text = f"{reader_us:.2f}" if args.log_to == "pipe" else "-"
+        print(f"| {name} | {user:.2f} | {system:.2f} | {switches:.3f} | {reader_text} |")
     # Ratios are taken within each round (the servers ran back to back, under the same drift)
     # and then the median over rounds: steadier than the ratio of the medians.
     def ratio(a, b, col):
