@@ -1,4 +1,4 @@
-"""What the benchmark scripts share: the builds, free ports, readiness, peak RSS."""
+"""What the benchmark scripts share: the builds, free ports, readiness, CPU time, peak RSS."""
 
 import http.client
 import json
@@ -96,6 +96,16 @@ def wait_ready(port, path="/livez", timeout=20):
         except OSError:
             time.sleep(0.05)
     sys.exit(f"error: nothing answered on port {port} within {timeout} s")
+
+
+def cpu_times(pid):
+    """(user seconds, system seconds, context switches) of process `pid` so far, its threads'
+    included."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    status = Path(f"/proc/{pid}/status").read_text().splitlines()
+    switches = sum(int(line.split()[1]) for line in status if "ctxt_switches" in line)
+    return int(fields[11]) / tick, int(fields[12]) / tick, switches
 
 
 def peak_rss_mb(pid):

@@ -50,7 +50,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from common import add_builds_argument, builds, floors, free_port, peak_rss_mb, wrk
+from common import add_builds_argument, builds, cpu_times, floors, free_port, peak_rss_mb, wrk
 
 CONNECTIONS = 50
 NGINX = "nginx (static string)"
@@ -118,18 +118,8 @@ def log_sink(work, pipe):
         reader.wait(timeout=30)
 
 
-def cpu(pid):
-    """(user seconds, system seconds, context switches) of process `pid` so far, its threads'
-    included."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    tick = os.sysconf("SC_CLK_TCK")
-    status = Path(f"/proc/{pid}/status").read_text().splitlines()
-    switches = sum(int(line.split()[1]) for line in status if "ctxt_switches" in line)
-    return int(fields[11]) / tick, int(fields[12]) / tick, switches
-
-
 def per_request(before, after, requests):
-    """What `cpu` counted between two readings, per request: (user µs, system µs, switches)."""
+    """What `cpu_times` counted between two readings, per request: (user µs, system µs, switches)."""
     return tuple((b - a) / requests * m for a, b, m in zip(before, after, (1e6, 1e6, 1)))
 
 
@@ -263,9 +253,10 @@ def main():
     binaries = builds(args.builds)
     binaries.update(args.also)
     headers = BROWSER_HEADERS if args.browser else ()
+    pipe = args.log_to == "pipe"
     with tempfile.TemporaryDirectory(prefix="health-service-load-", dir=args.log_dir) as tmp:
         work = Path(tmp)
-        runs = servers(work, binaries, floor_binaries, args.log_to == "pipe")
+        runs = servers(work, binaries, floor_binaries, pipe)
         if args.only:
             runs = only(runs, args.only)
         results = {name: [] for name in runs}
@@ -277,13 +268,13 @@ def main():
             order = names[shift:] + names[:shift]
             for name in reversed(order) if round_ % 2 else order:
                 argv, env = runs[name]()
-                with log_sink(work, args.log_to == "pipe") as (log, reader):
+                with log_sink(work, pipe) as (log, reader):
                     proc, ready_ms = start(argv, {**os.environ, **env}, log)
                     try:
-                        counted = [cpu(pid) for pid in (proc.pid, reader) if pid]
+                        counted = [cpu_times(pid) for pid in (proc.pid, reader) if pid]
                         rps, p50, p99 = load(env["PORT"], args.duration, headers)
                         requests = rps * seconds(args.duration)
-                        usage = [per_request(before, cpu(pid), requests)
+                        usage = [per_request(before, cpu_times(pid), requests)
                                  for before, pid in zip(counted, (proc.pid, reader))]
                         rss = peak_rss_mb(proc.pid)
                     finally:
@@ -297,7 +288,7 @@ def main():
     if args.browser:
         print(f"Accept-Encoding: {BROWSER_HEADERS[1].split(': ')[1]}")
     print(f"wrk -t1 -c{CONNECTIONS} -d{args.duration}, {args.rounds} rounds, medians; "
-          f"server on core {SERVER_CORE}, wrk on core {LOAD_CORE}; logs {'to a pipe' if args.log_to == 'pipe' else 'in ' + (args.log_dir or tempfile.gettempdir())}; "
+          f"server on core {SERVER_CORE}, wrk on core {LOAD_CORE}; logs {'to a pipe' if pipe else 'in ' + (args.log_dir or tempfile.gettempdir())}; "
           f"load average before: {LOAD_BEFORE}\n")
     print("| server | req/s | p50 ms | p99 ms | peak RSS MB | exec to first 200 ms |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
@@ -309,7 +300,7 @@ def main():
     print("| server | user µs | system µs | context switches | pipe reader µs |")
     print("| --- | ---: | ---: | ---: | ---: |")
     for name, (*_, user, system, switches, reader_us) in med.items():
-        reader_text = f"{reader_us:.2f}" if args.log_to == "pipe" else "-"
+        reader_text = f"{reader_us:.2f}" if pipe else "-"
         print(f"| {name} | {user:.2f} | {system:.2f} | {switches:.3f} | {reader_text} |")
     # Ratios are taken within each round (the servers ran back to back, under the same drift)
     # and then the median over rounds: steadier than the ratio of the medians.

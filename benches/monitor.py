@@ -36,10 +36,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from common import add_builds_argument, builds, free_port, peak_rss_mb, wait_ready
-
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
+from common import add_builds_argument, builds, cpu_times, free_port, peak_rss_mb, wait_ready
 
 def seconds(text):
     units = {"ms": 0.001, "s": 1, "m": 60}
@@ -47,11 +44,6 @@ def seconds(text):
         if text.endswith(unit):
             return float(text[: -len(unit)]) * units[unit]
     return float(text)
-
-
-def cpu_seconds(pid):
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
 
 
 def measure(binary, args, interval, duration):
@@ -106,12 +98,12 @@ def measure(binary, args, interval, duration):
         try:
             wait_ready(port)
             time.sleep(interval)  # every target has started
-            before = {name: cpu_seconds(p.pid) for name, p in processes}
+            before = {name: sum(cpu_times(p.pid)[:2]) for name, p in processes}
             started = time.monotonic()
             time.sleep(duration)
             elapsed = time.monotonic() - started
             measured = [
-                (name, (cpu_seconds(p.pid) - before[name]) / elapsed * 100, peak_rss_mb(p.pid))
+                (name, (sum(cpu_times(p.pid)[:2]) - before[name]) / elapsed * 100, peak_rss_mb(p.pid))
                 for name, p in processes
             ]
             results = 0
