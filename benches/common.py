@@ -98,6 +98,21 @@ def wait_ready(port, path="/livez", timeout=20):
     sys.exit(f"error: nothing answered on port {port} within {timeout} s")
 
 
+def add_also_argument(parser):
+    """`--also NAME=PATH` (repeatable): another health-service binary, such as an older commit's
+    build, measured beside `--builds` under NAME; parsed into (NAME, path) pairs."""
+
+    def parse(text):
+        name, sep, path = text.partition("=")
+        if not (name and sep and Path(path).is_file()):
+            raise ValueError(text)
+        return name, Path(path).resolve()
+
+    parse.__name__ = "NAME=PATH of an existing binary"
+    parser.add_argument("--also", type=parse, action="append", default=[],
+                        help="NAME=PATH: another health-service binary to measure beside them")
+
+
 def cpu_times(pid):
     """(user seconds, system seconds, context switches) of process `pid` so far, its threads'
     included."""

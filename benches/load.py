@@ -50,7 +50,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from common import add_builds_argument, builds, cpu_times, floors, free_port, peak_rss_mb, wrk
+from common import add_also_argument, add_builds_argument, builds, cpu_times, floors, free_port, peak_rss_mb, wrk
 
 CONNECTIONS = 50
 NGINX = "nginx (static string)"
@@ -215,16 +215,6 @@ def only(runs, text):
     return chosen
 
 
-def extra_build(text):
-    name, sep, path = text.partition("=")
-    if not (name and sep and Path(path).is_file()):
-        raise ValueError(text)
-    return name, Path(path).resolve()
-
-
-extra_build.__name__ = "NAME=PATH of an existing binary"
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=8)
@@ -236,8 +226,7 @@ def main():
     parser.add_argument("--log-dir", default="/dev/shm" if Path("/dev/shm").is_dir() else None,
                         help="where both servers' logs are written (default: tmpfs at /dev/shm)")
     add_builds_argument(parser)
-    parser.add_argument("--also", type=extra_build, action="append", default=[],
-                        help="NAME=PATH: another health-service binary to measure beside them")
+    add_also_argument(parser)
     parser.add_argument("--browser", action="store_true",
                         help="send a browser's Accept-Encoding with every request")
     parser.add_argument("--only", help="comma-separated servers to run (default: all)")

@@ -4,13 +4,16 @@
     python3 benches/monitor.py                          # the README's table
     python3 benches/monitor.py --agents 2               # 3 locations: the monitor and 2 agents
     python3 benches/monitor.py --targets 100 --duration 10s   # a quick smoke run
+    python3 benches/monitor.py --builds musl --rounds 3 --also old=/path/to/health-service
 
-The target is health-service itself (its `GET /health`), on loopback, with its request log off
-so that it costs little. Everything runs once per build (`--builds`: the static musl binary the
-image ships, from .ci/build-musl, and the glibc release build, `cargo build --release`). The monitor runs `health-service monitor` (release
-build) with one `[[target]]` per target name, all on the same URL, and a fresh store in a
-temporary directory. After the warm-up (one interval, so every target has started), the run
-measures for `--duration`:
+The target is health-service itself (its `GET /health`), on loopback, with its request log off so
+that it costs little. Everything runs for each build (`--builds`: the static musl binary the image
+ships, from .ci/build-musl, and the glibc release build, `cargo build --release`; `--also
+NAME=PATH` adds another binary, such as an older commit's build). With `--rounds N` each build runs
+N times, the builds taking turns, and the CPU figures are the medians. The monitor runs
+`health-service monitor` (release build) with one `[[target]]` per target name, all on the same
+URL, and a fresh store in a temporary directory. After the warm-up (one interval, so every target
+has started), the run measures for `--duration`:
 
 - CPU: the monitor's user + system time over the run, as % of one core (from /proc/PID/stat);
 - peak RSS: VmHWM from /proc/PID/status at the end;
@@ -30,13 +33,15 @@ import argparse
 import json
 import os
 import signal
+import statistics
 import subprocess
 import tempfile
 import time
 import urllib.request
 from pathlib import Path
 
-from common import add_builds_argument, builds, cpu_times, free_port, peak_rss_mb, wait_ready
+from common import add_also_argument, add_builds_argument, builds, cpu_times, free_port, peak_rss_mb, wait_ready
+
 
 def seconds(text):
     units = {"ms": 0.001, "s": 1, "m": 60}
@@ -103,7 +108,8 @@ def measure(binary, args, interval, duration):
             time.sleep(duration)
             elapsed = time.monotonic() - started
             measured = [
-                (name, (sum(cpu_times(p.pid)[:2]) - before[name]) / elapsed * 100, peak_rss_mb(p.pid))
+                (name, (sum(cpu_times(p.pid)[:2]) - before[name]) / elapsed * 100,
+                 peak_rss_mb(p.pid))
                 for name, p in processes
             ]
             results = 0
@@ -122,6 +128,18 @@ def measure(binary, args, interval, duration):
     return measured, results, store_bytes
 
 
+def median_run(rounds):
+    """One build's rounds of `measure` as one: each process's median CPU and highest peak RSS,
+    and the last round's results and store bytes (every round runs the same load)."""
+    names = [name for name, _, _ in rounds[0][0]]
+    measured = [
+        (name,
+         statistics.median(run[0][i][1] for run in rounds),
+         max(run[0][i][2] for run in rounds))
+        for i, name in enumerate(names)
+    ]
+    return measured, rounds[-1][1], rounds[-1][2]
+
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -129,11 +147,24 @@ def main():
     parser.add_argument("--interval", default="10s")
     parser.add_argument("--duration", default="60s")
     parser.add_argument("--agents", type=int, default=0, help="agents beside the monitor")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="runs of each build, in alternating order; CPU is their median")
     add_builds_argument(parser)
+    add_also_argument(parser)
     args = parser.parse_args()
+    if args.rounds < 1:
+        parser.error("--rounds: at least 1")
     binaries = builds(args.builds)
+    binaries.update(args.also)
     interval, duration = seconds(args.interval), seconds(args.duration)
-    runs = {build: measure(binary, args, interval, duration) for build, binary in binaries.items()}
+    # Builds compared in one invocation take turns, reversed every other round, so that a drift
+    # of the machine's speed over the rounds weighs on each alike.
+    samples = {build: [] for build in binaries}
+    for round_ in range(args.rounds):
+        order = list(binaries) if round_ % 2 == 0 else list(reversed(binaries))
+        for build in order:
+            samples[build].append(measure(binaries[build], args, interval, duration))
+    runs = {build: median_run(rounds) for build, rounds in samples.items()}
 
     locations = args.agents + 1
     print(f"targets: {args.targets} every {args.interval} from {locations} location(s); "
