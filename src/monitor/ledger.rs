@@ -72,6 +72,12 @@ const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 /// status page's 90 days.
 const MIN_HISTORY: Duration = Duration::from_secs(91 * 24 * 3600);
 
+/// When the reminder after `sent` of them falls due, for something that started at `started_ms`
+/// and is reminded of every `period_ms`.
+fn reminder_due(started_ms: u64, period_ms: u64, sent: u32) -> u64 {
+    started_ms.saturating_add(period_ms.saturating_mul(u64::from(sent) + 1))
+}
+
 /// The monitor's state machine over every target.
 #[derive(Debug)]
 pub struct Ledger {
@@ -82,6 +88,10 @@ pub struct Ledger {
     open: Vec<Option<Incident>>,
     /// The certificate warning in force per target, in config order.
     certificates: Vec<Option<CertificateWarning>>,
+    /// Before this time (ms) [`Ledger::remind`] has nothing to do; 0 when an incident or a
+    /// certificate warning changed since it last looked. Without it every report would scan
+    /// every target twice: quadratic in the number of targets.
+    next_reminder_ms: u64,
     /// The id the next incident gets.
     next_incident: u64,
     /// What the next commit writes.
@@ -116,6 +126,7 @@ impl Ledger {
             states,
             open,
             certificates,
+            next_reminder_ms: 0,
             batch: Batch::default(),
         })
     }
@@ -203,6 +214,7 @@ impl Ledger {
                 state.state = State::Up;
                 state.since_ms = Some(streak_start);
                 state.open_incident = None;
+                self.next_reminder_ms = 0;
                 self.open[index].take().map(|mut incident| {
                     incident.resolved_ms = Some(streak_start);
                     (Event::Resolved, incident)
@@ -235,6 +247,7 @@ impl Ledger {
         }
         if event == Event::Down {
             self.open[index] = Some(incident.clone());
+            self.next_reminder_ms = 0;
         }
         self.batch.incidents.push(incident);
         true
@@ -336,14 +349,30 @@ impl Ledger {
     /// call, however long the monitor was stopped); the same for each certificate warning in
     /// force. Returns whether any was queued.
     pub fn remind(&mut self, now: SystemTime) -> bool {
-        let config = self.config.clone();
         let now_ms = millis(now);
+        if now_ms < self.next_reminder_ms {
+            return false;
+        }
+        // The earliest time a reminder falls due after this call, found on the way.
+        let mut next = u64::MAX;
+        let queued = self.remind_incidents(now_ms, &mut next);
+        let queued = self.remind_certificates(now_ms, &mut next) || queued;
+        self.next_reminder_ms = next;
+        queued
+    }
+
+    /// Queues the incident reminders due at `now_ms`, lowering `next` to the earliest one due
+    /// later. Returns whether any was queued.
+    fn remind_incidents(&mut self, now_ms: u64, next: &mut u64) -> bool {
+        let config = self.config.clone();
         let mut queued = false;
         for index in 0..self.open.len() {
             let Some(mut incident) = self.open[index].clone() else {
                 continue;
             };
-            if config.maintenance.active(&incident.target, now_ms) {
+            if let Some(window) = config.maintenance.ongoing(&incident.target, now_ms) {
+                // Reminders wait for the window's end.
+                *next = (*next).min(window.end_ms);
                 continue;
             }
             let mut changed = false;
@@ -364,6 +393,8 @@ impl Ledger {
                     self.queue(alert_index, Event::Reminder, &incident, now_ms);
                     changed = true;
                 }
+                let sent = incident.reminders_sent(alert_id);
+                *next = (*next).min(reminder_due(incident.started_ms, period_ms, sent));
             }
             if changed {
                 self.batch.incidents.push(incident.clone());
@@ -371,7 +402,7 @@ impl Ledger {
                 queued = true;
             }
         }
-        self.remind_certificates(now_ms) || queued
+        queued
     }
 
     /// Applies `report`: its result as [`Ledger::record`] does, and a push record. Returns
@@ -418,6 +449,7 @@ impl Ledger {
         if !within {
             if self.certificates[index].take().is_some() {
                 self.batch.certificates.push((target.name.clone(), None));
+                self.next_reminder_ms = 0;
             }
             return false;
         }
@@ -438,12 +470,13 @@ impl Ledger {
             .certificates
             .push((target.name.clone(), Some(warning.clone())));
         self.certificates[index] = Some(warning);
+        self.next_reminder_ms = 0;
         !alerts.is_empty()
     }
 
-    /// Queues the certificate reminders due at `now_ms`, as [`Ledger::remind`] does for
-    /// incidents. Returns whether any was queued.
-    fn remind_certificates(&mut self, now_ms: u64) -> bool {
+    /// Queues the certificate reminders due at `now_ms`, as [`Ledger::remind_incidents`] does
+    /// for incidents. Returns whether any was queued.
+    fn remind_certificates(&mut self, now_ms: u64, next: &mut u64) -> bool {
         let config = self.config.clone();
         let mut queued = false;
         for (index, target) in config.targets.iter().enumerate() {
@@ -469,11 +502,19 @@ impl Ledger {
                 let sent = (warning.reminders.iter())
                     .find(|(a, _)| *a == alert_id)
                     .map_or(0, |(_, n)| *n);
-                if due > sent {
+                let sent = if due > sent {
                     warning.reminders.retain(|(a, _)| *a != alert_id);
                     warning.reminders.push((alert_id, due));
                     self.queue_certificate(alert_index, &target.name, &warning, now_ms);
                     changed = true;
+                    due
+                } else {
+                    sent
+                };
+                // None once the certificate has expired: the probes fail then.
+                let at = reminder_due(warning.warned_ms, period_ms, sent);
+                if at < warning.expires_ms {
+                    *next = (*next).min(at);
                 }
             }
             if changed {
@@ -1198,6 +1239,40 @@ mod tests {
             ledger.batch().incidents.last().unwrap().reminders_sent(1),
             7
         );
+    }
+
+    #[test]
+    fn reminders_are_looked_for_when_one_is_due_or_something_changed() {
+        let (mut ledger, _store, _dir) = ledger();
+        let t = 1_800_000_000_000;
+        // Nothing open: nothing is ever due, until something changes.
+        assert!(!ledger.remind(from_millis(t)));
+        assert_eq!(ledger.next_reminder_ms, u64::MAX);
+        for second in [0, 30, 60] {
+            ledger.record(0, &outcome(second, false));
+        }
+        assert_eq!(ledger.next_reminder_ms, 0, "a's incident opened");
+        ledger.committed();
+        assert!(!ledger.remind(from_millis(t + 100_000)));
+        assert_eq!(ledger.next_reminder_ms, t + 600_000, "slack's 10 minutes");
+        assert!(ledger.remind(from_millis(t + 600_000)));
+        assert_eq!(ledger.next_reminder_ms, t + 1_200_000);
+        ledger.committed();
+        // a comes back showing a certificate near its expiry: the incident's reminders end, the
+        // certificate's begin, 10 minutes after its warning.
+        ledger.record(0, &outcome(650, true));
+        assert!(!ledger.remind(from_millis(t + 660_000)));
+        assert_eq!(ledger.next_reminder_ms, t + 1_200_000, "still open");
+        assert!(ledger.record(0, &with_certificate(680, "CN=a", 10)));
+        assert_eq!(
+            ledger.next_reminder_ms, 0,
+            "resolved, and a certificate warning"
+        );
+        ledger.committed();
+        assert!(!ledger.remind(from_millis(t + 700_000)));
+        assert_eq!(ledger.next_reminder_ms, t + 1_280_000);
+        assert!(ledger.remind(from_millis(t + 1_280_000)));
+        assert_eq!(ledger.next_reminder_ms, t + 1_880_000);
     }
 
     #[test]
