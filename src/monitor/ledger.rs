@@ -72,10 +72,19 @@ const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 /// status page's 90 days.
 const MIN_HISTORY: Duration = Duration::from_secs(91 * 24 * 3600);
 
-/// When the reminder after `sent` of them falls due, for something that started at `started_ms`
-/// and is reminded of every `period_ms`.
-fn reminder_due(started_ms: u64, period_ms: u64, sent: u32) -> u64 {
-    started_ms.saturating_add(period_ms.saturating_mul(u64::from(sent) + 1))
+/// For something that started at `started_ms`, reminded of every `period` and `sent` times so
+/// far: the count to record if a reminder is due at `now_ms` (one whole period since the last;
+/// at most one per call, however many periods passed), and when the one after that falls due.
+fn reminder(started_ms: u64, period: Duration, sent: u32, now_ms: u64) -> (Option<u32>, u64) {
+    let period_ms = u64::try_from(period.as_millis()).unwrap_or(u64::MAX).max(1);
+    let due = now_ms.saturating_sub(started_ms) / period_ms;
+    let due = u32::try_from(due).unwrap_or(u32::MAX);
+    let now = (due > sent).then_some(due);
+    let sent = u64::from(now.unwrap_or(sent));
+    (
+        now,
+        started_ms.saturating_add(period_ms.saturating_mul(sent + 1)),
+    )
 }
 
 /// The monitor's state machine over every target.
@@ -384,17 +393,15 @@ impl Ledger {
                     continue;
                 }
                 let alert_id = u32::try_from(alert_index).unwrap_or(u32::MAX);
-                let period_ms = u64::try_from(period.as_millis()).unwrap_or(u64::MAX).max(1);
-                let due = now_ms.saturating_sub(incident.started_ms) / period_ms;
-                let due = u32::try_from(due).unwrap_or(u32::MAX);
-                if due > incident.reminders_sent(alert_id) {
+                let sent = incident.reminders_sent(alert_id);
+                let (due, after) = reminder(incident.started_ms, period, sent, now_ms);
+                if let Some(due) = due {
                     incident.reminders.retain(|(a, _)| *a != alert_id);
                     incident.reminders.push((alert_id, due));
                     self.queue(alert_index, Event::Reminder, &incident, now_ms);
                     changed = true;
                 }
-                let sent = incident.reminders_sent(alert_id);
-                *next = (*next).min(reminder_due(incident.started_ms, period_ms, sent));
+                *next = (*next).min(after);
             }
             if changed {
                 self.batch.incidents.push(incident.clone());
@@ -496,25 +503,19 @@ impl Ledger {
                     continue;
                 }
                 let alert_id = u32::try_from(alert_index).unwrap_or(u32::MAX);
-                let period_ms = u64::try_from(period.as_millis()).unwrap_or(u64::MAX).max(1);
-                let due = now_ms.saturating_sub(warning.warned_ms) / period_ms;
-                let due = u32::try_from(due).unwrap_or(u32::MAX);
                 let sent = (warning.reminders.iter())
                     .find(|(a, _)| *a == alert_id)
                     .map_or(0, |(_, n)| *n);
-                let sent = if due > sent {
+                let (due, after) = reminder(warning.warned_ms, period, sent, now_ms);
+                if let Some(due) = due {
                     warning.reminders.retain(|(a, _)| *a != alert_id);
                     warning.reminders.push((alert_id, due));
                     self.queue_certificate(alert_index, &target.name, &warning, now_ms);
                     changed = true;
-                    due
-                } else {
-                    sent
-                };
+                }
                 // None once the certificate has expired: the probes fail then.
-                let at = reminder_due(warning.warned_ms, period_ms, sent);
-                if at < warning.expires_ms {
-                    *next = (*next).min(at);
+                if after < warning.expires_ms {
+                    *next = (*next).min(after);
                 }
             }
             if changed {
