@@ -113,6 +113,16 @@ def add_also_argument(parser):
                         help="NAME=PATH: another health-service binary to measure beside them")
 
 
+def seconds(text):
+    """A duration as the scripts and wrk's -d take it (`500ms`, `10s`, `1m`, `2h`, or bare
+    seconds), in seconds."""
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)(ms|s|m|h)?", text)
+    if match is None:
+        sys.exit(f"error: {text!r} is not a duration; expected a number with ms, s, m or h")
+    number, unit = match.groups()
+    return float(number) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600, None: 1}[unit]
+
+
 def cpu_times(pid):
     """(user seconds, system seconds, context switches) of process `pid` so far, its threads'
     included."""

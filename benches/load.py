@@ -50,7 +50,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-from common import add_also_argument, add_builds_argument, builds, cpu_times, floors, free_port, peak_rss_mb, wrk
+from common import (add_also_argument, add_builds_argument, builds, cpu_times, floors, free_port,
+                    peak_rss_mb, seconds, wrk)
 
 CONNECTIONS = 50
 NGINX = "nginx (static string)"
@@ -119,13 +120,9 @@ def log_sink(work, pipe):
 
 
 def per_request(before, after, requests):
-    """What `cpu_times` counted between two readings, per request: (user µs, system µs, switches)."""
+    """What `cpu_times` counted between two readings, per request: (user µs, system µs,
+    switches)."""
     return tuple((b - a) / requests * m for a, b, m in zip(before, after, (1e6, 1e6, 1)))
-
-
-def seconds(duration):
-    """wrk's -d (`5s`, `1m`) in seconds."""
-    return float(duration[:-1]) * {"s": 1, "m": 60, "h": 3600}[duration[-1]]
 
 
 def start(argv, env, log):
@@ -276,8 +273,9 @@ def main():
     med = {name: [statistics.median(col) for col in zip(*rows)] for name, rows in results.items()}
     if args.browser:
         print(f"Accept-Encoding: {BROWSER_HEADERS[1].split(': ')[1]}")
+    logs = "to a pipe" if pipe else "in " + (args.log_dir or tempfile.gettempdir())
     print(f"wrk -t1 -c{CONNECTIONS} -d{args.duration}, {args.rounds} rounds, medians; "
-          f"server on core {SERVER_CORE}, wrk on core {LOAD_CORE}; logs {'to a pipe' if pipe else 'in ' + (args.log_dir or tempfile.gettempdir())}; "
+          f"server on core {SERVER_CORE}, wrk on core {LOAD_CORE}; logs {logs}; "
           f"load average before: {LOAD_BEFORE}\n")
     print("| server | req/s | p50 ms | p99 ms | peak RSS MB | exec to first 200 ms |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")

@@ -40,15 +40,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-from common import add_also_argument, add_builds_argument, builds, cpu_times, free_port, peak_rss_mb, wait_ready
-
-
-def seconds(text):
-    units = {"ms": 0.001, "s": 1, "m": 60}
-    for unit in sorted(units, key=len, reverse=True):
-        if text.endswith(unit):
-            return float(text[: -len(unit)]) * units[unit]
-    return float(text)
+from common import (add_also_argument, add_builds_argument, builds, cpu_times, free_port,
+                    peak_rss_mb, seconds, wait_ready)
 
 
 def measure(binary, args, interval, duration):

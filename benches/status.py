@@ -34,7 +34,6 @@ import argparse
 import http.client
 import json
 import os
-import re
 import signal
 import statistics
 import subprocess
@@ -44,7 +43,8 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from common import ROOT, add_builds_argument, builds, free_port, peak_rss_mb, wait_ready, wrk
+from common import (ROOT, add_builds_argument, builds, free_port, peak_rss_mb, seconds, wait_ready,
+                    wrk)
 
 MONITOR_CORE, CLIENT_CORE = "0", "1"
 # Chromium's.
@@ -111,11 +111,6 @@ def largest_gap(port, targets, start, end, limit):
         probes += len(inside) - 2
         worst = max(worst, max(b - a for a, b in zip(inside, inside[1:])))
     return worst, probes
-
-
-def seconds(text):
-    number, unit = re.fullmatch(r"(\d+)(s|m)", text).groups()
-    return int(number) * {"s": 1, "m": 60}[unit]
 
 
 def measure(binary, work, data, args):
