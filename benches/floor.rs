@@ -1,8 +1,8 @@
 //! The floor for `benches/load.py --floor` and `benches/instructions.py --binary`: how fast a
-//! server on this stack (hyper 1 on tokio's current-thread runtime, the allocator we ship) can
-//! answer at all. Every request, whatever its method or path, gets load.py's `/health` JSON as a
-//! static body: no routing, no log, no metrics. `FLOOR` adds our layers one at a time, to price
-//! them (README, "Performance"):
+//! server on this stack (hyper 1 on tokio's current-thread runtime, the allocator and `memcpy` we
+//! ship) can answer at all. Every request, whatever its method or path, gets load.py's `/health`
+//! JSON as a static body: no routing, no log, no metrics. `FLOOR` adds our layers one at a time,
+//! to price them (README, "Performance"):
 //!
 //! - unset or `hyper`: hyper's defaults.
 //! - `settings`: plus the connection settings of `src/server.rs` (the header-read timeout, a
@@ -31,6 +31,10 @@ use tokio::signal::unix::{SignalKind, signal};
 #[cfg(target_env = "musl")]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+// Links the library, and with it the shipped binary's `memcpy` and `memmove` (src/memcopy.rs,
+// exported in the x86_64 musl build): without them the floor paid musl's copies.
+use health_service as _;
 
 /// load.py's `/health` body, the one nginx serves.
 const BODY: &str = concat!(
