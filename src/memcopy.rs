@@ -21,7 +21,9 @@ use std::ptr::{read_unaligned, write_unaligned};
 #[inline(always)]
 pub unsafe fn copy(dest: *mut u8, src: *const u8, n: usize) {
     // SAFETY: every access below is within the first `n` bytes of `src` or `dest`. Up to 128
-    // bytes, every load is made before the first store, which makes an overlap harmless.
+    // bytes, every load is made before the first store, which makes an overlap harmless; longer
+    // copies are unrolled only when the two do not overlap, else made by `rep movsb` in the
+    // direction that an overlap needs.
     unsafe {
         match n {
             0 => {}
