@@ -12,7 +12,7 @@
 //! - [`errors`]: the JSON error body and the `Allow` header.
 //! - [`metrics`]: Prometheus counters and histograms, served on the private metrics listener.
 //! - [`clock`]: RFC 3339 timestamps, cheap enough for every request.
-//! - [`memcopy`]: `memcpy` and `memmove` for the static musl build, faster than musl's.
+//! - `memcopy` (x86_64): `memcpy` and `memmove` for the static musl build, faster than musl's.
 //! - [`lifecycle`]: uptime and the stopping flag that health and readiness report.
 //! - [`shutdown`]: the signals that start a shutdown.
 //! - [`healthcheck`]: the `healthcheck` subcommand, the container's HEALTHCHECK.
@@ -27,6 +27,7 @@ pub mod config;
 pub mod errors;
 pub mod healthcheck;
 pub mod lifecycle;
+#[cfg(target_arch = "x86_64")]
 pub mod memcopy;
 pub mod metrics;
 pub mod middleware;

@@ -8,6 +8,8 @@
 //! of at most 64 bytes that overlap in the middle, so no rep prefix; longer copies with `rep
 //! movsb`, which processors with ERMSB (Intel's since 2012, AMD's Zen) run at full speed.
 //!
+//! x86_64 only (lib.rs): `rep` is x86's, and musl's aarch64 `memcpy` is Arm's optimised one.
+//!
 //! Unsafe because it is raw memory: the only unsafe code in the crate. No loop of a variable
 //! count and no load or store of more than 64 bytes, so that LLVM cannot turn either back into
 //! a call to `memcpy`, that is, into a call to itself.
@@ -77,7 +79,6 @@ fn disjoint(dest: *mut u8, src: *const u8, n: usize) -> bool {
 /// Copies from the first byte up, which is also right when `dest` starts below `src`.
 #[inline(always)]
 unsafe fn forward(dest: *mut u8, src: *const u8, n: usize) {
-    #[cfg(target_arch = "x86_64")]
     // SAFETY: `rep movsb` copies `rcx` bytes from `rsi` to `rdi` upwards (the direction flag is
     // clear at every call, as the ABI requires).
     unsafe {
@@ -89,17 +90,11 @@ unsafe fn forward(dest: *mut u8, src: *const u8, n: usize) {
             options(nostack, preserves_flags)
         );
     }
-    #[cfg(not(target_arch = "x86_64"))]
-    // SAFETY: as `copy`; only the unit tests on other targets come here.
-    unsafe {
-        std::ptr::copy(src, dest, n);
-    }
 }
 
 /// Copies from the last byte down, for `dest` starting inside the `n` bytes at `src`.
 #[inline(always)]
 unsafe fn backward(dest: *mut u8, src: *const u8, n: usize) {
-    #[cfg(target_arch = "x86_64")]
     // SAFETY: with the direction flag set, `rep movsb` copies from the last byte down; it is
     // cleared again before the block ends, as the ABI requires.
     unsafe {
@@ -113,16 +108,11 @@ unsafe fn backward(dest: *mut u8, src: *const u8, n: usize) {
             options(nostack)
         );
     }
-    #[cfg(not(target_arch = "x86_64"))]
-    // SAFETY: as `copy`; only the unit tests on other targets come here.
-    unsafe {
-        std::ptr::copy(src, dest, n);
-    }
 }
 
 /// musl's `memcpy`, replaced: the linker takes these definitions and leaves musl's out (its
 /// `memcpy.o` is pulled in only by its own `memmove`, replaced too).
-#[cfg(all(target_env = "musl", target_arch = "x86_64"))]
+#[cfg(target_env = "musl")]
 mod exports {
     /// # Safety
     /// C's `memcpy` contract.
