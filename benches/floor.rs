@@ -6,7 +6,7 @@
 //!
 //! - unset or `hyper`: hyper's defaults.
 //! - `settings`: plus the connection settings of `src/server.rs` (the header-read timeout, a
-//!   timer per request; `half_close`, no `writev`, the head and buffer limits).
+//!   timer of each connection; `half_close`, no `writev`, the head and buffer limits).
 //! - `poem`: plus poem's request and response conversion around a trivial poem endpoint, as
 //!   `src/server.rs` calls the service's endpoint (no poem-openapi, no routing).
 //!
@@ -20,7 +20,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::server::conn::http1;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use poem::Addr;
 use poem::http::uri::Scheme;
 use poem::web::{LocalAddr, RemoteAddr};
@@ -32,9 +32,10 @@ use tokio::signal::unix::{SignalKind, signal};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-// Links the library, and with it the shipped binary's `memcpy` and `memmove` (src/memcopy.rs,
-// exported in the x86_64 musl build): without them the floor paid musl's copies.
-use health_service as _;
+// The library's connection settings; linking it also brings the shipped binary's `memcpy` and
+// `memmove` (src/memcopy.rs, exported in the x86_64 musl build), without which the floor paid
+// musl's copies.
+use health_service::server;
 
 /// load.py's `/health` body, the one nginx serves.
 const BODY: &str = concat!(
@@ -84,17 +85,12 @@ fn main() {
 }
 
 async fn serve(listener: TcpListener, layers: Layers) {
-    let mut http = http1::Builder::new();
-    if layers != Layers::Hyper {
-        // As src/server.rs builds it.
-        http.timer(TokioTimer::new())
-            .header_read_timeout(Duration::from_secs(10))
-            .max_header_size(16 * 1024)
-            .max_buf_size(64 * 1024)
-            .writev(false)
-            .half_close(true);
-    }
-    let http = Arc::new(http);
+    let http = if layers == Layers::Hyper {
+        http1::Builder::new()
+    } else {
+        // As src/server.rs builds it, with its default header timeout.
+        server::http1_settings(Duration::from_secs(10))
+    };
     let local = listener
         .local_addr()
         .map_or(Addr::Custom("tcp", "".into()), Addr::SocketAddr);
@@ -108,7 +104,10 @@ async fn serve(listener: TcpListener, layers: Layers) {
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let (http, endpoint, local) = (http.clone(), endpoint.clone(), local.clone());
+        let (mut http, endpoint, local) = (http.clone(), endpoint.clone(), local.clone());
+        if layers != Layers::Hyper {
+            http.timer(server::HeadTimer::default());
+        }
         tokio::spawn(async move {
             let io = TokioIo::new(stream);
             let _ = if layers == Layers::Poem {

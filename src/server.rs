@@ -5,12 +5,15 @@
 //! with both limits, and poem handles the requests.
 
 use std::convert::Infallible;
+use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::Duration;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use hyper::server::conn::http1;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use poem::http::uri::Scheme;
 use poem::web::{LocalAddr, RemoteAddr};
 use poem::{Addr, Endpoint};
@@ -42,19 +45,7 @@ pub async fn serve<E>(
 ) where
     E: Endpoint + 'static,
 {
-    let mut http = http1::Builder::new();
-    http.timer(TokioTimer::new())
-        .header_read_timeout(header_timeout)
-        .max_header_size(MAX_HEAD_BYTES)
-        .max_buf_size(MAX_BUF_BYTES)
-        // Answers are small: copying the body after the head and writing once is cheaper.
-        .writev(false)
-        // Without it hyper tries a read while each request is served, to notice a client that
-        // has gone: with the request still holding the read buffer, that read allocates a new
-        // 8 KiB one every request. A client that shuts down its sending side still gets its
-        // answer, and one that has gone is noticed when the answer is written.
-        .half_close(true);
-    let http = Arc::new(http);
+    let http = http1_settings(header_timeout);
     let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     let local = listener.local_addr().ok();
 
@@ -83,12 +74,31 @@ pub async fn serve<E>(
             remote,
             endpoint: endpoint.clone(),
         };
-        let (http, stop) = (http.clone(), stop.clone());
+        let (mut http, stop) = (http.clone(), stop.clone());
         connections.spawn(async move {
+            http.timer(HeadTimer::default());
             connection.serve(&http, &stop).await;
             drop(permit);
         });
     }
+}
+
+/// hyper's HTTP/1 settings for every connection: the header-read timeout and the head and buffer
+/// limits. Each connection also needs its own [`HeadTimer`] (`Builder::timer`), which the
+/// timeout runs on.
+pub fn http1_settings(header_timeout: Duration) -> http1::Builder {
+    let mut http = http1::Builder::new();
+    http.header_read_timeout(header_timeout)
+        .max_header_size(MAX_HEAD_BYTES)
+        .max_buf_size(MAX_BUF_BYTES)
+        // Answers are small: copying the body after the head and writing once is cheaper.
+        .writev(false)
+        // Without it hyper tries a read while each request is served, to notice a client that
+        // has gone: with the request still holding the read buffer, that read allocates a new
+        // 8 KiB one every request. A client that shuts down its sending side still gets its
+        // answer, and one that has gone is noticed when the answer is written.
+        .half_close(true);
+    http
 }
 
 /// One accepted TCP connection.
@@ -133,3 +143,58 @@ impl<E: Endpoint + 'static> Connection<E> {
         }
     }
 }
+
+/// hyper's timer for one connection: the header-read timeout of every request on it, kept by
+/// one tokio `Sleep` whose deadline moves.
+///
+/// hyper asks for a new sleep for each request head and drops it once the head is in. With
+/// hyper-util's `TokioTimer` each one went into tokio's timer wheel and out again under the
+/// driver's lock, twice per request. Here the connection's one `Sleep` stays in the wheel and
+/// each head moves its deadline later, which tokio does with one atomic update (`Sleep::reset`).
+/// Between heads it is not polled; if its deadline passes then (a long request), it is re-armed
+/// by the next head like any elapsed `Sleep`.
+#[derive(Clone, Default)]
+pub struct HeadTimer {
+    /// The connection's `Sleep`, made by the first head; shared with the sleeps handed to hyper.
+    sleep: Arc<Mutex<Option<Pin<Box<tokio::time::Sleep>>>>>,
+}
+
+impl hyper::rt::Timer for HeadTimer {
+    fn sleep(&self, duration: Duration) -> Pin<Box<dyn hyper::rt::Sleep>> {
+        self.sleep_until(Instant::now() + duration)
+    }
+
+    fn sleep_until(&self, deadline: Instant) -> Pin<Box<dyn hyper::rt::Sleep>> {
+        Box::pin(HeadSleep {
+            timer: self.clone(),
+            deadline,
+        })
+    }
+}
+
+/// One head's timeout: the connection's `Sleep`, moved to this deadline when polled.
+struct HeadSleep {
+    timer: HeadTimer,
+    deadline: Instant,
+}
+
+impl Future for HeadSleep {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let deadline = tokio::time::Instant::from_std(self.deadline);
+        // A poisoned lock only means a poll panicked elsewhere; the `Sleep` in it is still whole.
+        let mut slot = self
+            .timer
+            .sleep
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let sleep = slot.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+        if sleep.deadline() != deadline {
+            sleep.as_mut().reset(deadline);
+        }
+        sleep.as_mut().poll(cx)
+    }
+}
+
+impl hyper::rt::Sleep for HeadSleep {}

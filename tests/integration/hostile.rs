@@ -55,6 +55,40 @@ async fn a_silent_connection_is_closed_after_the_header_timeout_while_others_are
 }
 
 #[tokio::test]
+async fn a_kept_alive_connection_gets_the_whole_header_timeout_after_each_answer() {
+    let app = spawn_app(&["--header-timeout", "1s"]).await;
+    let mut stream = TcpStream::connect(app.addr).await.unwrap();
+    let request = b"GET /livez HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    let mut buf = [0u8; 4096];
+    // Three requests 600 ms apart: each head arrives within the timeout counted from the answer
+    // before it, though the last comes long after the first head's timeout had passed.
+    let mut answered = Instant::now();
+    for _ in 0..3 {
+        stream.write_all(request).await.unwrap();
+        let n = tokio::time::timeout(PATIENCE, stream.read(&mut buf))
+            .await
+            .expect("an answer within PATIENCE")
+            .unwrap();
+        assert!(
+            String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200 OK"),
+            "served on the kept-alive connection"
+        );
+        answered = Instant::now();
+        tokio::time::sleep(Duration::from_millis(600)).await;
+    }
+    // Then silence: closed one header timeout after the last answer, not after an earlier head's.
+    let read = tokio::time::timeout(PATIENCE, stream.read(&mut buf))
+        .await
+        .expect("closed within PATIENCE");
+    assert!(matches!(read, Ok(0) | Err(_)), "closed: {read:?}");
+    let idle = answered.elapsed();
+    assert!(
+        idle >= HEADER_TIMEOUT - Duration::from_millis(100) && idle < HEADER_TIMEOUT * 3,
+        "closed {idle:?} after the last answer"
+    );
+}
+
+#[tokio::test]
 async fn dripped_headers_are_cut_off_at_the_header_timeout() {
     let app = spawn_app(&["--header-timeout", "1s"]).await;
     let stream = TcpStream::connect(app.addr).await.unwrap();
