@@ -76,17 +76,13 @@ impl Endpoint for Observe {
         if let Some(metrics) = &self.metrics {
             metrics.record(&method, route, response.status(), elapsed);
         }
-        // `message` as a plain string field rather than a format string, which tracing would hand
-        // to the log layer as `fmt::Arguments` to format on every request.
-        tracing::info!(
-            target: crate::telemetry::ACCESS_TARGET,
-            message = "request",
-            method = method.as_str(),
+        crate::telemetry::access(&crate::telemetry::Access {
+            method: method.as_str(),
             route,
-            status = response.status().as_u16(),
-            latency_ms = elapsed.as_secs_f64() * 1000.0,
-            request_id = request_id.to_str().unwrap_or_default(),
-        );
+            status: response.status().as_u16(),
+            latency: elapsed,
+            request_id: request_id.to_str().unwrap_or_default(),
+        });
 
         let headers = response.headers_mut();
         headers.insert(

@@ -92,3 +92,28 @@ async fn no_request_line_is_lost_when_the_process_stops_on_sigterm() {
     expected.sort_unstable();
     assert_eq!(ids, expected);
 }
+
+#[tokio::test]
+async fn the_log_filter_turns_the_access_log_off_and_leaves_the_rest() {
+    let mut binary = spawn_binary(&[("RUST_LOG", "info,health_service::access=off")]).await;
+    let url = format!("http://{}/health", binary.addr);
+    for _ in 0..3 {
+        let response = client().get(&url).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+    }
+    binary.signal(Signal::SIGTERM);
+
+    let mut targets = Vec::new();
+    while let Some(entry) = binary.next_log().await {
+        targets.push(entry["target"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(binary.exit_code().await, Some(0));
+    assert!(
+        !targets.iter().any(|t| t == "health_service::access"),
+        "no access line: {targets:?}"
+    );
+    assert!(
+        targets.iter().any(|t| t == "health_service::startup"),
+        "other info lines still logged: {targets:?}"
+    );
+}
