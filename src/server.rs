@@ -161,7 +161,8 @@ pub struct HeadTimer {
 
 impl hyper::rt::Timer for HeadTimer {
     fn sleep(&self, duration: Duration) -> Pin<Box<dyn hyper::rt::Sleep>> {
-        self.sleep_until(Instant::now() + duration)
+        // From tokio's now, as `tokio::time::sleep` counts, so that paused time in tests holds.
+        self.sleep_until((tokio::time::Instant::now() + duration).into_std())
     }
 
     fn sleep_until(&self, deadline: Instant) -> Pin<Box<dyn hyper::rt::Sleep>> {
@@ -198,3 +199,42 @@ impl Future for HeadSleep {
 }
 
 impl hyper::rt::Sleep for HeadSleep {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hyper::rt::Timer;
+
+    /// Whether `sleep` is still pending after `wait` more of tokio's (paused) time.
+    async fn pending_after(sleep: &mut Pin<Box<dyn hyper::rt::Sleep>>, wait: Duration) -> bool {
+        tokio::time::timeout(wait, sleep).await.is_err()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_head_timer_moves_its_one_sleep_to_each_deadline() {
+        let timer = HeadTimer::default();
+        let start = tokio::time::Instant::now();
+        let at = |millis| (start + Duration::from_millis(millis)).into_std();
+
+        // A head's timeout, dropped once the head is in, as hyper drops it.
+        let mut first = timer.sleep_until(at(1000));
+        assert!(pending_after(&mut first, Duration::from_millis(500)).await);
+        drop(first);
+        // The next head's, later: the first deadline passes without it firing.
+        let mut second = timer.sleep_until(at(2000));
+        assert!(pending_after(&mut second, Duration::from_millis(1000)).await);
+        assert!(!pending_after(&mut second, Duration::from_millis(600)).await);
+        assert_eq!(
+            tokio::time::Instant::now() - start,
+            Duration::from_millis(2000)
+        );
+        // Once elapsed, the sleep is armed again for the next head.
+        let mut third = timer.sleep(Duration::from_secs(1));
+        assert!(pending_after(&mut third, Duration::from_millis(900)).await);
+        assert!(!pending_after(&mut third, Duration::from_millis(200)).await);
+        assert_eq!(
+            tokio::time::Instant::now() - start,
+            Duration::from_millis(3000)
+        );
+    }
+}
