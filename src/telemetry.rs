@@ -80,10 +80,10 @@ pub struct Access<'a> {
 
 /// Logs `line` at INFO under [`ACCESS_TARGET`], if the filter lets that through.
 ///
-/// In JSON mode the line is written straight into the line buffer, the same object
-/// [`JsonLines`] writes for [`Access::event`] but without tracing's dispatch and its call per
-/// field, which made the line cost a third more (README, "Performance"). Otherwise it is that
-/// event.
+/// In JSON mode the line is written straight into the line buffer: the bytes [`JsonLines`]
+/// writes for the same tracing event (`Access::event`), without tracing's dispatch and its call
+/// per field, which cost 0.11 µs of user time a `GET /health` (README, "Performance").
+/// Otherwise it is that event.
 pub fn access(line: &Access<'_>) {
     if !tracing::enabled!(target: ACCESS_TARGET, tracing::Level::INFO) {
         return;
