@@ -161,8 +161,7 @@ pub struct HeadTimer {
 
 impl hyper::rt::Timer for HeadTimer {
     fn sleep(&self, duration: Duration) -> Pin<Box<dyn hyper::rt::Sleep>> {
-        // From tokio's now, as `tokio::time::sleep` counts, so that paused time in tests holds.
-        self.sleep_until((tokio::time::Instant::now() + duration).into_std())
+        self.sleep_until(self.now() + duration)
     }
 
     fn sleep_until(&self, deadline: Instant) -> Pin<Box<dyn hyper::rt::Sleep>> {
@@ -170,6 +169,12 @@ impl hyper::rt::Timer for HeadTimer {
             timer: self.clone(),
             deadline,
         })
+    }
+
+    /// tokio's now, which hyper adds the timeout to, as `TokioTimer` does: under tokio's paused
+    /// time (tests) std's clock lags it, and a deadline from std's would pass at once.
+    fn now(&self) -> Instant {
+        tokio::time::Instant::now().into_std()
     }
 }
 
@@ -228,6 +233,8 @@ mod tests {
             tokio::time::Instant::now() - start,
             Duration::from_millis(2000)
         );
+        // hyper counts each deadline from the timer's now: tokio's, paused time included.
+        assert_eq!(timer.now(), at(2000));
         // Once elapsed, the sleep is armed again for the next head.
         let mut third = timer.sleep(Duration::from_secs(1));
         assert!(pending_after(&mut third, Duration::from_millis(900)).await);
